@@ -1,0 +1,131 @@
+"""Safe loading of untrusted page images into fully decoded 8-bit RGB.
+
+Every failure is reported as :class:`ImageLoadError` naming the file and a human reason;
+messages never contain image content.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+DEFAULT_MAX_PIXELS = 100_000_000
+
+_TO_RGB = {"1", "L", "P", "RGB", "RGBX", "CMYK", "YCbCr"}
+_WITH_ALPHA = {"LA", "PA", "RGBA", "La", "RGBa"}
+_SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N"}
+
+
+class ImageLoadError(ValueError):
+    """An image file that cannot be used; ``str(e)`` is ``"{path}: {reason}"``."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+    def __reduce__(self):  # keep picklable across DataLoader worker processes
+        return (type(self), (self.path, self.reason))
+
+
+def load_image_rgb(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Load ``path`` as a fully decoded RGB image with its EXIF orientation applied.
+
+    Only the first frame of multi-frame files (multi-page TIFF) is read. Transparent
+    pixels are composited over white; 16-bit greyscale is scaled to 8 bit by the range
+    of its type. Images with more than ``max_pixels`` pixels are rejected from their
+    header, before decoding (``None`` disables this check; PIL's own hard
+    decompression-bomb limit still applies and is reported as an error too).
+
+    Raises:
+        ImageLoadError: missing/empty/unreadable file, unknown format, truncated or
+            corrupt data, too many pixels, zero size, or an unsupported mode.
+    """
+    path = Path(path)
+    _check_file(path)
+    restore_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        if restore_truncated:  # only touch the global if someone turned it on; restored below
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
+        with warnings.catch_warnings():
+            if max_pixels is not None:  # our explicit check below replaces PIL's warning
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return _open_and_decode(path, max_pixels)
+    finally:
+        if restore_truncated:
+            ImageFile.LOAD_TRUNCATED_IMAGES = restore_truncated
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise ImageLoadError(path, "file not found")
+    if not path.is_file():
+        raise ImageLoadError(path, "not a regular file")
+    if path.stat().st_size == 0:
+        raise ImageLoadError(path, "file is empty (0 bytes)")
+
+
+def _open_and_decode(path: Path, max_pixels: int | None) -> Image.Image:
+    try:
+        img_file = Image.open(path)
+    except UnidentifiedImageError:
+        raise ImageLoadError(path, "not an image or unknown image format") from None
+    except Image.DecompressionBombError as err:
+        raise ImageLoadError(path, f"decompression bomb: {err}") from None
+    except PermissionError:
+        raise ImageLoadError(path, "permission denied") from None
+    except Exception as err:  # noqa: BLE001 - any parser failure means a bad header
+        raise ImageLoadError(path, f"corrupt image header ({type(err).__name__})") from None
+    with img_file as img:
+        width, height = img.size
+        if width <= 0 or height <= 0:
+            raise ImageLoadError(path, f"image has zero width or height ({width}×{height})")
+        if max_pixels is not None and width * height > max_pixels:
+            raise ImageLoadError(
+                path,
+                f"{width}×{height} = {width * height} pixels exceeds the limit of "
+                f"{max_pixels} (max_pixels)",
+            )
+        try:
+            img.load()
+        except Image.DecompressionBombError as err:
+            raise ImageLoadError(path, f"decompression bomb: {err}") from None
+        except Exception as err:  # noqa: BLE001 - decoder errors vary by plugin
+            kind = "truncated" if "truncated" in str(err).lower() else "corrupt"
+            raise ImageLoadError(
+                path, f"{kind} image data, cannot be fully decoded ({type(err).__name__})"
+            ) from None
+        try:
+            img = ImageOps.exif_transpose(img)
+        except Exception as err:  # noqa: BLE001 - malformed EXIF
+            reason = f"invalid EXIF orientation data ({type(err).__name__})"
+            raise ImageLoadError(path, reason) from None
+        return _to_rgb(img, path)
+
+
+def _to_rgb(img: Image.Image, path: Path) -> Image.Image:
+    """Convert a decoded image of any supported mode to 8-bit RGB."""
+    mode = img.mode
+    if mode in _WITH_ALPHA or (mode in _TO_RGB and img.has_transparency_data):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    if mode in _TO_RGB:
+        return img.convert("RGB")
+    if mode in _SIXTEEN_BIT or mode == "I":
+        values = np.asarray(img)
+        if mode == "I":
+            if int(values.min()) < 0 or int(values.max()) > 65535:
+                raise ImageLoadError(
+                    path, "unsupported 32-bit integer image: values outside 0..65535"
+                )
+            if int(values.max()) > 255:
+                values = (values.astype(np.int64) + 128) // 257
+        else:
+            values = (values.astype(np.int64) + 128) // 257
+        return Image.fromarray(values.astype(np.uint8)).convert("RGB")
+    raise ImageLoadError(path, f"unsupported image mode {mode!r}")

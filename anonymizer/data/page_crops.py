@@ -1,0 +1,200 @@
+"""Random ink-bearing square crops from a folder of real (unannotated) page images.
+
+Ink rule: a page's *paper level* is the median of its greyscale values (pages are
+mostly paper). A pixel is *ink* when its grey value is below
+``paper - max(INK_MIN_MARGIN, INK_REL_MARGIN * paper)``, i.e. below 75 % of the paper
+level on light paper, and at least 32 grey levels darker than it on dark scans. A crop
+contains ink when its ink fraction is at least ``ink_threshold``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from rich.progress import track
+from torch.utils.data import Dataset
+
+from anonymizer.data.image_io import (
+    DEFAULT_MAX_PIXELS,
+    IMAGE_EXTENSIONS,
+    ImageLoadError,
+    load_image_rgb,
+)
+from anonymizer.data.records import TextCrop
+
+log = logging.getLogger(__name__)
+
+INK_REL_MARGIN = 0.25
+INK_MIN_MARGIN = 32
+_PROGRESS_MIN_FILES = 50
+
+
+def scan_image_folder(
+    root: str | Path,
+    min_size: int,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    recursive: bool = True,
+) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """List and validate the page images under ``root``.
+
+    Files are selected by extension (case-insensitive) in sorted order and fully
+    decoded with :func:`load_image_rgb`. Unusable files (load errors, shorter side
+    below ``min_size``) are skipped with one warning each. Other extensions are ignored.
+
+    Returns:
+        ``(usable, skipped)`` where ``skipped`` holds ``(path, reason)`` pairs.
+
+    Raises:
+        FileNotFoundError: ``root`` does not exist or is not a directory.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        what = "is not a directory" if root.exists() else "does not exist"
+        raise FileNotFoundError(f"page image folder {root} {what}")
+    candidates = root.rglob("*") if recursive else root.iterdir()
+    files = sorted(
+        p for p in candidates if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+    )
+    show = len(files) >= _PROGRESS_MIN_FILES and sys.stderr.isatty()
+    usable: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for path in track(files, description=f"Checking images in {root}", disable=not show):
+        try:
+            width, height = load_image_rgb(path, max_pixels).size
+            reason = None
+            if min(width, height) < min_size:
+                reason = f"image is {width}×{height}, smaller than the crop size {min_size}"
+        except ImageLoadError as err:
+            reason = err.reason
+        if reason is None:
+            usable.append(path)
+        else:
+            log.warning("Skipping page image %s: %s", path, reason)
+            skipped.append((path, reason))
+    return usable, skipped
+
+
+@dataclass
+class _Page:
+    image: Image.Image
+    grey: np.ndarray  # uint8, H×W
+    ink_below: int  # grey values strictly below this count as ink
+
+
+def ink_level(grey: np.ndarray) -> int:
+    """Grey value below which pixels of this page count as ink (see module docstring)."""
+    counts = np.bincount(grey.ravel(), minlength=256)
+    paper = int(np.searchsorted(np.cumsum(counts), (grey.size + 1) // 2))
+    return int(round(paper - max(INK_MIN_MARGIN, INK_REL_MARGIN * paper)))
+
+
+class PageCrops(Dataset):
+    """``length`` random ``crop_size``² RGB crops that contain ink, from page images.
+
+    Item ``i`` depends only on ``(seed, i)`` and the file list: the page and positions
+    come from ``np.random.default_rng([seed, i])``. Up to ``max_tries`` positions are
+    tried; the first with ink fraction ``>= ink_threshold`` wins, else the inkiest one.
+    Decoded pages are kept in a per-process LRU cache of ``cache_pages`` pages (0 turns
+    it off); the cache is not pickled, so the dataset is cheap to send to workers.
+    """
+
+    def __init__(
+        self,
+        files: Sequence[Path],
+        crop_size: int,
+        length: int,
+        seed: int = 0,
+        ink_threshold: float = 0.02,
+        max_tries: int = 20,
+        cache_pages: int = 8,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        if len(files) == 0:
+            raise ValueError(
+                "no usable page images were given to PageCrops (the file list is empty); "
+                "check the image folder and the warnings from scan_image_folder"
+            )
+        _check(crop_size >= 8, f"crop_size must be >= 8, got {crop_size}")
+        _check(length >= 1, f"length must be >= 1, got {length}")
+        _check(0.0 <= ink_threshold <= 1.0, f"ink_threshold must be in [0, 1], got {ink_threshold}")
+        _check(max_tries >= 1, f"max_tries must be >= 1, got {max_tries}")
+        _check(cache_pages >= 0, f"cache_pages must be >= 0, got {cache_pages}")
+        self.files = [Path(f) for f in files]
+        self.crop_size = int(crop_size)
+        self.length = int(length)
+        self.seed = int(seed)
+        self.ink_threshold = float(ink_threshold)
+        self.max_tries = int(max_tries)
+        self.cache_pages = int(cache_pages)
+        self.max_pixels = max_pixels
+        self._reset_cache()
+
+    def _reset_cache(self) -> None:
+        self._cache: OrderedDict[int, _Page] = OrderedDict()
+        self._pid = os.getpid()
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_cache"], state["_pid"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._reset_cache()
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> TextCrop:
+        if not 0 <= index < self.length:
+            raise IndexError(f"index {index} out of range for PageCrops of length {self.length}")
+        rng = np.random.default_rng([self.seed, int(index)])
+        page = self._page(int(rng.integers(len(self.files))))
+        size = self.crop_size
+        height, width = page.grey.shape
+        best_xy, best_ink = (0, 0), -1.0
+        for _ in range(self.max_tries):
+            x = int(rng.integers(width - size + 1))
+            y = int(rng.integers(height - size + 1))
+            ink = float(np.count_nonzero(page.grey[y : y + size, x : x + size] < page.ink_below))
+            ink /= size * size
+            if ink > best_ink:
+                best_xy, best_ink = (x, y), ink
+            if ink >= self.ink_threshold:
+                break
+        x, y = best_xy
+        return TextCrop(image=page.image.crop((x, y, x + size, y + size)))
+
+    def _page(self, file_index: int) -> _Page:
+        if self._pid != os.getpid():  # forked worker: start with an empty cache
+            self._reset_cache()
+        page = self._cache.get(file_index)
+        if page is not None:
+            self._cache.move_to_end(file_index)
+            return page
+        path = self.files[file_index]
+        image = load_image_rgb(path, self.max_pixels)
+        if min(image.size) < self.crop_size:
+            size = f"{image.width}×{image.height}"
+            reason = f"image is {size}, smaller than the crop size {self.crop_size}"
+            raise ImageLoadError(path, reason)
+        grey = np.asarray(image.convert("L"))
+        page = _Page(image=image, grey=grey, ink_below=ink_level(grey))
+        if self.cache_pages > 0:
+            self._cache[file_index] = page
+            while len(self._cache) > self.cache_pages:
+                self._cache.popitem(last=False)
+        return page
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)

@@ -1,0 +1,179 @@
+"""DataModule of square document crops for VAE training.
+
+Sources: synthetic crops (the embedded default, no downloads) and/or random ink-bearing
+crops of a folder of real page images (PNG/JPEG/TIFF). Both are deterministic per
+(seed, index). Batches are ``{"image": (B, 3, crop_size, crop_size) in [-1, 1]}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import ConcatDataset, DataLoader, Dataset
+
+from anonymizer.data.image_io import DEFAULT_MAX_PIXELS
+from anonymizer.data.page_crops import PageCrops, scan_image_folder
+from anonymizer.data.synthetic import SyntheticCrops, SyntheticStyle
+from anonymizer.data.transforms import CropToTensor
+
+log = logging.getLogger(__name__)
+
+_VAL_SEED_OFFSET = 1_000_003  # val crops never coincide with train crops
+
+
+def _check_positive(name: str, value: Any, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"data.{name} must be an integer >= {minimum}, got {value!r}")
+
+
+class VAEDataModule(L.LightningDataModule):
+    """Document crops for the VAE; see the module docstring.
+
+    Args:
+        crop_size: side of the square crops in pixels.
+        batch_size: per-process batch size.
+        num_workers: DataLoader worker processes (0 = load in the main process).
+        seed: base seed of all sampling.
+        synthetic: ``{train_size, val_size, font_dirs, font_families, style}`` or None.
+        image_dir: folder of real page images, or None.
+        image_crops: ``{train_size, val_size, val_fraction, ink_threshold, max_tries,
+            cache_pages, max_pixels, recursive}`` for ``image_dir``.
+    """
+
+    def __init__(
+        self,
+        crop_size: int = 64,
+        batch_size: int = 16,
+        num_workers: int = 2,
+        seed: int = 0,
+        synthetic: Mapping[str, Any] | None = None,
+        image_dir: str | None = None,
+        image_crops: Mapping[str, Any] | None = None,
+        pin_memory: bool = False,
+    ) -> None:
+        super().__init__()
+        _check_positive("crop_size", crop_size, 8)
+        _check_positive("batch_size", batch_size)
+        _check_positive("num_workers", num_workers, 0)
+        if synthetic is None and not image_dir:
+            raise ValueError("data: give a synthetic source, an image_dir, or both")
+        self.crop_size = crop_size
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.seed = seed
+        self.synthetic = dict(synthetic) if synthetic is not None else None
+        self.image_dir = image_dir
+        self.image_crops = dict(image_crops or {})
+        self.pin_memory = pin_memory
+        self.skipped: list[tuple[Path, str]] = []
+        self.train_set: Dataset | None = None
+        self.val_set: Dataset | None = None
+
+    # ------------------------------------------------------------------ sources
+    def _synthetic_sets(self) -> tuple[Dataset, Dataset]:
+        cfg = dict(self.synthetic)
+        style = SyntheticStyle(**dict(cfg.pop("style", None) or {}))
+        common = dict(
+            size=self.crop_size,
+            style=style,
+            font_dirs=cfg.pop("font_dirs", None),
+            font_families=cfg.pop("font_families", None),
+        )
+        train_size = cfg.pop("train_size", 10_000)
+        val_size = cfg.pop("val_size", 64)
+        if cfg:
+            raise ValueError(f"data.synthetic has unknown keys: {sorted(cfg)}")
+        train = SyntheticCrops(length=train_size, seed=self.seed, **common)
+        val = SyntheticCrops(length=val_size, seed=self.seed + _VAL_SEED_OFFSET, **common)
+        return train, val
+
+    def _image_sets(self) -> tuple[Dataset, Dataset | None]:
+        cfg = dict(self.image_crops)
+        max_pixels = cfg.pop("max_pixels", DEFAULT_MAX_PIXELS)
+        val_fraction = float(cfg.pop("val_fraction", 0.1))
+        train_size = cfg.pop("train_size", 10_000)
+        val_size = cfg.pop("val_size", 64)
+        recursive = bool(cfg.pop("recursive", True))
+        crop_args = {k: cfg.pop(k) for k in ("ink_threshold", "max_tries", "cache_pages") if k in cfg}
+        if cfg:
+            raise ValueError(f"data.image_crops has unknown keys: {sorted(cfg)}")
+        if not 0.0 <= val_fraction < 1.0:
+            raise ValueError(f"data.image_crops.val_fraction must be in [0, 1), got {val_fraction}")
+        usable, skipped = scan_image_folder(self.image_dir, self.crop_size, max_pixels=max_pixels, recursive=recursive)
+        self.skipped = skipped
+        if skipped:
+            log.warning("%d of %d images in %s were skipped (see warnings above)", len(skipped), len(usable) + len(skipped), self.image_dir)
+        if not usable:
+            reasons = "; ".join(f"{p.name}: {r}" for p, r in skipped[:5])
+            raise RuntimeError(
+                f"no usable page images in {self.image_dir}: {len(skipped)} skipped"
+                + (f" ({reasons}{' ...' if len(skipped) > 5 else ''})" if skipped else " (no PNG/JPEG/TIFF files found)")
+            )
+        n_val = int(round(len(usable) * val_fraction))
+        if val_fraction > 0 and n_val == 0 and len(usable) >= 2:
+            n_val = 1
+        if n_val >= len(usable):
+            n_val = len(usable) - 1
+        # Every k-th page goes to validation: deterministic and spread over the folder.
+        val_files = usable[:: max(1, len(usable) // n_val)][:n_val] if n_val else []
+        train_files = [p for p in usable if p not in set(val_files)]
+        common = dict(crop_size=self.crop_size, max_pixels=max_pixels, **crop_args)
+        train = PageCrops(train_files, length=train_size, seed=self.seed, **common)
+        val = PageCrops(val_files, length=val_size, seed=self.seed + _VAL_SEED_OFFSET, **common) if val_files else None
+        log.info("Image folder %s: %d train pages, %d val pages", self.image_dir, len(train_files), len(val_files))
+        return train, val
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        trains: list[Dataset] = []
+        vals: list[Dataset] = []
+        if self.synthetic is not None:
+            train, val = self._synthetic_sets()
+            trains.append(train)
+            vals.append(val)
+        if self.image_dir:
+            train, val = self._image_sets()
+            trains.append(train)
+            if val is not None:
+                vals.append(val)
+        if not vals:
+            raise RuntimeError(
+                "no validation data: set data.image_crops.val_fraction > 0 with at least 2 usable pages, "
+                "or enable the synthetic source"
+            )
+        self.train_set = CropToTensor(ConcatDataset(trains))
+        self.val_set = CropToTensor(ConcatDataset(vals))
+
+    # ------------------------------------------------------------------ loaders
+    def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=self.pin_memory,
+            drop_last=shuffle,
+            generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, shuffle=False)
+
+    def describe(self) -> dict[str, Any]:
+        """Sizes and skip counts, for logs and summaries."""
+        return {
+            "train_crops": len(self.train_set) if self.train_set is not None else None,
+            "val_crops": len(self.val_set) if self.val_set is not None else None,
+            "skipped_images": len(self.skipped),
+        }
+

@@ -1,0 +1,1 @@
+"""Models: builders, loss modules, LightningModules and export."""

@@ -1,0 +1,50 @@
+"""Build diffusers models from a pretrained folder / hub id or from an architecture config."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from diffusers import AutoencoderKL
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
+
+
+def build_autoencoder(
+    pretrained: str | None = None,
+    subfolder: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    revision: str | None = None,
+) -> AutoencoderKL:
+    """Return an ``AutoencoderKL``.
+
+    Exactly one of ``pretrained`` (a local diffusers folder or a hub id such as
+    ``stabilityai/stable-diffusion-2-inpainting`` with ``subfolder="vae"``) and ``config``
+    (keyword arguments of ``AutoencoderKL``, i.e. a scratch model) must be given.
+    """
+    if (pretrained is None) == (config is None):
+        raise ValueError("give exactly one of autoencoder.pretrained (folder or hub id) or autoencoder.config")
+    if pretrained is not None:
+        local = Path(pretrained).expanduser()
+        if not local.exists() and pretrained.startswith(("/", ".", "~")):
+            raise FileNotFoundError(f"autoencoder.pretrained: no such folder {pretrained!r}")
+        source = str(local) if local.exists() else pretrained
+        log.info("Loading AutoencoderKL from %s (subfolder=%s)", source, subfolder)
+        try:
+            return AutoencoderKL.from_pretrained(source, subfolder=subfolder, revision=revision)
+        except OSError as err:
+            raise OSError(
+                f"could not load an AutoencoderKL from {pretrained!r} (subfolder={subfolder!r}): {err}. "
+                "Give a local diffusers folder or a hub id reachable from this machine."
+            ) from err
+    return AutoencoderKL(**plain_config(config))
+
+
+def plain_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn an OmegaConf/dict architecture config into plain Python values (lists -> tuples)."""
+    if isinstance(config, DictConfig):
+        config = OmegaConf.to_container(config, resolve=True)
+    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in dict(config).items()}

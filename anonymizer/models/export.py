@@ -1,0 +1,80 @@
+"""Export trained models as diffusers folders, atomically and without overwriting."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+from diffusers import AutoencoderKL
+
+log = logging.getLogger(__name__)
+
+
+@torch.no_grad()
+def measure_scaling_factor(
+    vae: AutoencoderKL, batches: Iterable[dict[str, torch.Tensor]], device: torch.device | str = "cpu", seed: int = 0
+) -> tuple[float, int]:
+    """Return ``(1 / std of posterior-sampled latents, images seen)`` over ``batches``.
+
+    This is how Stable Diffusion's ``scaling_factor`` was chosen: it makes the diffusion
+    model's latents unit-variance. Samples use a seeded generator, so the figure is
+    reproducible.
+    """
+    generator = torch.Generator(device=device).manual_seed(seed)
+    total = 0.0
+    total_sq = 0.0
+    count = 0
+    images_seen = 0
+    for batch in batches:
+        images = batch["image"].to(device)
+        latents = vae.encode(images).latent_dist.sample(generator=generator).double()
+        total += latents.sum().item()
+        total_sq += latents.pow(2).sum().item()
+        count += latents.numel()
+        images_seen += images.shape[0]
+    if count < 2:
+        raise ValueError("cannot measure the latent scaling factor: the validation set is empty")
+    mean = total / count
+    var = max(total_sq / count - mean * mean, 0.0) * count / (count - 1)
+    if var <= 0:
+        raise ValueError("cannot measure the latent scaling factor: the latents have zero variance")
+    return 1.0 / var**0.5, images_seen
+
+
+def _move_aside(path: Path) -> Path | None:
+    """Rename an existing ``path`` to ``path.prev-<timestamp>`` so nothing is lost."""
+    if not path.exists():
+        return None
+    aside = path.with_name(f"{path.name}.prev-{time.strftime('%Y%m%d-%H%M%S')}")
+    n = 1
+    while aside.exists():
+        aside = path.with_name(f"{path.name}.prev-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
+        n += 1
+    path.rename(aside)
+    log.warning("Existing export moved to %s", aside)
+    return aside
+
+
+def export_autoencoder(vae: AutoencoderKL, out_dir: str | Path, scaling_factor: float, info: dict[str, Any]) -> Path:
+    """Save ``vae`` (with ``scaling_factor``) to ``out_dir`` as a diffusers folder.
+
+    Written to a temporary sibling first and renamed into place; an existing folder is
+    moved aside, never overwritten. ``info`` goes to ``out_dir/export_info.json``.
+    """
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    vae.register_to_config(scaling_factor=float(scaling_factor))
+    vae.save_pretrained(tmp, safe_serialization=True)
+    (tmp / "export_info.json").write_text(json.dumps({**info, "scaling_factor": float(scaling_factor)}, indent=2))
+    _move_aside(out)
+    tmp.rename(out)
+    return out
