@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ from anonymizer.utils.instantiate import instantiate_callbacks, instantiate_logg
 log = logging.getLogger(__name__)
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+# The frozen perceptual network is meant to stay in eval mode during training.
+warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
 
 
 def _run_info(model: L.LightningModule) -> dict[str, Any]:
