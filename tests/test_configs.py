@@ -88,5 +88,5 @@ def test_pretrained_autoencoder_loads_from_a_local_folder(tmp_path: Path) -> Non
         hydra.utils.instantiate(compose_train(tmp_path, ["model/autoencoder=sd2", f"model.autoencoder.pretrained={tmp_path / 'nothing'}"]).model.autoencoder)
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(Exception, match="could not load an AutoencoderKL"):
+    with pytest.raises(Exception, match="could not load AutoencoderKL"):
         build_autoencoder(pretrained=str(empty), subfolder="vae")

@@ -7,10 +7,40 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from diffusers import AutoencoderKL
+from diffusers import AutoencoderKL, UNet2DConditionModel
 from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
+
+
+def _load(cls, what: str, pretrained: str, subfolder: str | None, revision: str | None):
+    local = Path(pretrained).expanduser()
+    if not local.exists() and pretrained.startswith(("/", ".", "~")):
+        raise FileNotFoundError(f"{what}.pretrained: no such folder {pretrained!r}")
+    source = str(local) if local.exists() else pretrained
+    log.info("Loading %s from %s (subfolder=%s)", cls.__name__, source, subfolder)
+    try:
+        return cls.from_pretrained(source, subfolder=subfolder, revision=revision)
+    except OSError as err:
+        raise OSError(
+            f"could not load {cls.__name__} from {pretrained!r} (subfolder={subfolder!r}): {err}. "
+            "Give a local diffusers folder or a hub id reachable from this machine."
+        ) from err
+
+
+def build_unet(
+    pretrained: str | None = None,
+    subfolder: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    revision: str | None = None,
+) -> UNet2DConditionModel:
+    """Return a ``UNet2DConditionModel`` from a folder / hub id (e.g.
+    ``stabilityai/stable-diffusion-2-inpainting`` with ``subfolder="unet"``) or a config."""
+    if (pretrained is None) == (config is None):
+        raise ValueError("give exactly one of unet.pretrained (folder or hub id) or unet.config")
+    if pretrained is not None:
+        return _load(UNet2DConditionModel, "unet", pretrained, subfolder, revision)
+    return UNet2DConditionModel(**plain_config(config))
 
 
 def build_autoencoder(
@@ -28,18 +58,7 @@ def build_autoencoder(
     if (pretrained is None) == (config is None):
         raise ValueError("give exactly one of autoencoder.pretrained (folder or hub id) or autoencoder.config")
     if pretrained is not None:
-        local = Path(pretrained).expanduser()
-        if not local.exists() and pretrained.startswith(("/", ".", "~")):
-            raise FileNotFoundError(f"autoencoder.pretrained: no such folder {pretrained!r}")
-        source = str(local) if local.exists() else pretrained
-        log.info("Loading AutoencoderKL from %s (subfolder=%s)", source, subfolder)
-        try:
-            return AutoencoderKL.from_pretrained(source, subfolder=subfolder, revision=revision)
-        except OSError as err:
-            raise OSError(
-                f"could not load an AutoencoderKL from {pretrained!r} (subfolder={subfolder!r}): {err}. "
-                "Give a local diffusers folder or a hub id reachable from this machine."
-            ) from err
+        return _load(AutoencoderKL, "autoencoder", pretrained, subfolder, revision)
     return AutoencoderKL(**plain_config(config))
 
 
