@@ -142,3 +142,16 @@ def test_bad_config_values_fail_clearly(tmp_path: Path) -> None:
         cfg.model.autoencoder.pretrained = str(tmp_path / "no_such_vae")
     with pytest.raises(Exception, match="exactly one"):
         train(cfg)
+
+
+
+def test_bf16_mixed_precision_step(tmp_path: Path) -> None:
+    """The GPU recipe's precision (bf16-mixed) also runs on CPU: finite loss, weights updated."""
+    cfg = compose_train(tmp_path, TINY_OVERRIDES + ["debug=fdr", "trainer.precision=bf16-mixed"])
+    model = hydra.utils.instantiate(cfg.model)
+    before = model.autoencoder.decoder.conv_out.weight.detach().clone()
+    trainer = hydra.utils.instantiate(cfg.trainer, logger=False, callbacks=[])
+    trainer.fit(model, datamodule=hydra.utils.instantiate(cfg.data))
+    assert torch.isfinite(trainer.callback_metrics["train/loss"])
+    after = model.autoencoder.decoder.conv_out.weight
+    assert after.dtype == torch.float32 and torch.isfinite(after).all() and not torch.equal(before, after)
