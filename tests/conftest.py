@@ -52,6 +52,30 @@ def compose_train(tmp_path: Path, overrides: list[str] | None = None, experiment
     return cfg
 
 
+# The unet_inpaint experiment shrunk: 32-px samples, 2-step sampling.
+INPAINT_OVERRIDES = [
+    "data.resolution=32",
+    "data.crop_side=32",
+    "data.source_size=64",
+    "data.batch_size=4",
+    "data.num_workers=0",
+    "data.train_size=16",
+    "data.val_size=4",
+    "data.glyph.processor.image_size=32",
+    "model.glyph_encoder.config.image_size=32",
+    "model.unet.config.sample_size=8",
+    "model.vae.config.block_out_channels=[8,16,16]",
+    "model.vae.config.norm_num_groups=4",
+    "model.validation.steps=2",
+    "logger=csv",
+    "trainer.max_steps=4",
+    "trainer.val_check_interval=2",
+    "trainer.log_every_n_steps=1",
+    "trainer.enable_model_summary=false",
+    "callbacks.image_logger.every_n_steps=2",
+]
+
+
 @pytest.fixture
 def tiny_cfg(tmp_path: Path) -> DictConfig:
     """The vae_kl experiment shrunk to a few seconds of CPU work."""

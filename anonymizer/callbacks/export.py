@@ -1,27 +1,46 @@
-"""Export the best checkpoint's autoencoder at the end of ``fit``."""
+"""Export the best checkpoint's models at the end of ``fit`` (rank zero only)."""
 
 from __future__ import annotations
 
 import copy
 import logging
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_only
 
-from anonymizer.models.export import export_autoencoder, measure_scaling_factor
+from anonymizer.models.export import export_autoencoder, export_text_edit, measure_scaling_factor
 
 log = logging.getLogger(__name__)
 
 
-class ExportVAE(L.Callback):
-    """Write ``<export_dir>`` as a diffusers ``AutoencoderKL`` folder from the best checkpoint.
+def best_checkpoint(trainer: L.Trainer) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """``(checkpoint or None, info)`` of the ``ModelCheckpoint``'s best model.
 
-    The best checkpoint is the ``ModelCheckpoint``'s ``best_model_path``; without one
-    (e.g. ``fast_dev_run``) the final weights are exported and ``export_info.json`` says
-    so. The ``scaling_factor`` is measured on the validation set.
+    Without one (e.g. ``fast_dev_run``) the final weights are used and ``info`` says so.
     """
+    ckpt_cb = trainer.checkpoint_callback
+    best = getattr(ckpt_cb, "best_model_path", "") if ckpt_cb is not None else ""
+    score = getattr(ckpt_cb, "best_model_score", None) if best else None
+    info = {
+        "source_checkpoint": best or "final weights (no best checkpoint was saved)",
+        "monitor": getattr(ckpt_cb, "monitor", None),
+        "best_score": float(score) if score is not None else None,
+        "global_step": trainer.global_step,
+    }
+    checkpoint = torch.load(best, map_location="cpu", weights_only=False) if best else None
+    return checkpoint, info
+
+
+def _submodule_state(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix):].removeprefix("_orig_mod."): v for k, v in state.items() if k.startswith(prefix)}
+
+
+class ExportVAE(L.Callback):
+    """Write ``export_dir`` as a diffusers ``AutoencoderKL`` folder from the best checkpoint,
+    with a ``scaling_factor`` measured on the validation set."""
 
     def __init__(self, export_dir: str, seed: int = 0) -> None:
         self.export_dir = Path(export_dir)
@@ -33,29 +52,64 @@ class ExportVAE(L.Callback):
         if trainer.interrupted:
             log.warning("Training was interrupted: no export written")
             return
-        vae = copy.deepcopy(pl_module.autoencoder)
-        vae = getattr(vae, "_orig_mod", vae)
-        ckpt_cb = trainer.checkpoint_callback
-        best = getattr(ckpt_cb, "best_model_path", "") if ckpt_cb is not None else ""
-        if best:
-            state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
-            vae.load_state_dict(pl_module.autoencoder_state_dict(state))
-            source = best
-            score = getattr(ckpt_cb, "best_model_score", None)
-        else:
-            source = "final weights (no best checkpoint was saved)"
-            score = None
+        vae = copy.deepcopy(getattr(pl_module.autoencoder, "_orig_mod", pl_module.autoencoder))
+        checkpoint, info = best_checkpoint(trainer)
+        if checkpoint is not None:
+            vae.load_state_dict(_submodule_state(checkpoint["state_dict"], "autoencoder."))
         vae = vae.to(pl_module.device).eval().float()
-        datamodule = trainer.datamodule
-        scaling_factor, n_images = measure_scaling_factor(
-            vae, datamodule.val_dataloader(), pl_module.device, seed=self.seed
-        )
-        info = {
-            "source_checkpoint": str(source),
-            "monitor": getattr(ckpt_cb, "monitor", None),
-            "best_score": float(score) if score is not None else None,
-            "global_step": trainer.global_step,
-            "scaling_factor_images": n_images,
-        }
+        scaling_factor, n_images = measure_scaling_factor(vae, trainer.datamodule.val_dataloader(), pl_module.device, seed=self.seed)
+        info["scaling_factor_images"] = n_images
         self.exported_to = export_autoencoder(vae.cpu(), self.export_dir, scaling_factor, info)
         log.info("Exported autoencoder to %s (scaling_factor=%.5f from %d val images)", self.exported_to, scaling_factor, n_images)
+
+
+class ExportTextEdit(L.Callback):
+    """Write ``export_dir`` as a text-edit folder (see ``anonymizer.pipeline.text_edit``) from
+    the best checkpoint; the UNet gets the EMA weights when EMA is on."""
+
+    def __init__(self, export_dir: str) -> None:
+        self.export_dir = Path(export_dir)
+        self.exported_to: Path | None = None
+
+    @rank_zero_only
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.interrupted:
+            log.warning("Training was interrupted: no export written")
+            return
+        module = pl_module
+        unet = copy.deepcopy(module.unet).cpu()
+        conditioner = copy.deepcopy(module.conditioner).cpu()
+        checkpoint, info = best_checkpoint(trainer)
+        ema_state = module.ema.state_dict() if module.ema is not None else None
+        if checkpoint is not None:
+            unet.load_state_dict(_submodule_state(checkpoint["state_dict"], "unet."))
+            conditioner.load_state_dict(_submodule_state(checkpoint["state_dict"], "conditioner."))
+            ema_state = checkpoint.get("ema", ema_state)
+        if ema_state is not None:
+            ema = copy.deepcopy(module.ema)
+            ema.load_state_dict(ema_state)
+            ema.to(device="cpu")
+            ema.copy_to(unet.parameters())
+        datamodule = trainer.datamodule
+        data = datamodule.describe()
+        config = {
+            "resolution": data["resolution"],
+            "crop_side": data["crop_side"],
+            "mask_margin": data["mask_margin"],
+            "glyph": data["glyph"],
+            "conditioning": {
+                "encoder_hidden_size": conditioner.hidden_size,
+                "cross_attention_dim": conditioner.cross_attention_dim,
+                "projection": "identity" if isinstance(conditioner.projection, torch.nn.Identity) else "linear",
+                "unconditional": "zeros",
+            },
+            "prediction_type": module.prediction_type,
+            "unet_input_channels": ["noisy_latents:4", "mask:1", "masked_image_latents:4"],
+            "ema": ema_state is not None,
+            **info,
+        }
+        self.exported_to = export_text_edit(
+            unet, copy.deepcopy(module.vae).cpu(), conditioner, module.noise_scheduler,
+            datamodule.glyph.processor, self.export_dir, config,
+        )
+        log.info("Exported text-edit models to %s", self.exported_to)

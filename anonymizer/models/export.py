@@ -6,12 +6,14 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
-from diffusers import AutoencoderKL
+from diffusers import AutoencoderKL, UNet2DConditionModel
+
+TEXT_EDIT_CONFIG = "text_edit_config.json"
 
 log = logging.getLogger(__name__)
 
@@ -61,20 +63,55 @@ def _move_aside(path: Path) -> Path | None:
     return aside
 
 
-def export_autoencoder(vae: AutoencoderKL, out_dir: str | Path, scaling_factor: float, info: dict[str, Any]) -> Path:
-    """Save ``vae`` (with ``scaling_factor``) to ``out_dir`` as a diffusers folder.
+def write_atomically(out_dir: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary sibling folder, then rename it to ``out_dir``.
 
-    Written to a temporary sibling first and renamed into place; an existing folder is
-    moved aside, never overwritten. ``info`` goes to ``out_dir/export_info.json``.
+    An existing ``out_dir`` is moved aside (``<name>.prev-<time>``), never overwritten.
     """
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
-    vae.register_to_config(scaling_factor=float(scaling_factor))
-    vae.save_pretrained(tmp, safe_serialization=True)
-    (tmp / "export_info.json").write_text(json.dumps({**info, "scaling_factor": float(scaling_factor)}, indent=2))
+    tmp.mkdir()
+    write(tmp)
     _move_aside(out)
     tmp.rename(out)
     return out
+
+
+def export_autoencoder(vae: AutoencoderKL, out_dir: str | Path, scaling_factor: float, info: dict[str, Any]) -> Path:
+    """Save ``vae`` (with ``scaling_factor``) to ``out_dir`` as a diffusers folder.
+
+    ``info`` goes to ``out_dir/export_info.json``; see :func:`write_atomically`.
+    """
+    vae.register_to_config(scaling_factor=float(scaling_factor))
+
+    def write(tmp: Path) -> None:
+        vae.save_pretrained(tmp, safe_serialization=True)
+        (tmp / "export_info.json").write_text(json.dumps({**info, "scaling_factor": float(scaling_factor)}, indent=2))
+
+    return write_atomically(out_dir, write)
+
+
+def export_text_edit(
+    unet: UNet2DConditionModel,
+    vae: AutoencoderKL,
+    conditioner: Any,
+    scheduler: Any,
+    processor: Any,
+    out_dir: str | Path,
+    config: dict[str, Any],
+) -> Path:
+    """Write a text-edit folder: ``unet/``, ``vae/``, ``scheduler/``, ``text_encoder/``
+    (glyph encoder, projection, ``processor/``) and ``text_edit_config.json``."""
+
+    def write(tmp: Path) -> None:
+        unet.save_pretrained(tmp / "unet", safe_serialization=True)
+        vae.save_pretrained(tmp / "vae", safe_serialization=True)
+        scheduler.save_pretrained(tmp / "scheduler")
+        conditioner.save_pretrained(tmp / "text_encoder")
+        processor.save_pretrained(tmp / "text_encoder" / "processor")
+        (tmp / TEXT_EDIT_CONFIG).write_text(json.dumps(config, indent=2))
+
+    return write_atomically(out_dir, write)

@@ -1,0 +1,188 @@
+"""DataModule of self-supervised inpainting samples for the glyph-conditioned UNet.
+
+Batches (``B = batch_size``, ``R = resolution``, ``S`` = glyph processor size):
+
+* ``image`` (B, 3, R, R) float32 in [-1, 1]; ``masked_image`` (B, 3, R, R) = ``image * (mask < 0.5)``
+* ``mask`` (B, 1, R, R) float32 in {0, 1} (1 = repaint)
+* ``glyph`` (B, 3, S, S) float32 TrOCR pixel values in [-1, 1]
+* ``window`` (B, 4) int64: the crop window in source-crop pixels
+* ``glyph_matches`` (B,) bool; ``text``, ``glyph_text``: lists of B str
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+import lightning as L
+import torch
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from torch.utils.data import DataLoader, Dataset
+
+from anonymizer.data.glyphs import GlyphRenderer
+from anonymizer.data.inpaint_samples import InpaintSamples
+from anonymizer.data.synthetic import SyntheticStyle
+
+_VAL_SEED_OFFSET = 1_000_003  # as in VAEDataModule: val samples never coincide with train samples
+
+_GLYPH_KEYS = {"font_path", "font_family", "canvas", "margin", "font_dirs", "processor"}
+_PROCESSOR_KEYS = {"pretrained", "image_size"}
+_SYNTHETIC_KEYS = {"font_dirs", "font_families", "style", "locales"}
+
+
+def _int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"data.{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _plain(value: Any) -> Any:
+    """OmegaConf containers -> plain dicts/lists (other values unchanged)."""
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def _mapping(name: str, value: Any, allowed: set[str]) -> dict[str, Any]:
+    value = _plain(value)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"data.{name} must be a mapping, got {value!r}")
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise ValueError(f"data.{name} has unknown keys: {unknown} (allowed: {sorted(allowed)})")
+    return dict(value)
+
+
+def collate_inpaint(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stack tensors, turn bools into a bool tensor and keep strings as lists."""
+    batch: dict[str, Any] = {}
+    for key in samples[0]:
+        values = [s[key] for s in samples]
+        if isinstance(values[0], torch.Tensor):
+            batch[key] = torch.stack(values)
+        elif isinstance(values[0], bool):
+            batch[key] = torch.tensor(values, dtype=torch.bool)
+        else:
+            batch[key] = values
+    return batch
+
+
+class InpaintDataModule(L.LightningDataModule):
+    """Inpainting samples with glyph conditioning; see the module docstring for the batch.
+
+    Args:
+        resolution: side of the model input in pixels.
+        crop_side: minimum side of the window around the masked box (widened for long runs).
+        source_size: side of the synthetic crops the windows are cut from.
+        mask_margin: dilation of the masked box in window pixels (before resizing).
+        max_words: most words in a masked run.
+        random_glyph_fraction: share of samples whose glyph shows another string (keep 0,
+            see :class:`~anonymizer.data.inpaint_samples.InpaintSamples`).
+        batch_size: per-process batch size.
+        num_workers: DataLoader worker processes (0 = load in the main process).
+        seed: base seed of all sampling; validation uses ``seed + 1_000_003``.
+        train_size: samples per training epoch.
+        val_size: validation samples.
+        glyph: ``{font_path, font_family, canvas, margin, font_dirs, processor: {pretrained,
+            image_size}}`` for :class:`~anonymizer.data.glyphs.GlyphRenderer`.
+        synthetic: ``{font_dirs, font_families, locales, style}`` of the source crops.
+        pin_memory: DataLoader ``pin_memory``.
+    """
+
+    def __init__(
+        self,
+        resolution: int = 64,
+        crop_side: int = 64,
+        source_size: int = 128,
+        mask_margin: int = 2,
+        max_words: int = 3,
+        random_glyph_fraction: float = 0.0,
+        batch_size: int = 8,
+        num_workers: int = 2,
+        seed: int = 0,
+        train_size: int = 10_000,
+        val_size: int = 32,
+        glyph: Mapping[str, Any] | None = None,
+        synthetic: Mapping[str, Any] | None = None,
+        pin_memory: bool = False,
+    ) -> None:
+        super().__init__()
+        _int("resolution", resolution, 8)
+        _int("crop_side", crop_side, 8)
+        _int("source_size", source_size, 16)
+        if source_size < crop_side:
+            raise ValueError(f"data.source_size ({source_size}) must be >= data.crop_side ({crop_side})")
+        _int("mask_margin", mask_margin, 0)
+        _int("max_words", max_words, 1)
+        f = random_glyph_fraction
+        if isinstance(f, bool) or not isinstance(f, numbers.Real) or not 0.0 <= f <= 1.0:
+            raise ValueError(f"data.random_glyph_fraction must be a number in [0, 1], got {f!r}")
+        _int("batch_size", batch_size, 1)
+        _int("num_workers", num_workers, 0)
+        _int("seed", seed, 0)
+        _int("train_size", train_size, 1)
+        _int("val_size", val_size, 1)
+        self.glyph_cfg = _mapping("glyph", glyph, _GLYPH_KEYS)
+        self.glyph_cfg["processor"] = _mapping("glyph.processor", self.glyph_cfg.get("processor"), _PROCESSOR_KEYS)
+        self.synthetic_cfg = _mapping("synthetic", synthetic, _SYNTHETIC_KEYS)
+        self.style = SyntheticStyle(**(self.synthetic_cfg.pop("style", None) or {}))
+        self.sample_args = dict(
+            resolution=int(resolution),
+            crop_side=int(crop_side),
+            source_size=int(source_size),
+            mask_margin=int(mask_margin),
+            max_words=int(max_words),
+            random_glyph_fraction=float(f),
+        )
+        self.batch_size = int(batch_size)
+        self.num_workers = int(num_workers)
+        self.seed = int(seed)
+        self.train_size = int(train_size)
+        self.val_size = int(val_size)
+        self.pin_memory = pin_memory
+        self.glyph: GlyphRenderer | None = None
+        self.train_set: Dataset | None = None
+        self.val_set: Dataset | None = None
+
+    def build_glyph_renderer(self) -> GlyphRenderer:
+        """The glyph renderer of the config (also what the model needs for blank glyphs)."""
+        if self.glyph is None:
+            self.glyph = GlyphRenderer(**self.glyph_cfg)
+        return self.glyph
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        common = dict(self.sample_args, glyph=self.build_glyph_renderer(), style=self.style, **self.synthetic_cfg)
+        self.train_set = InpaintSamples(length=self.train_size, seed=self.seed, **common)
+        self.val_set = InpaintSamples(length=self.val_size, seed=self.seed + _VAL_SEED_OFFSET, **common)
+
+    def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=self.pin_memory,
+            drop_last=shuffle,
+            collate_fn=collate_inpaint,
+            generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, shuffle=False)
+
+    def describe(self) -> dict[str, Any]:
+        """Sizes and glyph settings, for logs, summaries and export configs."""
+        return {
+            "train_samples": len(self.train_set) if self.train_set is not None else None,
+            "val_samples": len(self.val_set) if self.val_set is not None else None,
+            **self.sample_args,
+            "glyph": self.glyph.describe() if self.glyph is not None else None,
+        }

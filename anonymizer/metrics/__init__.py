@@ -1,0 +1,1 @@
+"""Metrics: legibility (OCR character error rate) and image quality."""
