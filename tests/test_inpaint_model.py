@@ -139,3 +139,31 @@ def test_inpaint_uses_an_exported_vae(tmp_path: Path) -> None:
     saved = json.loads((Path(export) / "export_info.json").read_text())["scaling_factor"]
     assert module.scaling_factor == pytest.approx(saved)
     assert torch.isfinite(module.diffusion_loss(fake_batch()))
+
+
+def test_pretrained_folders_load_through_the_user_configs(tmp_path: Path) -> None:
+    """The configs a GPU user points at hub ids (model/unet=sd2, glyph_encoder=trocr_base) load
+    local folders of the same layout through the same from_pretrained code."""
+    from transformers import (TrOCRConfig, ViTConfig, ViTImageProcessor, VisionEncoderDecoderConfig,
+                              VisionEncoderDecoderModel)
+
+    module, _ = make_module(tmp_path)
+    repo = tmp_path / "sd2-like"
+    module.unet.save_pretrained(repo / "unet")
+    enc = ViTConfig(image_size=32, patch_size=16, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                    intermediate_size=64)
+    dec = TrOCRConfig(d_model=32, decoder_layers=1, decoder_attention_heads=2, decoder_ffn_dim=64, vocab_size=50)
+    trocr = tmp_path / "trocr-like"
+    VisionEncoderDecoderModel(VisionEncoderDecoderConfig.from_encoder_decoder_configs(enc, dec)).save_pretrained(trocr)
+    ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3).save_pretrained(trocr)
+    loaded, cfg = make_module(tmp_path, ["model/unet=sd2", f"model.unet.pretrained={repo}",
+                                         "model/glyph_encoder=trocr_base", f"model.glyph_encoder.pretrained={trocr}",
+                                         f"data.glyph.processor.pretrained={trocr}"],
+                              base=[o for o in INPAINT_OVERRIDES if not o.startswith(("model.unet.", "model.glyph_encoder."))])
+    for name, param in module.unet.named_parameters():
+        assert torch.equal(param, dict(loaded.unet.named_parameters())[name])
+    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule.setup()
+    batch = next(iter(datamodule.val_dataloader()))
+    assert batch["glyph"].shape[-1] == 32
+    assert torch.isfinite(loaded.diffusion_loss(batch))

@@ -74,3 +74,25 @@ def test_main_command_runs_as_documented(tmp_path: Path) -> None:
     assert (run_dir / ".hydra" / "config.yaml").is_file()
     assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 1
     assert (run_dir / "train.log").is_file()
+
+
+@pytest.mark.slow
+def test_inpaint_command_runs_as_documented(tmp_path: Path) -> None:
+    """The README's inpainting command, shrunk with overrides, in a fresh process."""
+    command = shlex.split(first_command_under("## Train the inpainting UNet (glyph-conditioned text editing)"))
+    assert command[1:] == ["-m", "anonymizer.train", "+experiment=unet_inpaint"]
+    from tests.conftest import INPAINT_OVERRIDES
+
+    run_dir = tmp_path / "run"
+    overrides = [o for o in INPAINT_OVERRIDES if not o.startswith("logger=")] + [f"hydra.run.dir={run_dir}"]
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    env.pop("WANDB_API_KEY", None)
+    proc = subprocess.run(
+        [sys.executable, *command[1:], *overrides], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "val/masked_psnr" in proc.stdout
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["global_step"] == 4
+    assert (run_dir / "export" / "text_edit" / "text_edit_config.json").is_file()
+    assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 1
