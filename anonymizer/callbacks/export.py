@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from abc import ABC, abstractmethod
 import logging
 from pathlib import Path
 from typing import Any
@@ -38,34 +39,8 @@ def _submodule_state(state: dict[str, torch.Tensor], prefix: str) -> dict[str, t
     return {k[len(prefix):].removeprefix("_orig_mod."): v for k, v in state.items() if k.startswith(prefix)}
 
 
-class ExportVAE(L.Callback):
-    """Write ``export_dir`` as a diffusers ``AutoencoderKL`` folder from the best checkpoint,
-    with a ``scaling_factor`` measured on the validation set."""
-
-    def __init__(self, export_dir: str, seed: int = 0) -> None:
-        self.export_dir = Path(export_dir)
-        self.seed = seed
-        self.exported_to: Path | None = None
-
-    @rank_zero_only
-    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.interrupted:
-            log.warning("Training was interrupted: no export written")
-            return
-        vae = copy.deepcopy(getattr(pl_module.autoencoder, "_orig_mod", pl_module.autoencoder))
-        checkpoint, info = best_checkpoint(trainer)
-        if checkpoint is not None:
-            vae.load_state_dict(_submodule_state(checkpoint["state_dict"], "autoencoder."))
-        vae = vae.to(pl_module.device).eval().float()
-        scaling_factor, n_images = measure_scaling_factor(vae, trainer.datamodule.val_dataloader(), pl_module.device, seed=self.seed)
-        info["scaling_factor_images"] = n_images
-        self.exported_to = export_autoencoder(vae.cpu(), self.export_dir, scaling_factor, info)
-        log.info("Exported autoencoder to %s (scaling_factor=%.5f from %d val images)", self.exported_to, scaling_factor, n_images)
-
-
-class ExportTextEdit(L.Callback):
-    """Write ``export_dir`` as a text-edit folder (see ``anonymizer.pipeline.text_edit``) from
-    the best checkpoint; the UNet gets the EMA weights when EMA is on."""
+class _ExportAtFitEnd(L.Callback, ABC):
+    """Calls ``export(trainer, module)`` on rank zero at the end of an uninterrupted fit."""
 
     def __init__(self, export_dir: str) -> None:
         self.export_dir = Path(export_dir)
@@ -76,7 +51,39 @@ class ExportTextEdit(L.Callback):
         if trainer.interrupted:
             log.warning("Training was interrupted: no export written")
             return
-        module = pl_module
+        self.exported_to = self.export(trainer, pl_module)
+        log.info("Exported to %s", self.exported_to)
+
+    @abstractmethod
+    def export(self, trainer: L.Trainer, pl_module: L.LightningModule) -> Path:
+        """Write the export folder and return its path."""
+
+
+class ExportVAE(_ExportAtFitEnd):
+    """Write ``export_dir`` as a diffusers ``AutoencoderKL`` folder from the best checkpoint,
+    with a ``scaling_factor`` measured on the validation set."""
+
+    def __init__(self, export_dir: str, seed: int = 0) -> None:
+        super().__init__(export_dir)
+        self.seed = seed
+
+    def export(self, trainer: L.Trainer, pl_module: L.LightningModule) -> Path:
+        vae = copy.deepcopy(getattr(pl_module.autoencoder, "_orig_mod", pl_module.autoencoder))
+        checkpoint, info = best_checkpoint(trainer)
+        if checkpoint is not None:
+            vae.load_state_dict(_submodule_state(checkpoint["state_dict"], "autoencoder."))
+        vae = vae.to(pl_module.device).eval().float()
+        scaling_factor, n_images = measure_scaling_factor(vae, trainer.datamodule.val_dataloader(), pl_module.device, seed=self.seed)
+        info["scaling_factor_images"] = n_images
+        log.info("Measured scaling_factor=%.5f on %d val images", scaling_factor, n_images)
+        return export_autoencoder(vae.cpu(), self.export_dir, scaling_factor, info)
+
+
+class ExportTextEdit(_ExportAtFitEnd):
+    """Write ``export_dir`` as a text-edit folder (see ``anonymizer.pipeline.text_edit``) from
+    the best checkpoint; the UNet gets the EMA weights when EMA is on."""
+
+    def export(self, trainer: L.Trainer, module: L.LightningModule) -> Path:
         unet = copy.deepcopy(module.unet).cpu()
         conditioner = copy.deepcopy(module.conditioner).cpu()
         checkpoint, info = best_checkpoint(trainer)
@@ -108,8 +115,7 @@ class ExportTextEdit(L.Callback):
             "ema": ema_state is not None,
             **info,
         }
-        self.exported_to = export_text_edit(
+        return export_text_edit(
             unet, copy.deepcopy(module.vae).cpu(), conditioner, module.noise_scheduler,
             datamodule.glyph.processor, self.export_dir, config,
         )
-        log.info("Exported text-edit models to %s", self.exported_to)

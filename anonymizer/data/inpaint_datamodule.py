@@ -15,13 +15,13 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
-import lightning as L
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from anonymizer.data.glyphs import GlyphRenderer
 from anonymizer.data.inpaint_samples import InpaintSamples
+from anonymizer.data.loaders import SplitDataModule
 from anonymizer.data.synthetic import SyntheticStyle
 
 _VAL_SEED_OFFSET = 1_000_003  # as in VAEDataModule: val samples never coincide with train samples
@@ -69,7 +69,7 @@ def collate_inpaint(samples: list[dict[str, Any]]) -> dict[str, Any]:
     return batch
 
 
-class InpaintDataModule(L.LightningDataModule):
+class InpaintDataModule(SplitDataModule):
     """Inpainting samples with glyph conditioning; see the module docstring for the batch.
 
     Args:
@@ -90,6 +90,8 @@ class InpaintDataModule(L.LightningDataModule):
         synthetic: ``{font_dirs, font_families, locales, style}`` of the source crops.
         pin_memory: DataLoader ``pin_memory``.
     """
+
+    collate_fn = collate_inpaint
 
     def __init__(
         self,
@@ -158,25 +160,6 @@ class InpaintDataModule(L.LightningDataModule):
         common = dict(self.sample_args, glyph=self.build_glyph_renderer(), style=self.style, **self.synthetic_cfg)
         self.train_set = InpaintSamples(length=self.train_size, seed=self.seed, **common)
         self.val_set = InpaintSamples(length=self.val_size, seed=self.seed + _VAL_SEED_OFFSET, **common)
-
-    def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=self.pin_memory,
-            drop_last=shuffle,
-            collate_fn=collate_inpaint,
-            generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, shuffle=False)
 
     def describe(self) -> dict[str, Any]:
         """Sizes and glyph settings, for logs, summaries and export configs."""

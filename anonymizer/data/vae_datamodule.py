@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import lightning as L
-import torch
-from torch.utils.data import ConcatDataset, DataLoader, Dataset
+from torch.utils.data import ConcatDataset, Dataset
 
 from anonymizer.data.image_io import DEFAULT_MAX_PIXELS
+from anonymizer.data.loaders import SplitDataModule
 from anonymizer.data.page_crops import PageCrops, scan_image_folder
 from anonymizer.data.synthetic import SyntheticCrops, SyntheticStyle
 from anonymizer.data.transforms import CropToTensor
@@ -31,7 +30,7 @@ def _check_positive(name: str, value: Any, minimum: int = 1) -> None:
         raise ValueError(f"data.{name} must be an integer >= {minimum}, got {value!r}")
 
 
-class VAEDataModule(L.LightningDataModule):
+class VAEDataModule(SplitDataModule):
     """Document crops for the VAE; see the module docstring.
 
     Args:
@@ -149,25 +148,6 @@ class VAEDataModule(L.LightningDataModule):
             )
         self.train_set = CropToTensor(ConcatDataset(trains))
         self.val_set = CropToTensor(ConcatDataset(vals))
-
-    # ------------------------------------------------------------------ loaders
-    def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=self.pin_memory,
-            drop_last=shuffle,
-            generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, shuffle=False)
 
     def describe(self) -> dict[str, Any]:
         """Sizes and skip counts, for logs and summaries."""

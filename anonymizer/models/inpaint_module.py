@@ -27,6 +27,7 @@ from torchmetrics import MeanMetric
 from anonymizer.metrics.legibility import cer, masked_region, ocr_available, ocr_line
 from anonymizer.models.diffusion_utils import diffusion_target, make_ema, min_snr_weights, scheduler_from
 from anonymizer.models.glyph_encoder import GlyphConditioner
+from anonymizer.models.optim import configure_optimizer
 from anonymizer.models.inpaint_sampling import encode_masked_image, latent_mask, sample_inpaint, unet_input
 from anonymizer.models.vae_module import to_unit_range
 
@@ -224,11 +225,8 @@ class InpaintModule(L.LightningModule):
     def configure_optimizers(self) -> Any:
         params = [p for p in self.unet.parameters() if p.requires_grad]
         params += [p for p in self.conditioner.parameters() if p.requires_grad]
-        optimizer = self.optimizer_factory(params=params)
-        if self.scheduler_factory is None:
-            return optimizer
-        scheduler = self.scheduler_factory(optimizer=optimizer, total_steps=int(self.trainer.estimated_stepping_batches))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1}}
+        return configure_optimizer(self.optimizer_factory, self.scheduler_factory, params,
+                                   self.trainer.estimated_stepping_batches)
 
     # ------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

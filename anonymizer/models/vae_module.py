@@ -13,6 +13,7 @@ from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 from anonymizer.models.losses import VAELoss
+from anonymizer.models.optim import configure_optimizer
 
 _PERCEPTUAL_PREFIX = "loss.perceptual."
 
@@ -125,12 +126,9 @@ class VAEModule(L.LightningModule):
 
     # -------------------------------------------------------------- optimizers
     def configure_optimizers(self) -> Any:
-        params = [p for p in self.autoencoder.parameters() if p.requires_grad]
-        optimizer = self.optimizer_factory(params=params)
-        if self.scheduler_factory is None:
-            return optimizer
-        scheduler = self.scheduler_factory(optimizer=optimizer, total_steps=int(self.trainer.estimated_stepping_batches))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1}}
+        params = (p for p in self.autoencoder.parameters() if p.requires_grad)
+        return configure_optimizer(self.optimizer_factory, self.scheduler_factory, params,
+                                   self.trainer.estimated_stepping_batches)
 
     # ------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
