@@ -20,6 +20,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from anonymizer.callbacks.metric_history import MetricHistory
+from anonymizer.utils.ddp import RankConsistency, config_fingerprint, pin_children_to_this_job
 from anonymizer.utils.instantiate import instantiate_callbacks, instantiate_loggers
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def _summary(trainer: L.Trainer, callbacks: list[L.Callback], output_dir: Path, 
     return {
         "output_dir": str(output_dir),
         "global_step": trainer.global_step,
+        "world_size": trainer.world_size,
         "metrics": history.table() if history else {},
         "best_checkpoint": getattr(ckpt, "best_model_path", None) or None,
         "last_checkpoint": getattr(ckpt, "last_model_path", None) or None,
@@ -76,8 +78,25 @@ def _report(summary: dict[str, Any], output_dir: Path) -> None:
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Fit the configured model; return the run summary (see ``summary.json``)."""
+    """Fit the configured model; return the run summary (see ``summary.json``).
+
+    Bad values of common keys fail first, before anything is built (``ConfigError``).
+    ``ckpt_path=last`` (``<output_dir>/checkpoints/last.ckpt``) or a path continues a run
+    exactly: weights, optimizer, LR schedule, data order, RNG states and the W&B run. A fit
+    stopped by SIGTERM or Ctrl+C saves ``last.ckpt`` and exits with 143 / 130; a non-finite
+    loss or gradient saves the last good state and raises ``FloatingPointError``.
+    """
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    from anonymizer.utils import resume
+    from anonymizer.utils.config_checks import check_config
+
+    check_config(cfg)
     output_dir = Path(cfg.paths.output_dir)
+    ckpt_path = resume.resolve_ckpt_path(cfg.get("ckpt_path"), output_dir)
+    run_state = resume.read_run_state(ckpt_path) if ckpt_path else {}
+    if ckpt_path:
+        log.info("Resuming from %s (step %s)", ckpt_path, run_state.get("global_step"))
     output_dir.mkdir(parents=True, exist_ok=True)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
@@ -87,7 +106,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     log.info("Instantiating model <%s>", cfg.model._target_)
     model: L.LightningModule = hydra.utils.instantiate(cfg.model)
     callbacks = instantiate_callbacks(cfg.get("callbacks"))
-    loggers = instantiate_loggers(cfg.get("logger"))
+    callbacks.append(RankConsistency(config_fingerprint(cfg), output_dir))  # no-op on one process
+    loggers = instantiate_loggers(resume.logger_config_for_resume(cfg.get("logger"), run_state.get("wandb_run_id")))
+    if ckpt_path:
+        resume.keep_csv_history(loggers)
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
     info = _run_info(model)
@@ -98,9 +120,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         logger.log_hyperparams({**resolved, "run_info": info})
 
     try:
-        if cfg.get("validate_before_fit") and not trainer.fast_dev_run:
-            trainer.validate(model, datamodule=datamodule, verbose=False)
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        try:
+            if cfg.get("validate_before_fit") and not trainer.fast_dev_run and ckpt_path is None:
+                trainer.validate(model, datamodule=datamodule, verbose=False)
+            if trainer.world_size > 1:
+                pin_children_to_this_job(output_dir)  # DDP children of a sweep trial run this trial only
+            trainer.fit(model, datamodule=datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
+        except (SIGTERMException, FloatingPointError) as e:
+            raise resume.stopped_early(e, callbacks, output_dir, trainer.global_step) from e
         summary = _summary(trainer, callbacks, output_dir, info)
         metric_name = cfg.get("optimized_metric")
         value = trainer.callback_metrics.get(metric_name) if metric_name else None
@@ -121,12 +148,111 @@ def _finish_wandb(loggers: list) -> None:
             wandb.finish()
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
-def main(cfg: DictConfig) -> float | None:
-    """Hydra entry; returns the optimized metric (``None`` when it was not logged)."""
-    summary = train(cfg)
+def _objective(summary: dict[str, Any]) -> float | None:
+    """The optimized metric of a run summary (``None`` when it was not logged or is NaN)."""
     value = next(iter((summary.get("optimized_metric") or {}).values()), None)
     return None if value is None or math.isnan(value) else value
+
+
+def _multirun_job() -> Any | None:
+    """Hydra's config of this job when it is a trial of a multirun (``-m``), else ``None``."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized():
+        return None
+    hc = HydraConfig.get()
+    return hc if hc.mode == RunMode.MULTIRUN else None
+
+
+def _failure_value(hc: Any) -> float | None:
+    """What a failed trial returns to the sweeper: the worst value for its direction.
+
+    hydra-optuna-sweeper 1.2 aborts the whole sweep when a job raises or returns None/NaN
+    (it tells Optuna FAIL, then re-raises), so a failed trial returns +inf (minimize) or
+    -inf (maximize): Optuna records it as the worst trial and TPE avoids its region. The
+    basic sweeper ignores return values; without a direction we return None.
+    """
+    from enum import Enum
+
+    from omegaconf import ListConfig
+
+    direction = OmegaConf.select(hc, "sweeper.direction", default=None)
+    if isinstance(direction, (list, ListConfig)):
+        direction = direction[0] if len(direction) == 1 else None
+    name = direction.name if isinstance(direction, Enum) else (str(direction) if direction is not None else None)
+    return {"minimize": math.inf, "maximize": -math.inf}.get(name or "")
+
+
+def _name_wandb_trial(cfg: DictConfig, hc: Any) -> None:
+    """Group a trial's W&B run under its sweep and put the trial number in its name.
+
+    group: ``logger.wandb.group`` when set, else ``<task_name>-<hparams_search>-<sweep dir name>``
+    (``sweep`` for a plain grid); name: ``<group>-trial<N>``.
+    """
+    wandb_cfg = OmegaConf.select(cfg, "logger.wandb", default=None)
+    if not isinstance(wandb_cfg, DictConfig):
+        return
+    search = OmegaConf.select(hc, "runtime.choices.hparams_search", default=None) or "sweep"
+    group = wandb_cfg.get("group") or f"{cfg.get('task_name', 'train')}-{search}-{Path(str(hc.sweep.dir)).name}"
+    wandb_cfg.group = group
+    wandb_cfg.name = f"{group}-trial{hc.job.num}"
+
+
+def _run_trial(cfg: DictConfig, hc: Any) -> float | None:
+    """One trial of a multirun: train, record ``trial_status.json``; a failure does not stop the sweep."""
+    import gc
+    import sys
+
+    from anonymizer.utils.sweep_summary import parse_overrides, summarize_sweep, write_trial_status
+
+    output_dir = Path(cfg.paths.output_dir)
+    metric = cfg.get("optimized_metric")
+    overrides = [str(o) for o in hc.overrides.task]
+    record: dict[str, Any] = {"trial": int(hc.job.num), "metric": metric, "params": parse_overrides(overrides),
+                              "overrides": overrides}
+    value: float | None = None
+    try:
+        _name_wandb_trial(cfg, hc)
+        value = _objective(train(cfg))
+        if value is None:
+            raise RuntimeError(f"the optimized metric {metric!r} was not logged or is NaN")
+        record.update(status="ok", objective=value, error=None)
+    except Exception as e:  # noqa: BLE001 - any failure of a trial is recorded, the sweep goes on
+        log.error("Trial %s failed: %s: %s", hc.job.num, type(e).__name__, e, exc_info=True)
+        record.update(status="failed", objective=None, error=f"{type(e).__name__}: {e}")
+        value = None
+    except BaseException as e:  # Ctrl+C, SIGTERM (SystemExit): record it, then stop the sweep
+        record.update(status="interrupted", objective=None, error=f"{type(e).__name__}: {e}")
+        write_trial_status(output_dir, record)
+        summarize_sweep(hc, metric)
+        raise
+    finally:
+        if "wandb" in sys.modules:  # train() finishes its run; this covers failures before that
+            import wandb
+
+            if wandb.run is not None:
+                wandb.finish(exit_code=0 if record.get("status") == "ok" else 1)
+    if record["status"] != "ok":
+        gc.collect()  # release the failed trial's tensors (e.g. after CUDA out of memory)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    write_trial_status(output_dir, record)
+    return value if record["status"] == "ok" else _failure_value(hc)
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    """Hydra entry; returns the optimized metric (``None`` when it was not logged).
+
+    In a multirun (``-m``) each trial's exceptions are caught and recorded in
+    ``<trial dir>/trial_status.json`` so the sweep goes on (see :func:`_run_trial`);
+    a single run lets them propagate.
+    """
+    hc = _multirun_job()
+    if hc is not None:
+        return _run_trial(cfg, hc)
+    return _objective(train(cfg))
 
 
 if __name__ == "__main__":

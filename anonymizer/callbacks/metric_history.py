@@ -23,6 +23,13 @@ class MetricHistory(L.Callback):
         if values:
             self.history.append((trainer.global_step, values))
 
+    def state_dict(self) -> dict:
+        """Saved in checkpoints, so a resumed run's summary covers the whole run."""
+        return {"history": [[step, dict(values)] for step, values in self.history]}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.history = [(int(step), dict(values)) for step, values in state_dict.get("history", [])]
+
     def table(self) -> dict[str, dict[str, float]]:
         """``{metric: {"first", "last", "best"?}}`` over the recorded history."""
         out: dict[str, dict[str, float]] = {}

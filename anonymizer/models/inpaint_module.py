@@ -147,7 +147,12 @@ class InpaintModule(L.LightningModule):
         if self.ema is not None:
             self.ema.to(self.device)
 
-    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        """Step the optimizer, then the EMA (once per optimizer step, also with gradient
+        accumulation). Here rather than in ``on_train_batch_end``: callbacks' batch-end hooks
+        run before the module's, so checkpoints saved there would hold an EMA one step behind
+        the weights (and a run resumed from them would stay one EMA update behind)."""
+        super().optimizer_step(*args, **kwargs)
         if self.ema is not None:
             self.ema.step(self.unet.parameters())
 
@@ -230,9 +235,19 @@ class InpaintModule(L.LightningModule):
 
     # ------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Store the EMA weights next to the state dict."""
+        """Store the EMA weights next to the state dict.
+
+        A checkpoint taken during validation (e.g. on SIGTERM) would find the EMA weights
+        swapped into the UNet: the training weights (held by the EMA's ``store``) go into the
+        state dict instead.
+        """
         if self.ema is not None:
             checkpoint["ema"] = self.ema.state_dict()
+            stored = getattr(self.ema, "temp_stored_params", None)
+            if getattr(self, "_ema_swapped", False) and stored is not None:
+                state = checkpoint["state_dict"]
+                for (name, param), value in zip(self.unet.named_parameters(), stored):
+                    state[f"unet.{name}"] = value.to(device=param.device, dtype=param.dtype).clone()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         if self.ema is not None and "ema" in checkpoint:

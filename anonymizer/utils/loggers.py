@@ -55,11 +55,19 @@ def build_wandb_logger(
     entity: str | None = None,
     job_type: str | None = None,
     log_model: bool = False,
+    run_id: str | None = None,
     **kwargs: Any,
 ) -> WandbLogger:
-    """A ``WandbLogger`` whose run lives under ``save_dir/wandb``; see :func:`resolve_wandb_mode`."""
+    """A ``WandbLogger`` whose run lives under ``save_dir/wandb``; see :func:`resolve_wandb_mode`.
+
+    ``run_id``: continue that W&B run (``resume="allow"``), as ``train.py`` does when it resumes
+    from a checkpoint that recorded its run id.
+    """
     resolved, reason = resolve_wandb_mode(mode)
     log.info("W&B mode: %s (%s)", resolved, reason)
+    if run_id:
+        log.info("W&B: continuing run %s", run_id)
+        kwargs = {**kwargs, "id": run_id, "resume": "allow"}
     Path(save_dir).mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("WANDB_SILENT", "true")
     return WandbLogger(
