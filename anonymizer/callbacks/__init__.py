@@ -1,1 +1,1 @@
-"""Lightning callbacks: image panels, metric history, export."""
+"""Lightning callbacks: image panels, metric history, export, exact resume and safe stops."""
