@@ -32,10 +32,13 @@ class ImageLoadError(ValueError):
         return (type(self), (self.path, self.reason))
 
 
-def load_image_rgb(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
+def load_image_rgb(
+    path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS, frame: int = 0
+) -> Image.Image:
     """Load ``path`` as a fully decoded RGB image with its EXIF orientation applied.
 
-    Only the first frame of multi-frame files (multi-page TIFF) is read. Transparent
+    ``frame`` selects the frame of multi-frame files (the page of a multi-page TIFF,
+    0-based); :func:`count_frames` tells how many there are. Transparent
     pixels are composited over white; 16-bit greyscale is scaled to 8 bit by the range
     of its type. Images with more than ``max_pixels`` pixels are rejected from their
     header, before decoding (``None`` disables this check; PIL's own hard
@@ -54,7 +57,7 @@ def load_image_rgb(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS
         with warnings.catch_warnings():
             if max_pixels is not None:  # our explicit check below replaces PIL's warning
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return _open_and_decode(path, max_pixels)
+            return _open_and_decode(path, max_pixels, frame)
     finally:
         if restore_truncated:
             ImageFile.LOAD_TRUNCATED_IMAGES = restore_truncated
@@ -69,9 +72,50 @@ def _check_file(path: Path) -> None:
         raise ImageLoadError(path, "file is empty (0 bytes)")
 
 
-def _open_and_decode(path: Path, max_pixels: int | None) -> Image.Image:
+def count_frames(path: str | Path) -> int:
+    """Number of frames (pages) of an image file, read from its headers.
+
+    Raises:
+        ImageLoadError: as :func:`load_image_rgb` for files that cannot be opened.
+    """
+    path = Path(path)
+    _check_file(path)
+    with _open(path) as img:
+        return _n_frames(img, path)
+
+
+def image_size(path: str | Path, frame: int = 0) -> tuple[int, int]:
+    """``(width, height)`` of frame ``frame`` as :func:`load_image_rgb` returns it (EXIF
+    orientations 5–8 swap the sides), read from the headers without decoding pixels."""
+    path = Path(path)
+    _check_file(path)
+    with _open(path) as img:
+        if frame:
+            n_frames = _n_frames(img, path)
+            if isinstance(frame, bool) or not isinstance(frame, int) or not 0 <= frame < n_frames:
+                raise ImageLoadError(path, f"page {frame!r} out of range: the file has {n_frames} page(s)")
+            try:
+                img.seek(frame)
+            except Exception as err:  # noqa: BLE001 - broken frame chain
+                raise ImageLoadError(path, f"cannot seek to page {frame} ({type(err).__name__})") from None
+        width, height = img.size
+        try:
+            orientation = img.getexif().get(0x0112, 1)
+        except Exception:  # noqa: BLE001 - malformed EXIF is reported when the pixels are loaded
+            orientation = 1
+        return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def _n_frames(img: Image.Image, path: Path) -> int:
     try:
-        img_file = Image.open(path)
+        return int(getattr(img, "n_frames", 1))
+    except Exception as err:  # noqa: BLE001 - counting walks every frame header
+        raise ImageLoadError(path, f"corrupt multi-frame structure ({type(err).__name__})") from None
+
+
+def _open(path: Path) -> Image.Image:
+    try:
+        return Image.open(path)
     except UnidentifiedImageError:
         raise ImageLoadError(path, "not an image or unknown image format") from None
     except Image.DecompressionBombError as err:
@@ -80,7 +124,20 @@ def _open_and_decode(path: Path, max_pixels: int | None) -> Image.Image:
         raise ImageLoadError(path, "permission denied") from None
     except Exception as err:  # noqa: BLE001 - any parser failure means a bad header
         raise ImageLoadError(path, f"corrupt image header ({type(err).__name__})") from None
-    with img_file as img:
+
+
+def _open_and_decode(path: Path, max_pixels: int | None, frame: int) -> Image.Image:
+    if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
+        raise ImageLoadError(path, f"page index must be an integer >= 0, got {frame!r}")
+    with _open(path) as img:
+        if frame:
+            n_frames = _n_frames(img, path)
+            if frame >= n_frames:
+                raise ImageLoadError(path, f"page {frame} out of range: the file has {n_frames} page(s)")
+            try:
+                img.seek(frame)
+            except Exception as err:  # noqa: BLE001 - broken frame chain
+                raise ImageLoadError(path, f"cannot seek to page {frame} ({type(err).__name__})") from None
         width, height = img.size
         if width <= 0 or height <= 0:
             raise ImageLoadError(path, f"image has zero width or height ({width}×{height})")
