@@ -22,7 +22,7 @@ def _record(rid: str = "r0") -> PageRecord:
     words = [
         Word("Name:", (10, 10, 60, 30), line=0),
         Word("Jane", (70, 11, 110, 31), line=0),
-        Word("Doe", (115, 10, 150, 30), line=0),
+        Word("Doe", (115, 10, 150, 30), line=0, conf=91.5),
         Word("Total", (10, 50, 60, 70), quad=((10, 50), (60, 50), (60, 70), (10, 70)), line=1),
     ]
     return PageRecord(
@@ -91,6 +91,7 @@ def test_geometric_lines_without_line_ids() -> None:
         (lambda d: d["entities"][1].update(sensitive="yes"), "'sensitive' must be true or false"),
         (lambda d: d.update(links=[[0, 9]]), "pair of entity ids"),
         (lambda d: d.update(page=-1), "'page' must be an integer >= 0"),
+        (lambda d: d["words"][2].update(conf=101), "'conf' must be a number in \\[0, 100\\]"),
     ],
 )
 def test_invalid_records_name_line_and_field_without_text(tmp_path: Path, change, reason: str) -> None:

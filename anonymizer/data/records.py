@@ -80,12 +80,14 @@ PII_LABELS = frozenset(
 @dataclass(frozen=True)
 class Word:
     """One word: its text, axis-aligned box ``(x0, y0, x1, y1)`` in image pixels, the
-    published quadrilateral when the source has one, and its line index when known."""
+    published quadrilateral when the source has one, its line index when known and the
+    OCR confidence in [0, 100] when it comes from an OCR engine."""
 
     text: str
     box: Box
     quad: Quad | None = None
     line: int | None = None
+    conf: float | None = None
 
 
 @dataclass
@@ -167,6 +169,8 @@ class PageRecord:
                 item["quad"] = [[_num(x), _num(y)] for x, y in w.quad]
             if w.line is not None:
                 item["line"] = w.line
+            if w.conf is not None:
+                item["conf"] = _num(w.conf)
             words.append(item)
         entities = []
         for e in self.entities:
@@ -323,7 +327,10 @@ def _parse_word(item: Any, where: str, width: int, height: int) -> Word:
     line = item.get("line")
     if line is not None and (isinstance(line, bool) or not isinstance(line, int) or line < 0):
         raise RecordError(f"{where}: 'line' must be an integer >= 0 or absent")
-    return Word(text=text, box=box, quad=quad, line=line)  # type: ignore[arg-type]
+    conf = item.get("conf")
+    if conf is not None and (isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0 <= conf <= 100):
+        raise RecordError(f"{where}: 'conf' must be a number in [0, 100] or absent")
+    return Word(text=text, box=box, quad=quad, line=line, conf=float(conf) if conf is not None else None)  # type: ignore[arg-type]
 
 
 def _parse_entity(item: Any, where: str, n_words: int) -> Entity:
