@@ -1,4 +1,4 @@
-"""Tests for anonymizer.data.image_io.load_image_rgb."""
+"""Tests for anonymizer.data.image_io (load_image_rgb, image_size, count_frames, pixel limits)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from anonymizer.data.image_io import ImageLoadError, load_image_rgb
+from anonymizer.data.image_io import (
+    ImageLoadError,
+    check_pixel_count,
+    count_frames,
+    image_size,
+    load_image_rgb,
+    pillow_pixel_limit,
+)
 
 
 def _pixels(img: Image.Image) -> list[tuple[int, int, int]]:
@@ -155,6 +162,58 @@ def test_multipage_tiff_loads_first_page(tmp_path: Path) -> None:
     out = load_image_rgb(path)
     assert out.size == (5, 6)
     assert out.getpixel((2, 2)) == (255, 0, 0)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".tif"])
+def test_image_size_matches_loaded_size_for_rotated_exif(tmp_path: Path, suffix: str) -> None:
+    # Pillow's TIFF plugin already reports the oriented size; JPEG reports the stored one.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = _save(Image.new("RGB", (40, 20), "white"), tmp_path / f"rot{suffix}", exif=exif)
+    assert image_size(path) == (20, 40) == load_image_rgb(path).size
+
+
+def test_multipage_tiff_frames_and_sizes(tmp_path: Path) -> None:
+    frames = [Image.new("RGB", (5 + k, 6), c) for k, c in enumerate([(255, 0, 0), (0, 0, 255)])]
+    path = _save(frames[0], tmp_path / "multi.tif", save_all=True, append_images=frames[1:])
+    assert count_frames(path) == 2
+    assert image_size(path, 1) == (6, 6) == load_image_rgb(path, frame=1).size
+    assert load_image_rgb(path, frame=1).getpixel((0, 0)) == (0, 0, 255)
+
+
+@pytest.mark.parametrize("frame", [-1, True, 0.0])
+def test_invalid_frame_index(tmp_path: Path, frame: object) -> None:
+    path = _save(Image.new("RGB", (4, 4)), tmp_path / "a.tif")
+    pattern = rf"page index must be an integer >= 0, got {re.escape(repr(frame))}"
+    _raises(path, pattern, frame=frame)
+    with pytest.raises(ImageLoadError, match=pattern):
+        image_size(path, frame)
+
+
+def test_frame_out_of_range(tmp_path: Path) -> None:
+    path = _save(Image.new("RGB", (4, 4)), tmp_path / "a.tif")
+    _raises(path, r"^page 1 out of range: the file has 1 page\(s\)$", frame=1)
+    with pytest.raises(ImageLoadError, match=r"page 1 out of range"):
+        image_size(path, 1)
+
+
+def test_pillow_limit_checked_on_later_frames(tmp_path: Path, monkeypatch) -> None:
+    frames = [Image.new("L", (10, 10)), Image.new("L", (200, 100))]
+    path = _save(frames[0], tmp_path / "bomb.tif", save_all=True, append_images=frames[1:])
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5_000)
+    assert pillow_pixel_limit() == 10_000
+    assert load_image_rgb(path, max_pixels=None, frame=0).size == (10, 10)
+    _raises(path, r"^decompression bomb: 200×100 = 20000 pixels exceeds Pillow's limit of 10000", max_pixels=None, frame=1)
+
+
+def test_check_pixel_count_messages(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "x.png"
+    check_pixel_count(path, 10, 10, 100)  # at the limit: fine
+    with pytest.raises(ImageLoadError, match=r"x\.png: p 1: 10×11 = 110 pixels exceeds the limit of 100 \(max_pixels; hint\)$"):
+        check_pixel_count(path, 10, 11, 100, where="p 1: ", hint="; hint")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    assert pillow_pixel_limit() is None
+    check_pixel_count(path, 10**5, 10**5, None)  # no limit at all
 
 
 def test_returns_independent_decoded_image(tmp_path: Path) -> None:

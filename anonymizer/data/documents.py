@@ -3,7 +3,9 @@
 The one entry point for every reader, DataModule and the anonymization pipeline. A file's
 type is recognised from its first bytes and must agree with its extension (a ``.png``
 holding JPEG data is rejected, so no file is silently read as something else). PDF pages
-are rendered with pypdfium2 (PDFium) at a configured DPI; raster pages go through
+are rendered with pypdfium2 (PDFium) at a configured DPI (``0 < dpi <= MAX_DPI``), their
+pixel count checked before rendering; a PDF without its ``%%EOF`` end marker is rejected
+as truncated (PDFium would silently repair some). Raster pages go through
 :func:`~anonymizer.data.image_io.load_image_rgb` (EXIF orientation, every mode to 8-bit
 RGB, the decompression-bomb guard). Every failure is an
 :class:`~anonymizer.data.image_io.ImageLoadError` whose message is ``"{path}: {reason}"``;
@@ -12,6 +14,9 @@ messages never contain document content.
 
 from __future__ import annotations
 
+import math
+import numbers
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +26,8 @@ from anonymizer.data.image_io import (
     DEFAULT_MAX_PIXELS,
     ImageLoadError,
     _check_file,
+    check_frame_index,
+    check_pixel_count,
     count_frames,
     image_size,
     load_image_rgb,
@@ -28,6 +35,7 @@ from anonymizer.data.image_io import (
 
 DEFAULT_DPI = 200
 MAX_DPI = 1200
+DEFAULT_MAX_PAGES = 1000  # per document, for folder scans
 
 #: Extension (lower case) → the format its content must have.
 EXTENSION_FORMATS = {
@@ -49,9 +57,10 @@ _MAGIC = (
     (b"MM\x00+", "TIFF"),
     (b"GIF87a", "GIF"),
     (b"GIF89a", "GIF"),
-    (b"BM", "BMP"),
 )
+_BMP_HEADER_SIZES = {12, 40, 52, 56, 64, 108, 124}  # DIB header sizes after the 14-byte file header
 _PDF_HEADER_WINDOW = 1024  # the PDF spec lets "%PDF-" start anywhere in the first 1024 bytes
+_PDF_TAIL_WINDOW = 1024  # ... and readers accept "%%EOF" anywhere in the last 1024 bytes
 
 
 def sniff_format(path: str | Path) -> str | None:
@@ -64,6 +73,8 @@ def sniff_format(path: str | Path) -> str | None:
             return name
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WEBP"
+    if head[:2] == b"BM" and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES:
+        return "BMP"
     if b"%PDF-" in head:
         return "PDF"
     return None
@@ -94,46 +105,100 @@ def check_document(path: str | Path) -> str:
     return actual
 
 
-def _check_dpi(path: Path, dpi: float) -> float:
-    if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not 0 < dpi <= MAX_DPI:
-        raise ImageLoadError(path, f"dpi must be a number in (0, {MAX_DPI}], got {dpi!r}")
+def check_dpi(dpi: object) -> float:
+    """``dpi`` as a float when it is a real number in ``(0, MAX_DPI]`` (not a bool).
+
+    Raises:
+        ValueError: otherwise (for configuration checks before any file is read).
+    """
+    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real) or not 0 < dpi <= MAX_DPI:
+        raise ValueError(f"dpi must be a number in (0, {MAX_DPI}], got {dpi!r}")
     return float(dpi)
+
+
+def _check_dpi(path: Path, dpi: object) -> float:
+    try:
+        return check_dpi(dpi)
+    except ValueError as err:
+        raise ImageLoadError(path, str(err)) from None
+
+
+def check_max_pages(max_pages: object) -> None:
+    """Raise ValueError unless ``max_pages`` is None or an integer >= 1 (not a bool)."""
+    if max_pages is not None and (
+        isinstance(max_pages, bool) or not isinstance(max_pages, numbers.Integral) or max_pages < 1
+    ):
+        raise ValueError(f"max_pages must be an integer >= 1 or None, got {max_pages!r}")
+
+
+def _check_page_in_range(path: Path, page: int, n_pages: int) -> None:
+    if page >= n_pages:
+        raise ImageLoadError(path, f"page {page} out of range: the file has {n_pages} page(s)")
+
+
+def _check_pdf_tail(path: Path) -> None:
+    """A complete PDF ends with ``%%EOF`` (readers accept it within the last 1024 bytes);
+    PDFium silently repairs some truncated files, so this is checked explicitly."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, path.stat().st_size - _PDF_TAIL_WINDOW))
+            tail = f.read()
+    except OSError as err:
+        raise ImageLoadError(path, f"cannot read the PDF ({type(err).__name__})") from None
+    if b"%%EOF" not in tail:
+        raise ImageLoadError(path, f"truncated PDF: no %%EOF end marker in its last {_PDF_TAIL_WINDOW} bytes")
+
+
+def _pdfium_reason(err: Exception) -> str:
+    """PDFium's own error name (e.g. ``"Data format error"``), never document content."""
+    match = re.search(r"\(PDFium: ([^)]*)\)", str(err))
+    return match.group(1) if match else "unknown error"
 
 
 def _open_pdf(path: Path):  # -> pypdfium2.PdfDocument
     import pypdfium2 as pdfium
 
+    _check_pdf_tail(path)
     try:
-        return pdfium.PdfDocument(str(path))
+        pdf = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as err:
-        text = str(err).lower()
-        if "password" in text:
+        reason = _pdfium_reason(err)
+        if "password" in reason.lower():
             raise ImageLoadError(path, "encrypted PDF: a password is required to open it") from None
-        if "security" in text:
+        if "security" in reason.lower():
             raise ImageLoadError(path, "PDF uses an unsupported security handler") from None
-        raise ImageLoadError(path, "corrupt or truncated PDF (PDFium cannot parse it)") from None
+        raise ImageLoadError(path, f"corrupt PDF: PDFium cannot parse it ({reason})") from None
     except OSError as err:
         raise ImageLoadError(path, f"cannot read the PDF ({type(err).__name__})") from None
+    if len(pdf) == 0:
+        pdf.close()
+        raise ImageLoadError(path, "PDF has no pages")
+    return pdf
 
 
 def count_pages(path: str | Path) -> int:
     """Number of pages of a document: 1 for PNG/JPEG, frames of a TIFF, pages of a PDF.
+
+    Animated PNGs and multi-picture JPEGs (MPO) count as one page: their first image.
 
     Raises:
         ImageLoadError: see :func:`check_document`, plus unreadable/encrypted PDFs.
     """
     path = Path(path)
     kind = check_document(path)
-    if kind != "PDF":
+    return _count_pages(path, kind)
+
+
+def _count_pages(path: Path, kind: str) -> int:
+    if kind == "TIFF":
         return count_frames(path)
+    if kind != "PDF":
+        return 1
     pdf = _open_pdf(path)
     try:
-        n = len(pdf)
+        return len(pdf)
     finally:
         pdf.close()
-    if n == 0:
-        raise ImageLoadError(path, "PDF has no pages")
-    return n
 
 
 def page_size(path: str | Path, page: int = 0, dpi: float = DEFAULT_DPI) -> tuple[int, int]:
@@ -145,23 +210,22 @@ def page_size(path: str | Path, page: int = 0, dpi: float = DEFAULT_DPI) -> tupl
     """
     path = Path(path)
     kind = check_document(path)
-    if kind == "PDF":
-        import pypdfium2 as pdfium
-
-        scale = _check_dpi(path, dpi) / 72.0
-        pdf = _open_pdf(path)
+    page = check_frame_index(path, page)
+    scale = _check_dpi(path, dpi) / 72.0
+    if kind != "PDF":
+        if kind != "TIFF":  # TIFF frames are checked by image_io
+            _check_page_in_range(path, page, 1)
+        return image_size(path, frame=page)
+    pdf = _open_pdf(path)
+    try:
+        _check_page_in_range(path, page, len(pdf))
+        pdf_page = _get_pdf_page(path, pdf, page)
         try:
-            n = len(pdf)
-            if isinstance(page, bool) or not isinstance(page, int) or not 0 <= page < n:
-                raise ImageLoadError(path, f"page {page!r} out of range: the file has {n} page(s)")
-            try:
-                width_pt, height_pt = pdf[page].get_size()
-            except pdfium.PdfiumError:
-                raise ImageLoadError(path, f"page {page}: corrupt page (PDFium cannot load it)") from None
+            return _pdf_pixel_size(pdf_page, scale)
         finally:
-            pdf.close()
-        return round(width_pt * scale), round(height_pt * scale)
-    return image_size(path, frame=page)
+            pdf_page.close()
+    finally:
+        pdf.close()
 
 
 def load_page(
@@ -173,18 +237,28 @@ def load_page(
     """Page ``page`` (0-based) of a document as a fully decoded RGB image.
 
     PDF pages are rendered at ``dpi`` (72 PDF points per inch) over white; their pixel
-    count is checked against ``max_pixels`` before rendering. Raster files ignore ``dpi``.
+    count is checked against ``max_pixels`` (and Pillow's hard decompression-bomb limit)
+    before rendering. Raster files ignore ``dpi`` but it must still be valid.
 
     Raises:
         ImageLoadError: naming the file and the reason (see :func:`check_document`,
-            :func:`~anonymizer.data.image_io.load_image_rgb`), page out of range,
-            encrypted or corrupt PDF, too many pixels.
+            :func:`~anonymizer.data.image_io.load_image_rgb`), invalid page index or dpi,
+            page out of range, encrypted or corrupt PDF, too many pixels.
     """
     path = Path(path)
     kind = check_document(path)
+    page = check_frame_index(path, page)
+    dpi = _check_dpi(path, dpi)
     if kind != "PDF":
+        if kind != "TIFF":  # TIFF frames are checked by image_io
+            _check_page_in_range(path, page, 1)
         return load_image_rgb(path, max_pixels, frame=page)
-    return next(_pdf_pages(path, dpi, max_pixels, [page]))[1]
+    pdf = _open_pdf(path)
+    try:
+        _check_page_in_range(path, page, len(pdf))
+        return _render_pdf_page(path, pdf, page, dpi, max_pixels)
+    finally:
+        pdf.close()
 
 
 def iter_pages(
@@ -198,57 +272,58 @@ def iter_pages(
     Raises:
         ImageLoadError: as :func:`load_page`, and when the document has more than
             ``max_pages`` pages (checked before any page is decoded).
+        ValueError: ``max_pages`` is not None or an integer >= 1.
     """
     path = Path(path)
-    n = count_pages(path)
+    check_max_pages(max_pages)
+    kind = check_document(path)
+    dpi = _check_dpi(path, dpi)
+    n = _count_pages(path, kind)
     if max_pages is not None and n > max_pages:
         raise ImageLoadError(path, f"document has {n} pages, more than the limit of {max_pages} (max_pages)")
-    if check_document(path) == "PDF":
-        yield from _pdf_pages(path, dpi, max_pixels, range(n))
+    if kind != "PDF":
+        for index in range(n):
+            yield index, load_image_rgb(path, max_pixels, frame=index)
         return
-    for index in range(n):
-        yield index, load_image_rgb(path, max_pixels, frame=index)
-
-
-def _pdf_pages(
-    path: Path, dpi: float, max_pixels: int | None, pages
-) -> Iterator[tuple[int, Image.Image]]:
-    import pypdfium2 as pdfium
-
-    dpi = _check_dpi(path, dpi)
-    scale = dpi / 72.0
     pdf = _open_pdf(path)
     try:
-        n = len(pdf)
-        if n == 0:
-            raise ImageLoadError(path, "PDF has no pages")
-        for index in pages:
-            if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-                raise ImageLoadError(path, f"page index must be an integer >= 0, got {index!r}")
-            if index >= n:
-                raise ImageLoadError(path, f"page {index} out of range: the file has {n} page(s)")
-            try:
-                page = pdf[index]
-                width_pt, height_pt = page.get_size()
-            except pdfium.PdfiumError:
-                raise ImageLoadError(path, f"page {index}: corrupt page (PDFium cannot load it)") from None
-            try:
-                width, height = round(width_pt * scale), round(height_pt * scale)
-                if width <= 0 or height <= 0:
-                    raise ImageLoadError(path, f"page {index}: zero width or height at {dpi:g} dpi")
-                if max_pixels is not None and width * height > max_pixels:
-                    raise ImageLoadError(
-                        path,
-                        f"page {index}: {width}×{height} = {width * height} pixels at {dpi:g} dpi exceeds "
-                        f"the limit of {max_pixels} (max_pixels; lower the dpi or raise the limit)",
-                    )
-                try:
-                    bitmap = page.render(scale=scale, fill_color=(255, 255, 255, 255))
-                    image = bitmap.to_pil().convert("RGB")
-                except pdfium.PdfiumError:
-                    raise ImageLoadError(path, f"page {index}: PDFium failed to render it") from None
-            finally:
-                page.close()
-            yield index, image
+        for index in range(n):
+            yield index, _render_pdf_page(path, pdf, index, dpi, max_pixels)
     finally:
         pdf.close()
+
+
+def _get_pdf_page(path: Path, pdf, index: int):  # -> pypdfium2.PdfPage
+    import pypdfium2 as pdfium
+
+    try:
+        return pdf[index]
+    except pdfium.PdfiumError:
+        raise ImageLoadError(path, f"page {index}: corrupt page (PDFium cannot load it)") from None
+
+
+def _pdf_pixel_size(page, scale: float) -> tuple[int, int]:
+    """Rendered ``(width, height)`` of ``page``; rounds up exactly as pypdfium2's renderer."""
+    width_pt, height_pt = page.get_size()
+    return math.ceil(width_pt * scale), math.ceil(height_pt * scale)
+
+
+def _render_pdf_page(path: Path, pdf, index: int, dpi: float, max_pixels: int | None) -> Image.Image:
+    import pypdfium2 as pdfium
+
+    page = _get_pdf_page(path, pdf, index)
+    try:
+        width, height = _pdf_pixel_size(page, dpi / 72.0)
+        if width <= 0 or height <= 0:
+            raise ImageLoadError(path, f"page {index}: zero width or height at {dpi:g} dpi")
+        check_pixel_count(
+            path, width, height, max_pixels,
+            where=f"page {index} at {dpi:g} dpi: ", hint="; lower the dpi or raise the limit",
+        )
+        try:
+            bitmap = page.render(scale=dpi / 72.0, fill_color=(255, 255, 255, 255))
+            return bitmap.to_pil().convert("RGB")
+        except pdfium.PdfiumError:
+            raise ImageLoadError(path, f"page {index}: PDFium failed to render it") from None
+    finally:
+        page.close()

@@ -6,6 +6,7 @@ messages never contain image content.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from pathlib import Path
 
@@ -41,8 +42,8 @@ def load_image_rgb(
     0-based); :func:`count_frames` tells how many there are. Transparent
     pixels are composited over white; 16-bit greyscale is scaled to 8 bit by the range
     of its type. Images with more than ``max_pixels`` pixels are rejected from their
-    header, before decoding (``None`` disables this check; PIL's own hard
-    decompression-bomb limit still applies and is reported as an error too).
+    header, before decoding (``None`` disables this check; Pillow's hard
+    decompression-bomb limit, :func:`pillow_pixel_limit`, still applies to every frame).
 
     Raises:
         ImageLoadError: missing/empty/unreadable file, unknown format, truncated or
@@ -89,21 +90,75 @@ def image_size(path: str | Path, frame: int = 0) -> tuple[int, int]:
     orientations 5–8 swap the sides), read from the headers without decoding pixels."""
     path = Path(path)
     _check_file(path)
+    frame = check_frame_index(path, frame)
     with _open(path) as img:
-        if frame:
-            n_frames = _n_frames(img, path)
-            if isinstance(frame, bool) or not isinstance(frame, int) or not 0 <= frame < n_frames:
-                raise ImageLoadError(path, f"page {frame!r} out of range: the file has {n_frames} page(s)")
-            try:
-                img.seek(frame)
-            except Exception as err:  # noqa: BLE001 - broken frame chain
-                raise ImageLoadError(path, f"cannot seek to page {frame} ({type(err).__name__})") from None
-        width, height = img.size
+        _seek_frame(img, path, frame)
+        width, height = _stored_size(img)
         try:
             orientation = img.getexif().get(0x0112, 1)
         except Exception:  # noqa: BLE001 - malformed EXIF is reported when the pixels are loaded
             orientation = 1
         return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def _stored_size(img: Image.Image) -> tuple[int, int]:
+    """``(width, height)`` as stored, before EXIF orientation: Pillow's TIFF plugin
+    already reports the oriented size, so TIFFs are read from their tags."""
+    if img.format == "TIFF":
+        try:
+            return int(img.tag_v2[256]), int(img.tag_v2[257])
+        except (KeyError, TypeError, ValueError):
+            return img.size
+    return img.size
+
+
+def check_frame_index(path: Path, frame: object) -> int:
+    """``frame`` as an ``int`` when it is an integer >= 0 (not a bool), else ImageLoadError."""
+    if isinstance(frame, bool) or not isinstance(frame, numbers.Integral) or frame < 0:
+        raise ImageLoadError(path, f"page index must be an integer >= 0, got {frame!r}")
+    return int(frame)
+
+
+def pillow_pixel_limit() -> int | None:
+    """Pillow's hard decompression-bomb limit (``2 × Image.MAX_IMAGE_PIXELS``), or None
+    when it is disabled."""
+    return 2 * Image.MAX_IMAGE_PIXELS if Image.MAX_IMAGE_PIXELS else None
+
+
+def check_pixel_count(
+    path: Path, width: int, height: int, max_pixels: int | None, where: str = "", hint: str = ""
+) -> None:
+    """Reject a ``width``×``height`` image above ``max_pixels`` or Pillow's hard limit.
+
+    ``where`` prefixes the reason (e.g. ``"page 2: "``); ``hint`` follows ``max_pixels``.
+    """
+    pixels = width * height
+    if max_pixels is not None and pixels > max_pixels:
+        raise ImageLoadError(
+            path,
+            f"{where}{width}×{height} = {pixels} pixels exceeds the limit of {max_pixels} "
+            f"(max_pixels{hint})",
+        )
+    hard = pillow_pixel_limit()
+    if hard is not None and pixels > hard:
+        raise ImageLoadError(
+            path,
+            f"{where}decompression bomb: {width}×{height} = {pixels} pixels exceeds Pillow's "
+            f"limit of {hard} (2 × Image.MAX_IMAGE_PIXELS)",
+        )
+
+
+def _seek_frame(img: Image.Image, path: Path, frame: int) -> None:
+    """Move ``img`` to frame ``frame`` (already validated as >= 0)."""
+    if frame == 0:
+        return
+    n_frames = _n_frames(img, path)
+    if frame >= n_frames:
+        raise ImageLoadError(path, f"page {frame} out of range: the file has {n_frames} page(s)")
+    try:
+        img.seek(frame)
+    except Exception as err:  # noqa: BLE001 - broken frame chain
+        raise ImageLoadError(path, f"cannot seek to page {frame} ({type(err).__name__})") from None
 
 
 def _n_frames(img: Image.Image, path: Path) -> int:
@@ -127,26 +182,13 @@ def _open(path: Path) -> Image.Image:
 
 
 def _open_and_decode(path: Path, max_pixels: int | None, frame: int) -> Image.Image:
-    if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
-        raise ImageLoadError(path, f"page index must be an integer >= 0, got {frame!r}")
+    frame = check_frame_index(path, frame)
     with _open(path) as img:
-        if frame:
-            n_frames = _n_frames(img, path)
-            if frame >= n_frames:
-                raise ImageLoadError(path, f"page {frame} out of range: the file has {n_frames} page(s)")
-            try:
-                img.seek(frame)
-            except Exception as err:  # noqa: BLE001 - broken frame chain
-                raise ImageLoadError(path, f"cannot seek to page {frame} ({type(err).__name__})") from None
+        _seek_frame(img, path, frame)
         width, height = img.size
         if width <= 0 or height <= 0:
             raise ImageLoadError(path, f"image has zero width or height ({width}×{height})")
-        if max_pixels is not None and width * height > max_pixels:
-            raise ImageLoadError(
-                path,
-                f"{width}×{height} = {width * height} pixels exceeds the limit of "
-                f"{max_pixels} (max_pixels)",
-            )
+        check_pixel_count(path, width, height, max_pixels)  # Pillow checks only frame 0 on open
         try:
             img.load()
         except Image.DecompressionBombError as err:

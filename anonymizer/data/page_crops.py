@@ -1,4 +1,8 @@
-"""Random ink-bearing square crops from a folder of real (unannotated) page images.
+"""Random ink-bearing square crops from a folder of real (unannotated) document pages.
+
+The folder may hold PNG, JPEG, TIFF (multi-page too) and PDF files; every page is one
+*page reference* ``(path, page_index)`` loaded through :mod:`anonymizer.data.documents`
+(PDF pages rendered at ``dpi``).
 
 Ink rule: a page's *paper level* is the median of its greyscale values (pages are
 mostly paper). A pixel is *ink* when its grey value is below
@@ -10,6 +14,7 @@ contains ink when its ink fraction is at least ``ink_threshold``.
 from __future__ import annotations
 
 import logging
+import numbers
 import os
 import sys
 from collections import OrderedDict
@@ -22,12 +27,16 @@ from PIL import Image
 from rich.progress import track
 from torch.utils.data import Dataset
 
-from anonymizer.data.image_io import (
-    DEFAULT_MAX_PIXELS,
-    IMAGE_EXTENSIONS,
-    ImageLoadError,
-    load_image_rgb,
+from anonymizer.data.documents import (
+    DEFAULT_DPI,
+    DEFAULT_MAX_PAGES,
+    DOCUMENT_EXTENSIONS,
+    check_dpi,
+    check_max_pages,
+    count_pages,
+    load_page,
 )
+from anonymizer.data.image_io import DEFAULT_MAX_PIXELS, ImageLoadError
 from anonymizer.data.records import TextCrop
 
 log = logging.getLogger(__name__)
@@ -36,50 +45,108 @@ INK_REL_MARGIN = 0.25
 INK_MIN_MARGIN = 32
 _PROGRESS_MIN_FILES = 50
 
+PageRef = tuple[Path, int]
+"""One page of a document: ``(path, 0-based page index)``."""
+
 
 def scan_image_folder(
     root: str | Path,
     min_size: int,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     recursive: bool = True,
-) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """List and validate the page images under ``root``.
+    dpi: float = DEFAULT_DPI,
+    max_pages: int | None = DEFAULT_MAX_PAGES,
+) -> tuple[list[PageRef], list[tuple[Path, str]]]:
+    """List and validate the document pages under ``root``.
 
-    Files are selected by extension (case-insensitive) in sorted order and fully
-    decoded with :func:`load_image_rgb`. Unusable files (load errors, shorter side
-    below ``min_size``) are skipped with one warning each. Other extensions are ignored.
+    Files are selected by extension (:data:`DOCUMENT_EXTENSIONS`, case-insensitive) in
+    sorted order; other files are ignored. Every page is fully decoded with
+    :func:`~anonymizer.data.documents.load_page` (PDFs at ``dpi``). A file that cannot be
+    opened or has more than ``max_pages`` pages is skipped whole; a page that fails to
+    load or whose shorter side is below ``min_size`` is skipped alone (its reason names
+    the page when the file has several). Each skip logs one warning.
 
     Returns:
-        ``(usable, skipped)`` where ``skipped`` holds ``(path, reason)`` pairs.
+        ``(usable, skipped)``: ``(path, page_index)`` references of the good pages, and
+        ``(path, reason)`` pairs.
 
     Raises:
         FileNotFoundError: ``root`` does not exist or is not a directory.
+        ValueError: ``dpi`` or ``max_pages`` is invalid.
     """
     root = Path(root)
+    check_dpi(dpi)
+    check_max_pages(max_pages)
     if not root.is_dir():
         what = "is not a directory" if root.exists() else "does not exist"
         raise FileNotFoundError(f"page image folder {root} {what}")
     candidates = root.rglob("*") if recursive else root.iterdir()
     files = sorted(
-        p for p in candidates if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+        p for p in candidates if p.suffix.lower() in DOCUMENT_EXTENSIONS and p.is_file()
     )
     show = len(files) >= _PROGRESS_MIN_FILES and sys.stderr.isatty()
-    usable: list[Path] = []
+    usable: list[PageRef] = []
     skipped: list[tuple[Path, str]] = []
-    for path in track(files, description=f"Checking images in {root}", disable=not show):
-        try:
-            width, height = load_image_rgb(path, max_pixels).size
-            reason = None
-            if min(width, height) < min_size:
-                reason = f"image is {width}×{height}, smaller than the crop size {min_size}"
-        except ImageLoadError as err:
-            reason = err.reason
-        if reason is None:
-            usable.append(path)
-        else:
+    for path in track(files, description=f"Checking documents in {root}", disable=not show):
+        good, bad = _scan_document(path, min_size, max_pixels, dpi, max_pages)
+        usable.extend(good)
+        for reason in bad:
             log.warning("Skipping page image %s: %s", path, reason)
             skipped.append((path, reason))
     return usable, skipped
+
+
+def _scan_document(
+    path: Path, min_size: int, max_pixels: int | None, dpi: float, max_pages: int | None
+) -> tuple[list[PageRef], list[str]]:
+    """The usable page references of one file and the reasons of its skipped pages."""
+    try:
+        n_pages = count_pages(path)
+    except ImageLoadError as err:
+        return [], [err.reason]
+    if max_pages is not None and n_pages > max_pages:
+        return [], [f"document has {n_pages} pages, more than the limit of {max_pages} (max_pages)"]
+    good: list[PageRef] = []
+    bad: list[str] = []
+    for page in range(n_pages):
+        try:
+            image = load_page(path, page, dpi, max_pixels)
+            reason = _size_problem(image, min_size)
+        except ImageLoadError as err:
+            reason = err.reason
+        if reason is None:
+            good.append((path, page))
+        else:
+            bad.append(_name_page(page, reason) if n_pages > 1 else reason)
+    return good, bad
+
+
+def _size_problem(image: Image.Image, min_size: int) -> str | None:
+    if min(image.size) < min_size:
+        return f"image is {image.width}×{image.height}, smaller than the crop size {min_size}"
+    return None
+
+
+def _name_page(page: int, reason: str) -> str:
+    """``reason`` prefixed with ``"page N: "`` unless it already names the page."""
+    prefix = f"page {page}"
+    return reason if reason.startswith(prefix + " ") or reason.startswith(prefix + ":") else f"{prefix}: {reason}"
+
+
+def as_page_ref(entry: str | Path | tuple[str | Path, int]) -> PageRef:
+    """Normalise a path (page 0) or a ``(path, page)`` pair (tuple or list) to a :data:`PageRef`.
+
+    Raises:
+        ValueError: anything else, or a page index that is not an integer >= 0.
+    """
+    if isinstance(entry, (str, os.PathLike)):
+        return Path(entry), 0
+    if isinstance(entry, (tuple, list)) and len(entry) == 2 and isinstance(entry[0], (str, os.PathLike)):
+        page = entry[1]
+        if isinstance(page, bool) or not isinstance(page, numbers.Integral) or page < 0:
+            raise ValueError(f"page index must be an integer >= 0, got {page!r} for {entry[0]}")
+        return Path(entry[0]), int(page)
+    raise ValueError(f"expected a path or a (path, page) pair, got {entry!r}")
 
 
 @dataclass
@@ -97,9 +164,11 @@ def ink_level(grey: np.ndarray) -> int:
 
 
 class PageCrops(Dataset):
-    """``length`` random ``crop_size``² RGB crops that contain ink, from page images.
+    """``length`` random ``crop_size``² RGB crops that contain ink, from document pages.
 
-    Item ``i`` depends only on ``(seed, i)`` and the file list: the page and positions
+    ``files`` holds paths (page 0) and/or ``(path, page)`` references as returned by
+    :func:`scan_image_folder`; PDF pages are rendered at ``dpi``.
+    Item ``i`` depends only on ``(seed, i)`` and the page list: the page and positions
     come from ``np.random.default_rng([seed, i])``. Up to ``max_tries`` positions are
     tried; the first with ink fraction ``>= ink_threshold`` wins, else the inkiest one.
     Decoded pages are kept in a per-process LRU cache of ``cache_pages`` pages (0 turns
@@ -108,7 +177,7 @@ class PageCrops(Dataset):
 
     def __init__(
         self,
-        files: Sequence[Path],
+        files: Sequence[str | Path | tuple[str | Path, int]],
         crop_size: int,
         length: int,
         seed: int = 0,
@@ -116,6 +185,7 @@ class PageCrops(Dataset):
         max_tries: int = 20,
         cache_pages: int = 8,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        dpi: float = DEFAULT_DPI,
     ) -> None:
         if len(files) == 0:
             raise ValueError(
@@ -127,7 +197,7 @@ class PageCrops(Dataset):
         _check(0.0 <= ink_threshold <= 1.0, f"ink_threshold must be in [0, 1], got {ink_threshold}")
         _check(max_tries >= 1, f"max_tries must be >= 1, got {max_tries}")
         _check(cache_pages >= 0, f"cache_pages must be >= 0, got {cache_pages}")
-        self.files = [Path(f) for f in files]
+        self.files: list[PageRef] = [as_page_ref(f) for f in files]
         self.crop_size = int(crop_size)
         self.length = int(length)
         self.seed = int(seed)
@@ -135,6 +205,7 @@ class PageCrops(Dataset):
         self.max_tries = int(max_tries)
         self.cache_pages = int(cache_pages)
         self.max_pixels = max_pixels
+        self.dpi = check_dpi(dpi)
         self._reset_cache()
 
     def _reset_cache(self) -> None:
@@ -180,12 +251,14 @@ class PageCrops(Dataset):
         if page is not None:
             self._cache.move_to_end(file_index)
             return page
-        path = self.files[file_index]
-        image = load_image_rgb(path, self.max_pixels)
-        if min(image.size) < self.crop_size:
-            size = f"{image.width}×{image.height}"
-            reason = f"image is {size}, smaller than the crop size {self.crop_size}"
-            raise ImageLoadError(path, reason)
+        path, page_index = self.files[file_index]
+        try:
+            image = load_page(path, page_index, self.dpi, self.max_pixels)
+            reason = _size_problem(image, self.crop_size)
+        except ImageLoadError as err:
+            reason = err.reason
+        if reason is not None:
+            raise ImageLoadError(path, _name_page(page_index, reason) if page_index else reason)
         grey = np.asarray(image.convert("L"))
         page = _Page(image=image, grey=grey, ink_below=ink_level(grey))
         if self.cache_pages > 0:
