@@ -1,11 +1,14 @@
 """DataModule of self-supervised inpainting samples for the glyph-conditioned UNet.
 
+Sources: synthetic crops (default) or, when ``records`` is given, page records
+(:class:`~anonymizer.data.record_inpaint.RecordInpaintSamples`), which replace them.
+
 Batches (``B = batch_size``, ``R = resolution``, ``S`` = glyph processor size):
 
 * ``image`` (B, 3, R, R) float32 in [-1, 1]; ``masked_image`` (B, 3, R, R) = ``image * (mask < 0.5)``
 * ``mask`` (B, 1, R, R) float32 in {0, 1} (1 = repaint)
 * ``glyph`` (B, 3, S, S) float32 TrOCR pixel values in [-1, 1]
-* ``window`` (B, 4) int64: the crop window in source-crop pixels
+* ``window`` (B, 4) int64: the crop window in source-crop (records: page) pixels
 * ``glyph_matches`` (B,) bool; ``text``, ``glyph_text``: lists of B str
 """
 
@@ -20,15 +23,19 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch.utils.data import Dataset
 
 from anonymizer.data.glyphs import GlyphRenderer
+from anonymizer.data.image_io import DEFAULT_MAX_PIXELS
 from anonymizer.data.inpaint_samples import InpaintSamples
 from anonymizer.data.loaders import SplitDataModule
-from anonymizer.data.synthetic import SyntheticStyle
+from anonymizer.data.record_crops import SPLIT_KEYS, NoUsableWordsError, RecordSplits, load_record_splits
+from anonymizer.data.record_inpaint import RecordInpaintSamples
+from anonymizer.data.synthetic import DEFAULT_LOCALES, SyntheticStyle
 
 _VAL_SEED_OFFSET = 1_000_003  # as in VAEDataModule: val samples never coincide with train samples
 
 _GLYPH_KEYS = {"font_path", "font_family", "canvas", "margin", "font_dirs", "processor"}
 _PROCESSOR_KEYS = {"pretrained", "image_size"}
 _SYNTHETIC_KEYS = {"font_dirs", "font_families", "style", "locales"}
+_RECORD_SAMPLE_KEYS = {"text_height", "min_text_height", "only_sensitive", "whole_line_prob", "cache_pages"}
 
 
 def _int(name: str, value: Any, minimum: int) -> None:
@@ -89,6 +96,14 @@ class InpaintDataModule(SplitDataModule):
             image_size}}`` for :class:`~anonymizer.data.glyphs.GlyphRenderer`.
         synthetic: ``{font_dirs, font_families, locales, style}`` of the source crops.
         pin_memory: DataLoader ``pin_memory``.
+        records: page records replacing the synthetic source, or None: ``{train, val,
+            val_fraction, train_splits, val_splits, check_pages, max_pixels}`` (files and
+            split, see :func:`~anonymizer.data.record_crops.load_record_splits`) and
+            ``{text_height, min_text_height, only_sensitive, whole_line_prob, cache_pages}``
+            (see :class:`~anonymizer.data.record_inpaint.RecordInpaintSamples`).
+        log_text: whether callbacks may log the batch's target texts (image captions and
+            the glyph panel, which renders them). None: True for synthetic text, False for
+            records (real documents may hold personal data; captions then show lengths).
     """
 
     collate_fn = collate_inpaint
@@ -109,6 +124,8 @@ class InpaintDataModule(SplitDataModule):
         glyph: Mapping[str, Any] | None = None,
         synthetic: Mapping[str, Any] | None = None,
         pin_memory: bool = False,
+        records: Mapping[str, Any] | None = None,
+        log_text: bool | None = None,
     ) -> None:
         super().__init__()
         _int("resolution", resolution, 8)
@@ -130,6 +147,11 @@ class InpaintDataModule(SplitDataModule):
         self.glyph_cfg["processor"] = _mapping("glyph.processor", self.glyph_cfg.get("processor"), _PROCESSOR_KEYS)
         self.synthetic_cfg = _mapping("synthetic", synthetic, _SYNTHETIC_KEYS)
         self.style = SyntheticStyle(**(self.synthetic_cfg.pop("style", None) or {}))
+        self.records_cfg = _mapping("records", records, SPLIT_KEYS | _RECORD_SAMPLE_KEYS) if records is not None else None
+        if log_text is not None and not isinstance(log_text, bool):
+            raise ValueError(f"data.log_text must be true, false or null, got {log_text!r}")
+        self.log_text = log_text if log_text is not None else self.records_cfg is None
+        self.record_splits: RecordSplits | None = None
         self.sample_args = dict(
             resolution=int(resolution),
             crop_side=int(crop_side),
@@ -157,9 +179,34 @@ class InpaintDataModule(SplitDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
+        if self.records_cfg is not None:
+            self._setup_records()
+            return
         common = dict(self.sample_args, glyph=self.build_glyph_renderer(), style=self.style, **self.synthetic_cfg)
         self.train_set = InpaintSamples(length=self.train_size, seed=self.seed, **common)
         self.val_set = InpaintSamples(length=self.val_size, seed=self.seed + _VAL_SEED_OFFSET, **common)
+
+    def _setup_records(self) -> None:
+        cfg = dict(self.records_cfg)
+        sample_args = {k: cfg.pop(k) for k in _RECORD_SAMPLE_KEYS if k in cfg}
+        splits = load_record_splits(cfg, "data.records")
+        self.record_splits = splits
+        if not splits.val:
+            raise RuntimeError(
+                f"no validation pages from {cfg['train']}: give data.records.val, data.records.val_splits, "
+                "or data.records.val_fraction > 0 with at least 2 usable documents"
+            )
+        args = {k: v for k, v in self.sample_args.items() if k != "source_size"}
+        common = dict(args, glyph=self.build_glyph_renderer(), locales=self.synthetic_cfg.get("locales") or DEFAULT_LOCALES,
+                      max_pixels=cfg.get("max_pixels", DEFAULT_MAX_PIXELS), **sample_args)
+        sets = []
+        for name, records, length, seed in (("train", splits.train, self.train_size, self.seed),
+                                            ("val", splits.val, self.val_size, self.seed + _VAL_SEED_OFFSET)):
+            try:
+                sets.append(RecordInpaintSamples(records, length=length, seed=seed, **common))
+            except NoUsableWordsError as err:
+                raise RuntimeError(f"no usable {name} pages in {cfg.get(name) or cfg['train']}: {err}") from None
+        self.train_set, self.val_set = sets
 
     def describe(self) -> dict[str, Any]:
         """Sizes and glyph settings, for logs, summaries and export configs."""
@@ -168,4 +215,6 @@ class InpaintDataModule(SplitDataModule):
             "val_samples": len(self.val_set) if self.val_set is not None else None,
             **self.sample_args,
             "glyph": self.glyph.describe() if self.glyph is not None else None,
+            "log_text": self.log_text,
+            **({"records": self.record_splits.describe()} if self.record_splits is not None else {}),
         }
