@@ -1,0 +1,414 @@
+"""PII detection over a page's OCR text with Presidio, form context and allow/deny lists.
+
+:class:`PiiDetector` runs, over a :class:`~anonymizer.pipeline.page_text.PageText`:
+
+* Presidio's pattern recognizers (email, phone, credit card, IBAN, IP, URL, dates,
+  US SSN/ITIN/passport/driver licence/bank numbers, UK NHS and the national-ID
+  recognizers listed in ``extra_recognizers``). They need no model: Presidio gets a blank
+  spaCy pipeline (tokenizer + lower-case lemmas for its context words) that is saved once
+  under ``cache_dir`` and loaded from there; nothing is downloaded;
+* NER for PERSON / LOCATION / ORGANIZATION when the configured model is installed
+  (``nlp: {engine: spacy, model: en_core_web_lg}`` or ``{engine: transformers, model:
+  <hub id or folder>}``). A missing model gives one warning and detection goes on;
+* :class:`~anonymizer.pipeline.form_context.FormContext`: values beside form labels;
+* deny-list recognizers (``{"PERSON": ["Jane Doe"]}``, whitespace-tolerant, case-insensitive).
+
+Presidio's types are mapped into the project's vocabulary (:data:`DEFAULT_ENTITY_MAP`:
+country-specific identity numbers → ``NATIONAL_ID``, other identifiers → ``ID_NUMBER``).
+Overlaps are resolved: spans of one type that overlap are merged; between types the
+higher score (then the longer span) keeps the characters and the other detection keeps
+what is left of it, if that has a letter or digit.
+
+Privacy: Presidio logs matched text in some records (the context words at DEBUG, the
+IBAN candidate on a validation error). Its loggers get a filter that drops records below
+WARNING and strips the arguments of the others; this module logs counts and types only.
+``tldextract`` (used by the email recognizer) is switched to its bundled public-suffix
+snapshot, so it never reaches for the network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from anonymizer.data.records import Word
+from anonymizer.pipeline.form_context import FormContext
+from anonymizer.pipeline.page_text import Detection, PageText, build_page_text
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Detection", "PiiDetector", "Detector", "DEFAULT_ENTITY_MAP", "resolve_overlaps", "silence_presidio_logs"]
+
+_NATIONAL_IDS = [
+    "US_ITIN", "UK_NHS", "UK_NINO", "SG_NRIC_FIN", "AU_TFN", "AU_MEDICARE", "IN_AADHAAR", "IN_PAN", "IN_VOTER",
+    "ES_NIF", "ES_NIE", "IT_FISCAL_CODE", "PL_PESEL", "KR_RRN", "KR_FRN", "FI_PERSONAL_IDENTITY_CODE", "NG_NIN",
+    "TH_TNIN",
+]
+_ID_NUMBERS = [
+    "US_PASSPORT", "US_DRIVER_LICENSE", "US_BANK_NUMBER", "US_MBI", "US_NPI", "ABA_ROUTING_NUMBER", "UK_PASSPORT",
+    "UK_VEHICLE_REGISTRATION", "IN_PASSPORT", "IN_GSTIN", "IN_VEHICLE_REGISTRATION", "IT_PASSPORT",
+    "IT_IDENTITY_CARD", "IT_DRIVER_LICENSE", "IT_VAT_CODE", "AU_ABN", "AU_ACN", "SG_UEN", "KR_BRN",
+    "KR_DRIVER_LICENSE", "KR_PASSPORT", "NG_VEHICLE_REGISTRATION", "MEDICAL_LICENSE", "CRYPTO", "MAC_ADDRESS", "ID",
+]
+#: Presidio entity type → project entity type (types not listed are kept as they are).
+DEFAULT_ENTITY_MAP: dict[str, str] = {
+    **dict.fromkeys(_NATIONAL_IDS, "NATIONAL_ID"),
+    **dict.fromkeys(_ID_NUMBERS, "ID_NUMBER"),
+    "EMAIL": "EMAIL_ADDRESS",
+    "UK_POSTCODE": "LOCATION",
+}
+
+#: National-ID recognizers Presidio ships for English but leaves disabled; enabled here.
+DEFAULT_EXTRA_RECOGNIZERS = (
+    "UkNinoRecognizer", "SgFinRecognizer", "AuTfnRecognizer", "AuMedicareRecognizer", "InAadhaarRecognizer",
+    "InPanRecognizer",
+)
+
+DEFAULT_NLP = {"engine": "spacy", "model": "en_core_web_lg"}
+_NER_LABELS = {"PER": "PERSON", "PERSON": "PERSON", "LOC": "LOCATION", "LOCATION": "LOCATION", "GPE": "LOCATION",
+               "ORG": "ORGANIZATION", "ORGANIZATION": "ORGANIZATION", "DATE": "DATE_TIME", "TIME": "DATE_TIME"}
+#: Types whose recognizer match inside a form value replaces the (coarser) form value.
+_PATTERN_TYPES = frozenset(
+    {"EMAIL_ADDRESS", "PHONE_NUMBER", "DATE_TIME", "IBAN_CODE", "CREDIT_CARD", "US_SSN", "IP_ADDRESS", "URL"}
+)
+_LEMMA_PIPE = "anonymizer_lower_lemma"
+_PRESIDIO_LOGGERS = ("presidio-analyzer", "decision_process")
+_PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[sdifgGeExXorcau%]")
+
+
+# -- Presidio / spaCy / tldextract set-up ------------------------------------------------
+
+
+class _PresidioLogFilter(logging.Filter):
+    """Drops Presidio's DEBUG/INFO records (some carry document text) and strips the
+    arguments, tracebacks and stack of the others; while ``quiet`` (set-up), all but errors."""
+
+    quiet = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < (logging.ERROR if self.quiet else logging.WARNING):
+            return False
+        if record.args:
+            record.msg = _PLACEHOLDER.sub("<redacted>", str(record.msg))
+            record.args = None
+        record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
+_LOG_FILTER = _PresidioLogFilter()
+
+
+def silence_presidio_logs() -> None:
+    """Attach the privacy filter to Presidio's loggers (idempotent)."""
+    for name in _PRESIDIO_LOGGERS:
+        logger = logging.getLogger(name)
+        if _LOG_FILTER not in logger.filters:
+            logger.addFilter(_LOG_FILTER)
+
+
+@contextlib.contextmanager
+def _quiet_presidio() -> Iterator[None]:
+    _LOG_FILTER.quiet += 1
+    try:
+        yield
+    finally:
+        _LOG_FILTER.quiet -= 1
+
+
+def offline_tldextract() -> None:
+    """Make ``tldextract.extract`` use the bundled public-suffix snapshot (no download, no cache writes)."""
+    import tldextract.tldextract as tx
+
+    if getattr(tx.TLD_EXTRACTOR, "_anonymizer_offline", False):
+        return
+    extractor = tx.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
+    extractor._anonymizer_offline = True  # type: ignore[attr-defined]
+    tx.TLD_EXTRACTOR = extractor
+
+
+def _register_lemma_pipe() -> None:
+    """A spaCy component that sets lemma = lower-case form (Presidio's context words
+    are matched on lemmas; a blank pipeline has none)."""
+    from spacy.language import Language
+
+    if Language.has_factory(_LEMMA_PIPE):
+        return
+
+    def lower_lemma(doc):
+        for token in doc:
+            token.lemma_ = token.lower_
+        return doc
+
+    Language.component(_LEMMA_PIPE, func=lower_lemma)
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/anonymizer`` (``~/.cache/anonymizer``)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "anonymizer"
+
+
+def blank_pipeline(language: str = "en", cache_dir: str | Path | None = None) -> Path:
+    """Folder of a saved blank spaCy pipeline for ``language`` (tokenizer + lower-case
+    lemmas), written once, atomically; falls back to the temp folder when ``cache_dir``
+    is not writable."""
+    import spacy
+
+    _register_lemma_pipe()
+    name = f"spacy-blank-{language}-{spacy.__version__}-lemma1"
+    roots = [Path(cache_dir) if cache_dir else default_cache_dir(), Path(tempfile.gettempdir()) / "anonymizer"]
+    for root in roots:
+        target = root / name
+        if (target / "config.cfg").is_file():
+            return target
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
+        except OSError:
+            continue
+        try:
+            nlp = spacy.blank(language)
+            nlp.add_pipe(_LEMMA_PIPE)
+            nlp.to_disk(tmp)
+            os.replace(tmp, target)
+        except OSError:
+            if not (target / "config.cfg").is_file():
+                shutil.rmtree(tmp, ignore_errors=True)
+                continue
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return target
+    raise OSError(f"could not write a blank spaCy pipeline under {[str(r) for r in roots]}")
+
+
+def _hf_local(model: str) -> str | None:
+    """A local folder for a transformers model: the path itself, or the hub cache's snapshot."""
+    if Path(model).expanduser().is_dir():
+        return str(Path(model).expanduser())
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(repo_id=model, local_files_only=True)
+    except Exception:  # not cached (LocalEntryNotFoundError), or not a valid repo id
+        return None
+
+
+# -- the detector ------------------------------------------------------------------------
+
+
+class PiiDetector:
+    """Finds PII spans in a page's OCR text; see the module docstring.
+
+    Args:
+        entities: entity types to report (project or Presidio names); ``None``: all.
+            Deny-list matches are reported whatever this says.
+        score_threshold: detections scoring lower are dropped (Presidio's phone numbers
+            score 0.4 without a context word, 0.75 with one; form context ``0.65``).
+        allow_list: values never reported (a detection whose whole text is one of them,
+            case-insensitive, and the detections inside it).
+        deny_list: ``{entity type: [values]}`` always reported with score 1.0.
+        language: Presidio language code.
+        nlp: ``{"engine": "spacy" | "transformers" | "none", "model": name or folder}``;
+            ``None``: spaCy ``en_core_web_lg`` if installed. Transformers models also take
+            ``device`` (``"cpu"``, ``"cuda"``, ``None`` = auto).
+        form_context: ``True``/``None`` (defaults), ``False`` (off) or the keyword
+            arguments of :class:`FormContext`.
+        entity_map: Presidio type → project type (``None`` values drop the type); replaces
+            :data:`DEFAULT_ENTITY_MAP` when given.
+        extra_recognizers: class names of Presidio predefined recognizers to add to its
+            defaults (:data:`DEFAULT_EXTRA_RECOGNIZERS` when ``None``).
+        cache_dir: where the blank spaCy pipeline is saved (default ``~/.cache/anonymizer``).
+    """
+
+    def __init__(
+        self,
+        entities: Sequence[str] | None = None,
+        score_threshold: float = 0.35,
+        allow_list: Sequence[str] | None = None,
+        deny_list: Mapping[str, Sequence[str]] | None = None,
+        language: str = "en",
+        nlp: Mapping[str, Any] | None = None,
+        form_context: bool | Mapping[str, Any] | None = True,
+        entity_map: Mapping[str, str | None] | None = None,
+        extra_recognizers: Sequence[str] | None = None,
+        cache_dir: str | None = None,
+    ) -> None:
+        self.language = language
+        self.score_threshold = float(score_threshold)
+        self.entities = None if entities is None else {str(e) for e in entities}
+        self.allow = {" ".join(str(v).split()).casefold() for v in (allow_list or [])}
+        self.deny_list = {str(t): [str(v) for v in vals] for t, vals in (deny_list or {}).items()}
+        self.entity_map = dict(DEFAULT_ENTITY_MAP if entity_map is None else entity_map)
+        if form_context is None or form_context is True:
+            self.form: FormContext | None = FormContext()
+        elif form_context is False:
+            self.form = None
+        else:
+            self.form = FormContext(**dict(form_context))
+        nlp = dict(DEFAULT_NLP if nlp is None else nlp)
+        engine = str(nlp.get("engine") or "none").lower()
+        if engine not in ("spacy", "transformers", "none"):
+            raise ValueError(f"nlp.engine must be 'spacy', 'transformers' or 'none', got {engine!r}")
+        silence_presidio_logs()
+        offline_tldextract()
+        with _quiet_presidio():
+            self._build(engine, nlp, extra_recognizers, cache_dir)
+        self._raw_types = set(self.analyzer.get_supported_entities(language=language))
+
+    def _build(self, engine: str, nlp: dict[str, Any], extra: Sequence[str] | None, cache_dir: str | None) -> None:
+        import spacy
+        from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
+        from presidio_analyzer import predefined_recognizers as predefined
+        from presidio_analyzer.nlp_engine import SpacyNlpEngine
+
+        model = str(nlp.get("model") or "")
+        self.ner_model: str | None = None
+        spacy_model = str(blank_pipeline(self.language, cache_dir))
+        hf_path = None
+        if engine == "spacy" and model:
+            local = Path(model).expanduser()
+            if local.exists() or spacy.util.is_package(model):
+                spacy_model, self.ner_model = (str(local) if local.exists() else model), f"spacy:{model}"
+            else:
+                log.warning(
+                    "NER model %r (spaCy) is not installed: PERSON/LOCATION/ORGANIZATION come only from form "
+                    "context and the deny list. Install it with `python -m spacy download %s` or set nlp.engine=none.",
+                    model, model,
+                )
+        elif engine == "transformers" and model:
+            hf_path = _hf_local(model)
+            if hf_path is None:
+                log.warning(
+                    "NER model %r (transformers) is not available locally: PERSON/LOCATION/ORGANIZATION come only "
+                    "from form context and the deny list. Download it with `huggingface-cli download %s` or set "
+                    "nlp.model to a local folder.",
+                    model, model,
+                )
+            else:
+                self.ner_model = f"transformers:{model}"
+        elif engine != "none":
+            raise ValueError(f"nlp.model is required for nlp.engine={engine!r}")
+        nlp_engine = SpacyNlpEngine(models=[{"lang_code": self.language, "model_name": spacy_model}])
+        try:
+            nlp_engine.load()
+        except (OSError, ValueError) as err:
+            raise ValueError(
+                f"nlp.model {model!r}: could not load it as a spaCy pipeline ({type(err).__name__})"
+            ) from None
+        registry = RecognizerRegistry(supported_languages=[self.language])
+        registry.load_predefined_recognizers(languages=[self.language], nlp_engine=nlp_engine)
+        for name in DEFAULT_EXTRA_RECOGNIZERS if extra is None else extra:
+            cls = getattr(predefined, name, None)
+            if cls is None:
+                raise ValueError(f"extra_recognizers: Presidio has no predefined recognizer {name!r}")
+            if not any(type(r) is cls for r in registry.recognizers):
+                registry.add_recognizer(cls(supported_language=self.language))
+        if hf_path is not None:
+            from presidio_analyzer.predefined_recognizers import HuggingFaceNerRecognizer
+
+            registry.add_recognizer(
+                HuggingFaceNerRecognizer(
+                    model_name=hf_path, supported_language=self.language, label_mapping=dict(_NER_LABELS),
+                    device=nlp.get("device"),
+                )
+            )
+        for etype, values in self.deny_list.items():
+            regexes = [r"(?<!\w)" + r"\s+".join(map(re.escape, v.split())) + r"(?!\w)" for v in values if v.split()]
+            patterns = [Pattern(name="deny_list", regex=rx, score=1.0) for rx in regexes]
+            if patterns:
+                registry.add_recognizer(
+                    PatternRecognizer(supported_entity=etype, patterns=patterns, name=f"deny_list:{etype}",
+                                      supported_language=self.language)
+                )
+        self.analyzer = AnalyzerEngine(nlp_engine=nlp_engine, registry=registry, supported_languages=[self.language])
+
+    # -- running -------------------------------------------------------------------------
+
+    def _wanted(self, raw: str, mapped: str | None) -> bool:
+        return mapped is not None and (self.entities is None or raw in self.entities or mapped in self.entities)
+
+    def detect(self, page: PageText) -> list[Detection]:
+        """Detections over ``page.text``, overlaps resolved, sorted by position."""
+        text = page.text
+        if not text.strip():
+            return []
+        raw = sorted(t for t in self._raw_types if t in self.deny_list or self._wanted(t, self.entity_map.get(t, t)))
+        found: list[Detection] = []
+        if raw:
+            results = self.analyzer.analyze(
+                text=text, language=self.language, entities=raw, score_threshold=self.score_threshold
+            )
+            for r in results:
+                mapped = self.entity_map.get(r.entity_type, r.entity_type)
+                source = str((r.recognition_metadata or {}).get("recognizer_name") or "presidio")
+                deny = source.startswith("deny_list:")
+                if r.end <= r.start or not (deny or self._wanted(r.entity_type, mapped)):
+                    continue
+                etype = r.entity_type if deny else mapped
+                found.append(Detection(etype, r.start, r.end, float(r.score), "deny_list" if deny else source))
+        if self.form is not None:
+            found += [
+                f for f in self.form.detect(page)
+                if self._wanted(f.entity_type, f.entity_type) and not (
+                    f.entity_type in _PATTERN_TYPES
+                    and any(d.entity_type == f.entity_type and d.start < f.end and f.start < d.end for d in found)
+                )
+            ]
+        found = [d for d in found if d.score >= self.score_threshold]
+        allowed = [d for d in found if " ".join(text[d.start : d.end].split()).casefold() in self.allow]
+        found = [d for d in found if not any(a.start <= d.start and d.end <= a.end for a in allowed)]
+        out = resolve_overlaps(found, text)
+        if out:
+            log.debug("detected %d spans: %s", len(out), dict(Counter(d.entity_type for d in out)))
+        return out
+
+    def detect_words(self, words: Sequence[Word]) -> tuple[PageText, list[Detection]]:
+        """Build the page text of ``words`` and detect in it."""
+        page = build_page_text(words)
+        return page, self.detect(page)
+
+
+Detector = PiiDetector
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and (text[start].isspace() or text[start] in ",;:|"):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:|"):
+        end -= 1
+    return start, end
+
+
+def resolve_overlaps(detections: Sequence[Detection], text: str) -> list[Detection]:
+    """Merge overlapping spans of one type (highest score kept), then give contested
+    characters to the higher score (then the longer span); a losing detection keeps its
+    uncontested pieces that hold a letter or digit. Sorted by ``(start, end)``."""
+    merged: list[Detection] = []
+    for d in sorted(detections, key=lambda d: (d.entity_type, d.start, -d.end)):
+        last = merged[-1] if merged else None
+        if last is not None and last.entity_type == d.entity_type and d.start < last.end:
+            best = last if last.score >= d.score else d
+            merged[-1] = dataclasses.replace(best, start=last.start, end=max(last.end, d.end))
+        else:
+            merged.append(d)
+    taken: list[tuple[int, int]] = []
+    out: list[Detection] = []
+    for d in sorted(merged, key=lambda d: (-d.score, -(d.end - d.start), d.start, d.entity_type)):
+        pieces = [(d.start, d.end)]
+        for a, b in taken:
+            pieces = [p for s, e in pieces for p in ((s, min(e, a)), (max(s, b), e)) if p[1] > p[0]]
+        for s, e in pieces:
+            s, e = _trim(text, s, e)
+            if e > s and any(c.isalnum() for c in text[s:e]):
+                out.append(dataclasses.replace(d, start=s, end=e))
+        taken.append((d.start, d.end))
+    return sorted(out, key=lambda d: (d.start, d.end))

@@ -1,0 +1,123 @@
+"""The renderers' input type, protocol and the shared box checks and compositing.
+
+Every renderer takes a page and a list of :class:`Replacement` (one per line box of an
+entity) and returns a new page in which only pixels inside the union of the boxes dilated
+by ``margin`` pixels may differ from the input: :meth:`BaseRenderer.__call__` validates
+the replacements, lets the subclass draw on a copy, then composites that copy into the
+original inside the dilated boxes only.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from PIL import Image
+
+Box = tuple[float, float, float, float]
+IntBox = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """One line box of an entity and the surrogate text to draw in it.
+
+    ``box`` is ``(x0, y0, x1, y1)`` in page pixels. ``original_length`` is the number of
+    characters of the original text in the box (never the text itself); it helps the
+    classical renderer match the font's width. ``text`` is kept out of ``repr``.
+    """
+
+    box: Box
+    text: str = field(repr=False)
+    original_length: int | None = None
+    label: str | None = None
+
+
+@runtime_checkable
+class Renderer(Protocol):
+    """Draws surrogates: ``renderer(page, replacements) -> new page``."""
+
+    name: str
+    margin: int
+
+    def __call__(self, page: Image.Image, replacements: Sequence[Replacement]) -> Image.Image: ...
+
+
+def check_replacements(replacements: Sequence[Replacement], size: tuple[int, int]) -> list[Box]:
+    """The boxes as float tuples; ValueError naming the box index (never the text) when bad."""
+    width, height = size
+    boxes: list[Box] = []
+    for i, rep in enumerate(replacements):
+        if not isinstance(rep, Replacement):
+            raise ValueError(f"box {i}: expected a Replacement, got {type(rep).__name__}")
+        try:
+            x0, y0, x1, y1 = (float(v) for v in rep.box)
+        except (TypeError, ValueError):
+            raise ValueError(f"box {i}: must be four numbers (x0, y0, x1, y1), got {rep.box!r}") from None
+        if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+            raise ValueError(f"box {i}: non-finite coordinates {rep.box!r}")
+        if x1 <= x0 or y1 <= y0:
+            raise ValueError(f"box {i}: zero or negative size {rep.box!r}")
+        if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
+            raise ValueError(f"box {i}: {rep.box!r} is not inside the {width}x{height} page")
+        if not isinstance(rep.text, str) or not rep.text.strip():
+            raise ValueError(f"box {i}: the replacement text is empty")
+        n = rep.original_length
+        if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):
+            raise ValueError(f"box {i}: original_length must be a positive integer or None")
+        boxes.append((x0, y0, x1, y1))
+    return boxes
+
+
+def check_margin(margin: object) -> int:
+    """``margin`` as a non-negative int."""
+    if isinstance(margin, bool) or not isinstance(margin, numbers.Integral) or margin < 0:
+        raise ValueError(f"margin must be an integer >= 0, got {margin!r}")
+    return int(margin)
+
+
+def dilate_box(box: Box, margin: int, size: tuple[int, int]) -> IntBox:
+    """Integer ``(x0, y0, x1, y1)`` (end-exclusive) of ``box`` grown by ``margin``, clipped to the page."""
+    width, height = size
+    return (max(math.floor(box[0] - margin), 0), max(math.floor(box[1] - margin), 0),
+            min(math.ceil(box[2] + margin), width), min(math.ceil(box[3] + margin), height))
+
+
+def dilated_mask(boxes: Sequence[Box], margin: int, size: tuple[int, int]) -> np.ndarray:
+    """Boolean ``(H, W)`` mask of the union of the dilated boxes."""
+    mask = np.zeros((size[1], size[0]), bool)
+    for box in boxes:
+        x0, y0, x1, y1 = dilate_box(box, margin, size)
+        mask[y0:y1, x0:x1] = True
+    return mask
+
+
+class BaseRenderer:
+    """Validation, copy and the outside-box invariant; subclasses implement :meth:`_render`."""
+
+    name = "base"
+
+    def __init__(self, margin: int = 2) -> None:
+        self.margin = check_margin(margin)
+
+    def __call__(self, page: Image.Image, replacements: Sequence[Replacement]) -> Image.Image:
+        """Return a new RGB page with the replacements drawn; ``page`` is not modified."""
+        rgb = page.convert("RGB")
+        original = np.array(rgb)
+        boxes = check_replacements(replacements, rgb.size)
+        if not boxes:
+            return Image.fromarray(original)
+        edited = np.asarray(self._render(rgb, boxes, list(replacements)).convert("RGB"))
+        if edited.shape != original.shape:
+            raise RuntimeError(f"{self.name} renderer returned a {edited.shape} image for a {original.shape} page")
+        inside = dilated_mask(boxes, self.margin, rgb.size)
+        out = original.copy()
+        out[inside] = edited[inside]
+        return Image.fromarray(out)
+
+    def _render(self, page: Image.Image, boxes: list[Box], replacements: list[Replacement]) -> Image.Image:
+        raise NotImplementedError
