@@ -1,0 +1,232 @@
+"""One page through the pipeline: OCR → detection → boxes → surrogates → render → verify.
+
+:class:`PageAnonymizer` holds the shared, loaded-once parts (OCR engine, detector,
+renderer); :class:`DocumentContext` holds what must be consistent across the pages of one
+document (the surrogate generator and the ids of distinct values). The result of a page is
+the new image and its audit entry, which has positions, types, scores, surrogates and the
+verification outcome, never an original value. Originals exist only in memory while the
+page is processed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image, ImageFont
+
+from anonymizer.data.records import Box
+from anonymizer.pipeline.detect import PiiDetector
+from anonymizer.pipeline.ocr import OcrEngine
+from anonymizer.pipeline.page_text import Detection, PageText, entity_boxes, reference_font
+from anonymizer.pipeline.render import Renderer, Replacement
+from anonymizer.pipeline.render.redact import RedactRenderer
+from anonymizer.pipeline.surrogates import SurrogateGenerator
+from anonymizer.pipeline.verify import find_leaks, normalize
+
+log = logging.getLogger(__name__)
+
+FALLBACKS = ("redact", "none")
+
+
+@dataclass
+class DocumentContext:
+    """Per-document state: one surrogate generator (same value → same surrogate on every
+    page) and short ids for distinct values (``v1``, ``v2``...) keyed by an HMAC under a
+    random per-document key, so the audit shows which boxes hold the same value without
+    holding the value."""
+
+    surrogates: SurrogateGenerator
+    _key: bytes = field(default_factory=lambda: os.urandom(32), repr=False)
+    _ids: dict[bytes, str] = field(default_factory=dict, repr=False)
+
+    def value_id(self, entity_type: str, value: str) -> str:
+        digest = hmac.new(self._key, f"{entity_type}\x00{normalize(value)}".encode(), hashlib.sha256).digest()
+        if digest not in self._ids:
+            self._ids[digest] = f"v{len(self._ids) + 1}"
+        return self._ids[digest]
+
+
+@dataclass
+class PageResult:
+    """The anonymized page and its audit entry (JSON-ready, no originals)."""
+
+    image: Image.Image
+    audit: dict[str, Any]
+
+
+def split_lines(surrogate: str, pieces: Sequence[str]) -> list[str] | None:
+    """The surrogate's lines for the original's line ``pieces``, or None when the
+    surrogate does not have one non-empty line per piece (the caller then draws a
+    surrogate per line)."""
+    if len(pieces) == 1:
+        line = " ".join(surrogate.split())
+        return [line] if line else None
+    lines = [" ".join(line.split()) for line in surrogate.split("\n")]
+    lines = [line for line in lines if line]
+    return lines if len(lines) == len(pieces) else None
+
+
+class PageAnonymizer:
+    """Anonymizes pages with a loaded OCR engine, detector and renderer.
+
+    Args:
+        ocr: the OCR engine (also used for verification).
+        detector: the PII detector.
+        renderer: draws the surrogates (``classical``, ``diffusion`` or ``redact``).
+        verify: OCR the output again and look for every original value.
+        fallback: ``"redact"`` (default): solid boxes over any place where an original
+            value is still readable; ``"none"``: only flag it in the audit.
+        fallback_color: colour of the fallback boxes.
+        min_chars: values with fewer letters/digits are not searched by verification.
+        fit_surrogates: ask the surrogate generator for a variant that fits the box width
+            (measured with the reference font at the box height).
+    """
+
+    def __init__(
+        self,
+        ocr: OcrEngine,
+        detector: PiiDetector,
+        renderer: Renderer,
+        verify: bool = True,
+        fallback: str = "redact",
+        fallback_color: str | Sequence[int] = "black",
+        min_chars: int = 3,
+        fit_surrogates: bool = True,
+    ) -> None:
+        if fallback not in FALLBACKS:
+            raise ValueError(f"verify.fallback must be one of {FALLBACKS}, got {fallback!r}")
+        if isinstance(min_chars, bool) or not isinstance(min_chars, int) or min_chars < 1:
+            raise ValueError(f"verify.min_chars must be an integer >= 1, got {min_chars!r}")
+        self.ocr = ocr
+        self.detector = detector
+        self.renderer = renderer
+        self.verify = bool(verify)
+        self.fallback = fallback
+        self.redactor = RedactRenderer(color=fallback_color, margin=getattr(renderer, "margin", 2))
+        self.min_chars = min_chars
+        self.fit_surrogates = bool(fit_surrogates)
+        self._font: ImageFont.FreeTypeFont | ImageFont.ImageFont | None = None
+
+    def __call__(self, image: Image.Image, doc: DocumentContext, page_index: int = 0) -> PageResult:
+        started = time.perf_counter()
+        image = image if image.mode == "RGB" else image.convert("RGB")
+        words = self.ocr.read(image)
+        page, detections = self.detector.detect_words(words)
+        entities, replacements, originals = self._plan(page, detections, doc, image.size)
+        output = self.renderer(image, replacements) if replacements else image.copy()
+        verification = self._verify(output, originals, entities) if self.verify else {"checked": False}
+        if verification.get("redacted"):
+            output = self.redactor(output, [Replacement(box=b, text="-") for b in verification["redacted"]])
+        audit = {
+            "page": page_index,
+            "width": image.width,
+            "height": image.height,
+            "ocr_words": len(words),
+            "entities": entities,
+            "verification": verification,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        log.debug("page %d: %d entities %s", page_index, len(entities), dict(Counter(e["type"] for e in entities)))
+        return PageResult(output, audit)
+
+    # ------------------------------------------------------------------ planning
+    def _measure(self, height: float):
+        if self._font is None:
+            self._font = reference_font()
+        font = self._font
+        size = max(int(round(height)), 4)
+        if isinstance(font, ImageFont.FreeTypeFont):
+            font = font.font_variant(size=size)
+        return lambda s: float(font.getlength(s))
+
+    def _plan(
+        self, page: PageText, detections: Sequence[Detection], doc: DocumentContext, size: tuple[int, int]
+    ) -> tuple[list[dict[str, Any]], list[Replacement], list[tuple[int, str]]]:
+        entities: list[dict[str, Any]] = []
+        replacements: list[Replacement] = []
+        originals: list[tuple[int, str]] = []  # (entity index, value or one line of it), memory only
+        width, height = size
+        for det in detections:
+            boxes = [b for b in entity_boxes(det, page) if _usable(b.box, width, height)]
+            if not boxes:
+                continue
+            pieces = [page.text[b.char_span[0] : b.char_span[1]] for b in boxes]
+            value = "\n".join(pieces)
+            kwargs: dict[str, Any] = {}
+            if self.fit_surrogates and len(boxes) == 1:
+                x0, y0, x1, y1 = boxes[0].box
+                kwargs = {"max_width": x1 - x0, "measure": self._measure(y1 - y0)}
+            surrogate = doc.surrogates.surrogate(det.entity_type, value, **kwargs)
+            parts = split_lines(surrogate, pieces)
+            if parts is None:  # one surrogate per line, each consistent with itself
+                parts = [doc.surrogates.surrogate(det.entity_type, piece) for piece in pieces]
+                parts = [" ".join(p.split()) or "#" * len(piece.strip()) for p, piece in zip(parts, pieces)]
+            index = len(entities)
+            for b, piece, part in zip(boxes, pieces, parts):
+                replacements.append(
+                    Replacement(box=_clip(b.box, width, height), text=part, original_length=len(piece),
+                                label=det.entity_type)
+                )
+                originals.append((index, piece))
+            if len(pieces) > 1:
+                originals.append((index, " ".join(pieces)))
+            entities.append(
+                {
+                    "type": det.entity_type,
+                    "score": round(float(det.score), 3),
+                    "source": det.source,
+                    "value_id": doc.value_id(det.entity_type, value),
+                    "boxes": [[round(v, 1) for v in _clip(b.box, width, height)] for b in boxes],
+                    "surrogate": parts,
+                }
+            )
+        return entities, replacements, originals
+
+    # ------------------------------------------------------------------ verification
+    def _verify(
+        self, output: Image.Image, originals: Sequence[tuple[int, str]], entities: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        words = self.ocr.read(output)
+        values = [v for _, v in originals]
+        leaks = find_leaks(words, values, self.min_chars)
+        checked = sum(1 for v in values if len(normalize(v)) >= self.min_chars)
+        found: list[dict[str, Any]] = []
+        redact: list[Box] = []
+        for leak in leaks:
+            entity = originals[leak.index][0]
+            boxes = [[round(v, 1) for v in _clip(b, output.width, output.height)] for b in leak.boxes]
+            found.append({"entity": entity, "type": entities[entity]["type"], "boxes": boxes})
+            redact.extend(tuple(b) for b in boxes)  # type: ignore[misc]
+        unique = sorted(set(redact))
+        result: dict[str, Any] = {
+            "checked": True,
+            "values_checked": checked,
+            "values_too_short": len(values) - checked,
+            "leaks": found,
+            "passed": not found,
+            "action": ("redacted" if self.fallback == "redact" else "flagged") if found else None,
+        }
+        if found and self.fallback == "redact":
+            result["redacted"] = unique
+        if found:
+            log.warning("verification: %d original value(s) still readable on a page (%s); %s",
+                        len(found), ", ".join(sorted({f["type"] for f in found})), result["action"])
+        return result
+
+
+def _clip(box: Box, width: int, height: int) -> Box:
+    x0, y0, x1, y1 = box
+    return (max(0.0, x0), max(0.0, y0), min(float(width), x1), min(float(height), y1))
+
+
+def _usable(box: Box, width: int, height: int) -> bool:
+    x0, y0, x1, y1 = _clip(box, width, height)
+    return x1 - x0 >= 1 and y1 - y0 >= 1
