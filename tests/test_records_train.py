@@ -1,9 +1,10 @@
-"""Records from every reader (and from synthetic pages) train both models through the configs.
+"""Records from every reader and from synthetic pages train both models through the configs.
 
 Each dataset fixture is built in its published layout, converted with ``prepare`` (the
 README's ``python -m anonymizer.data.prepare``), and the records train the VAE
 (``data=vae_records``) and the inpainting UNet (``data=inpaint_records``) for two steps.
-One run goes through the README's command line as a subprocess.
+Synthetic pages (``python -m anonymizer.data.synth_pages``) do the same, the UNet on their
+sensitive words only. One run goes through the README's command lines as subprocesses.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 
 from anonymizer.data.prepare import prepare
 from anonymizer.data.records import read_records
+from anonymizer.data.synth_pages import PageConfig, write_pages
 from anonymizer.train import train
 from tests.conftest import INPAINT_OVERRIDES, ROOT, TINY_OVERRIDES, compose_train
 from tests.fixtures_datasets import BUILDERS
@@ -72,6 +74,20 @@ def test_reader_records_train_vae_and_unet(dataset: str, tmp_path: Path) -> None
         assert losses and all(math.isfinite(v) for v in losses), name
 
 
+def test_synthetic_page_records_train_vae_and_unet_on_sensitive_words(tmp_path: Path) -> None:
+    config = PageConfig(width=500, height=640, receipt_width=300)
+    write_pages(3, tmp_path / "pages", seed=1, config=config)
+    records = tmp_path / "pages" / "records.jsonl"
+    loaded, errors = read_records(records)
+    assert errors == [] and len(loaded) == 3 and all(r.sensitive_words() for r in loaded)
+    runs = (("vae", _vae(records), "vae_kl"), ("unet", _unet(records) + ["data.records.only_sensitive=true"], "unet_inpaint"))
+    for name, overrides, experiment in runs:
+        out = tmp_path / name
+        summary = train(compose_train(out, overrides, experiment=experiment))
+        assert summary["global_step"] == 2 and Path(summary["last_checkpoint"]).is_file(), name
+        assert all(math.isfinite(v) for v in _losses(out)), name
+
+
 def test_readme_command_trains_vae_on_prepared_records(tmp_path: Path) -> None:
     """``python -m anonymizer.data.prepare ...`` then ``python -m anonymizer.train ... data=vae_records``."""
     env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(ROOT)}
@@ -86,3 +102,14 @@ def test_readme_command_trains_vae_on_prepared_records(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (out / "checkpoints" / "last.ckpt").is_file()
     assert all(math.isfinite(v) for v in _losses(out))
+
+
+def test_readme_command_writes_synthetic_pages(tmp_path: Path) -> None:
+    """``python -m anonymizer.data.synth_pages n=2 out=...`` writes pages whose records read back."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = tmp_path / "synth"
+    subprocess.run([sys.executable, "-m", "anonymizer.data.synth_pages", "n=2", f"out={out}"], check=True,
+                   cwd=tmp_path, env=env, capture_output=True, timeout=300)
+    records, errors = read_records(out / "records.jsonl")
+    assert errors == [] and len(records) == 2 and all(r.image_path.is_file() for r in records)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["synth"]  # nothing else in the working directory
