@@ -32,7 +32,7 @@ def _publish(path: Path, write: Callable[[BinaryIO], None], overwrite: bool) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd, "w+b") as f:  # read access: multi-page TIFF writing seeks back
             write(f)
             f.flush()
             os.fsync(f.fileno())
