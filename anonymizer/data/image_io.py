@@ -1,4 +1,5 @@
-"""Safe loading of untrusted page images into fully decoded 8-bit RGB.
+"""Safe loading of untrusted page images into fully decoded 8-bit RGB (and an in-memory
+JPEG round trip, the compression effect of the synthetic generators).
 
 Every failure is reported as :class:`ImageLoadError` naming the file and a human reason;
 messages never contain image content.
@@ -6,6 +7,7 @@ messages never contain image content.
 
 from __future__ import annotations
 
+import io
 import numbers
 import warnings
 from pathlib import Path
@@ -228,3 +230,12 @@ def _to_rgb(img: Image.Image, path: Path) -> Image.Image:
             values = (values.astype(np.int64) + 128) // 257
         return Image.fromarray(values.astype(np.uint8)).convert("RGB")
     raise ImageLoadError(path, f"unsupported image mode {mode!r}")
+
+
+def jpeg_round_trip(image: Image.Image, quality: int) -> Image.Image:
+    """``image`` encoded as JPEG at ``quality`` in memory and decoded again, as RGB."""
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=quality)
+    buf.seek(0)
+    with Image.open(buf) as jpeg:
+        return jpeg.convert("RGB")

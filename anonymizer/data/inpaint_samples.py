@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from anonymizer.data.checks import check_int, check_number
 from anonymizer.data.glyphs import GlyphRenderer
 from anonymizer.data.records import Box, TextCrop, Word
 from anonymizer.data.synthetic import DEFAULT_LOCALES, SyntheticCrops, SyntheticStyle
@@ -28,12 +29,6 @@ from anonymizer.data.transforms import image_to_tensor
 
 CONTEXT_PAD = 2  # crop pixels of context kept around the dilated box when the window widens
 _EPS = 1e-6
-
-
-def _check_int(owner: str, name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{owner}.{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_box(box: Sequence[float], size: tuple[int, int]) -> tuple[float, float, float, float]:
@@ -84,8 +79,8 @@ def crop_around_box(
     """
     image = image if image.mode == "RGB" else image.convert("RGB")
     x0, y0, x1, y1 = _check_box(box, image.size)
-    _check_int("crop_around_box", "crop_side", crop_side, 1)
-    _check_int("crop_around_box", "pad", pad, 0)
+    check_int("crop_around_box.crop_side", crop_side, 1)
+    check_int("crop_around_box.pad", pad, 0)
     side = max(int(crop_side), math.ceil(x1 - x0 + 2 * pad - _EPS), math.ceil(y1 - y0 + 2 * pad - _EPS))
     width, height = image.size
     wx0, wy0 = _place((x0 + x1) / 2, side, width), _place((y0 + y1) / 2, side, height)
@@ -132,8 +127,8 @@ def make_inpaint_sample(
         ``image`` (3, R, R) in [-1, 1], ``mask`` (1, R, R) in {0, 1}, ``masked_image``
         (3, R, R) = ``image * (mask < 0.5)``, ``window`` (4,) int64 in page pixels, ``text``.
     """
-    resolution = _check_int("make_inpaint_sample", "resolution", resolution, 1)
-    mask_margin = _check_int("make_inpaint_sample", "mask_margin", mask_margin, 0)
+    resolution = check_int("make_inpaint_sample.resolution", resolution, 1)
+    mask_margin = check_int("make_inpaint_sample.mask_margin", mask_margin, 0)
     crop, window = crop_around_box(image, box, crop_side, pad=mask_margin + CONTEXT_PAD)
     x0, y0, x1, y1 = (float(v) for v in box)
     scale = resolution / (window[2] - window[0])
@@ -173,6 +168,36 @@ def _content(locales: tuple[str, ...]) -> TextContent:
     if locales not in _CONTENT:
         _CONTENT[locales] = TextContent(locales)
     return _CONTENT[locales]
+
+
+def other_text(text: str, rng: np.random.Generator, locales: tuple[str, ...]) -> str:
+    """A different string of about the length of ``text`` (document-like content)."""
+    r = random.Random(int(rng.integers(2**63)))
+    content = _content(locales)
+    for _ in range(10):
+        other = cut(content.line(r, max_chars=max(len(text), 3)), max(len(text), 3))
+        if other and other != text:
+            return other
+    return text[::-1] + "x"
+
+
+def add_glyph(
+    sample: dict[str, Any],
+    text: str,
+    rng: np.random.Generator,
+    random_glyph_fraction: float,
+    glyph: GlyphRenderer,
+    locales: tuple[str, ...],
+) -> dict[str, Any]:
+    """``sample`` with ``glyph`` (rendered by ``glyph``), ``glyph_text`` and ``glyph_matches``:
+    the glyph shows ``text``, or with probability ``random_glyph_fraction`` (drawn from
+    ``rng``) another string (:func:`other_text`, also from ``rng``)."""
+    matches = not (rng.random() < random_glyph_fraction)
+    glyph_text = text if matches else other_text(text, rng, locales)
+    sample["glyph"] = glyph.pixel_values([glyph_text])[0]
+    sample["glyph_text"] = glyph_text
+    sample["glyph_matches"] = matches
+    return sample
 
 
 class InpaintSamples(torch.utils.data.Dataset):
@@ -215,17 +240,14 @@ class InpaintSamples(torch.utils.data.Dataset):
         max_attempts: int = 8,
     ) -> None:
         owner = "InpaintSamples"
-        self.length = _check_int(owner, "length", length, 1)
-        self.seed = _check_int(owner, "seed", seed, 0)
-        self.resolution = _check_int(owner, "resolution", resolution, 8)
-        self.crop_side = _check_int(owner, "crop_side", crop_side, 8)
-        self.mask_margin = _check_int(owner, "mask_margin", mask_margin, 0)
-        self.max_words = _check_int(owner, "max_words", max_words, 1)
-        self.max_attempts = _check_int(owner, "max_attempts", max_attempts, 1)
-        f = random_glyph_fraction
-        if isinstance(f, bool) or not isinstance(f, numbers.Real) or not 0.0 <= f <= 1.0:
-            raise ValueError(f"{owner}.random_glyph_fraction must be a number in [0, 1], got {f!r}")
-        self.random_glyph_fraction = float(f)
+        self.length = check_int(f"{owner}.length", length, 1)
+        self.seed = check_int(f"{owner}.seed", seed, 0)
+        self.resolution = check_int(f"{owner}.resolution", resolution, 8)
+        self.crop_side = check_int(f"{owner}.crop_side", crop_side, 8)
+        self.mask_margin = check_int(f"{owner}.mask_margin", mask_margin, 0)
+        self.max_words = check_int(f"{owner}.max_words", max_words, 1)
+        self.max_attempts = check_int(f"{owner}.max_attempts", max_attempts, 1)
+        self.random_glyph_fraction = check_number(f"{owner}.random_glyph_fraction", random_glyph_fraction, 0, 1)
         self.locales = tuple(locales)
         self.source = SyntheticCrops(
             size=source_size,
@@ -280,16 +302,6 @@ class InpaintSamples(torch.utils.data.Dataset):
         )
         return RunChoice(source_index, crop, run, box)
 
-    def _other_text(self, text: str, rng: np.random.Generator) -> str:
-        """A different string of about the length of ``text`` (document-like content)."""
-        r = random.Random(int(rng.integers(2**63)))
-        content = _content(self.locales)
-        for _ in range(10):
-            other = cut(content.line(r, max_chars=max(len(text), 3)), max(len(text), 3))
-            if other and other != text:
-                return other
-        return text[::-1] + "x"
-
     def __getitem__(self, index: int) -> dict[str, Any]:
         choice = self.pick(index)
         text = choice.text
@@ -297,9 +309,4 @@ class InpaintSamples(torch.utils.data.Dataset):
             choice.crop.image, choice.box, text, self.resolution, self.crop_side, self.mask_margin
         )
         rng = np.random.default_rng([self.seed, int(index), 2])
-        matches = not (rng.random() < self.random_glyph_fraction)
-        glyph_text = text if matches else self._other_text(text, rng)
-        sample["glyph"] = self.glyph.pixel_values([glyph_text])[0]
-        sample["glyph_text"] = glyph_text
-        sample["glyph_matches"] = matches
-        return sample
+        return add_glyph(sample, text, rng, self.random_glyph_fraction, self.glyph, self.locales)

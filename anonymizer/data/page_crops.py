@@ -17,7 +17,6 @@ import logging
 import numbers
 import os
 import sys
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ from anonymizer.data.documents import (
     load_page,
 )
 from anonymizer.data.image_io import DEFAULT_MAX_PIXELS, ImageLoadError
+from anonymizer.data.page_cache import PageCache
 from anonymizer.data.records import TextCrop
 
 log = logging.getLogger(__name__)
@@ -206,20 +206,7 @@ class PageCrops(Dataset):
         self.cache_pages = int(cache_pages)
         self.max_pixels = max_pixels
         self.dpi = check_dpi(dpi)
-        self._reset_cache()
-
-    def _reset_cache(self) -> None:
-        self._cache: OrderedDict[int, _Page] = OrderedDict()
-        self._pid = os.getpid()
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        del state["_cache"], state["_pid"]
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._reset_cache()
+        self._cache: PageCache[_Page] = PageCache(self.cache_pages)
 
     def __len__(self) -> int:
         return self.length
@@ -245,11 +232,8 @@ class PageCrops(Dataset):
         return TextCrop(image=page.image.crop((x, y, x + size, y + size)))
 
     def _page(self, file_index: int) -> _Page:
-        if self._pid != os.getpid():  # forked worker: start with an empty cache
-            self._reset_cache()
         page = self._cache.get(file_index)
         if page is not None:
-            self._cache.move_to_end(file_index)
             return page
         path, page_index = self.files[file_index]
         try:
@@ -261,10 +245,7 @@ class PageCrops(Dataset):
             raise ImageLoadError(path, _name_page(page_index, reason) if page_index else reason)
         grey = np.asarray(image.convert("L"))
         page = _Page(image=image, grey=grey, ink_below=ink_level(grey))
-        if self.cache_pages > 0:
-            self._cache[file_index] = page
-            while len(self._cache) > self.cache_pages:
-                self._cache.popitem(last=False)
+        self._cache.put(file_index, page)
         return page
 
 

@@ -20,9 +20,7 @@ import hashlib
 import logging
 import math
 import numbers
-import os
 import sys
-from collections import OrderedDict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,9 +31,11 @@ from PIL import Image
 from rich.progress import track
 from torch.utils.data import Dataset
 
+from anonymizer.data.checks import check_int, check_number
 from anonymizer.data.documents import DEFAULT_DPI, load_page, page_size
 from anonymizer.data.image_io import DEFAULT_MAX_PIXELS, ImageLoadError
 from anonymizer.data.inpaint_samples import paper_color
+from anonymizer.data.page_cache import PageCache
 from anonymizer.data.records import Box, PageRecord, TextCrop, Word, read_records
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,15 @@ def median_text_height(record: PageRecord, indices: Sequence[int]) -> float:
     return float(np.median([box_height(record.words[i].box) for i in indices]))
 
 
+def text_scale(record: PageRecord, indices: Sequence[int], text_height: tuple[float, float] | None,
+               rng: np.random.Generator) -> float:
+    """The page scale that makes the words' text height (:func:`median_text_height`) a uniform
+    draw from ``text_height`` (one draw from ``rng``); 1.0 when ``text_height`` is None."""
+    if text_height is None:
+        return 1.0
+    return float(rng.uniform(*text_height)) / median_text_height(record, indices)
+
+
 def check_height_range(name: str, value: Any) -> tuple[float, float] | None:
     """``[min, max]`` pixel heights as floats with ``0 < min <= max``, or None."""
     if value is None:
@@ -115,19 +124,6 @@ def check_height_range(name: str, value: Any) -> tuple[float, float] | None:
     if not 0 < low <= high or not math.isfinite(high):
         raise ValueError(f"{name} must be [min, max] with 0 < min <= max, got {value!r}")
     return low, high
-
-
-def check_number(name: str, value: Any, low: float, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= low or (high is not None and value > high):
-        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be a number {bound}, got {value!r}")
-    return float(value)
-
-
-def check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 # --------------------------------------------------------------------------- images
@@ -335,10 +331,12 @@ class LoadedPage:
 class RecordPages(Dataset):
     """Base of the record datasets: usable records, lazy page decoding, page draws.
 
-    Decoded pages live in a per-process LRU cache of ``cache_pages`` pages (0: off), which
-    is not pickled: the dataset is cheap to send to DataLoader workers. A page that fails to
-    load (decode error, size unlike the record's) is remembered per process, warned about
-    once and never drawn again in that process.
+    Decoded pages live in a per-process LRU cache of ``cache_pages`` pages (0: off,
+    :class:`~anonymizer.data.page_cache.PageCache`), which is not pickled: the dataset is
+    cheap to send to DataLoader workers. A page that fails to load (decode error, size
+    unlike the record's) is remembered per process, warned about once and never drawn
+    again in that process. Subclasses draw item ``index`` in ``_pick(index) -> (choice,
+    page)``; :meth:`pick` returns the choice.
     """
 
     def __init__(self, records: Sequence[PageRecord], length: int, seed: int = 0,
@@ -349,22 +347,7 @@ class RecordPages(Dataset):
         self.seed = check_int(f"{owner}.seed", seed, 0)
         self.cache_pages = check_int(f"{owner}.cache_pages", cache_pages, 0)
         self.max_pixels = max_pixels
-        self._reset_cache()
-
-    def _reset_cache(self) -> None:
-        self._cache: OrderedDict[int, LoadedPage] = OrderedDict()
-        self._failed: set[int] = set()
-        self._pid = os.getpid()
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        for key in ("_cache", "_failed", "_pid"):
-            del state[key]
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._reset_cache()
+        self._cache: PageCache[LoadedPage] = PageCache(self.cache_pages)
 
     def __len__(self) -> int:
         return self.length
@@ -374,15 +357,29 @@ class RecordPages(Dataset):
             raise IndexError(f"{type(self).__name__} index {index!r} out of range for length {self.length}")
         return int(index)
 
+    def _usable_records(self, units: Collection[int], which: str, min_text_height: float) -> list[int]:
+        """The record indices ``units`` (sorted) that have usable words; :class:`NoUsableWordsError`
+        naming ``which`` words were looked for when there are none."""
+        if not units:
+            raise NoUsableWordsError(
+                f"{type(self).__name__}: none of the {len(self.records)} page record(s) has {which} with text "
+                f"and a box at least {min_text_height:g} pixels tall"
+            )
+        return sorted(units)
+
+    def pick(self, index: int) -> Any:
+        """What item ``index`` shows: the record, its words and how it is cut (decodes the page)."""
+        return self._pick(self._check_index(index))[0]
+
+    def _pick(self, index: int) -> tuple[Any, LoadedPage]:
+        raise NotImplementedError
+
     def page(self, record_index: int) -> LoadedPage | None:
         """The decoded page of ``self.records[record_index]``, or None when it cannot be used."""
-        if self._pid != os.getpid():  # forked worker: start with an empty cache
-            self._reset_cache()
-        if record_index in self._failed:
+        if record_index in self._cache.failed:
             return None
         page = self._cache.get(record_index)
         if page is not None:
-            self._cache.move_to_end(record_index)
             return page
         record = self.records[record_index]
         try:
@@ -392,13 +389,10 @@ class RecordPages(Dataset):
             reason = str(err)
         if reason is not None:
             log.warning("%s: skipping page record %r: %s", type(self).__name__, record.id, reason)
-            self._failed.add(record_index)
+            self._cache.failed.add(record_index)
             return None
         page = LoadedPage(image=image, paper=paper_color(image))
-        if self.cache_pages > 0:
-            self._cache[record_index] = page
-            while len(self._cache) > self.cache_pages:
-                self._cache.popitem(last=False)
+        self._cache.put(record_index, page)
         return page
 
     def draw_page(self, rng: np.random.Generator, candidates: Sequence[int], index: int) -> tuple[int, LoadedPage]:
@@ -486,16 +480,7 @@ class RecordCrops(RecordPages):
             usable = usable_words(record, self.min_text_height)
             if usable:
                 self.units[r] = (sorted(usable), line_segments(record, usable))
-        if not self.units:
-            raise NoUsableWordsError(
-                f"RecordCrops: none of the {len(self.records)} page record(s) has a word with text and a box "
-                f"at least {self.min_text_height:g} pixels tall"
-            )
-        self.candidates = sorted(self.units)
-
-    def pick(self, index: int) -> CropChoice:
-        """The page, text and window of item ``index`` (decodes the page)."""
-        return self._pick(self._check_index(index))[0]
+        self.candidates = self._usable_records(self.units, "a word", self.min_text_height)
 
     def _pick(self, index: int) -> tuple[CropChoice, LoadedPage]:
         rng = np.random.default_rng([self.seed, index])
@@ -506,9 +491,7 @@ class RecordCrops(RecordPages):
             chosen = segments[int(rng.integers(len(segments)))]
         else:
             chosen = [words[int(rng.integers(len(words)))]]
-        scale = 1.0
-        if self.text_height is not None:
-            scale = float(rng.uniform(*self.text_height)) / median_text_height(record, chosen)
+        scale = text_scale(record, chosen, self.text_height, rng)
         side = self.crop_size / scale
         x0, y0, x1, y1 = union_box([record.words[i].box for i in chosen])
         width, height = page.image.size

@@ -9,7 +9,6 @@ callbacks train on synthetic crops or on real annotated pages.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,33 +19,22 @@ from PIL import Image
 
 from anonymizer.data.glyphs import GlyphRenderer
 from anonymizer.data.image_io import DEFAULT_MAX_PIXELS
-from anonymizer.data.inpaint_samples import CONTEXT_PAD, make_inpaint_sample
+from anonymizer.data.inpaint_samples import CONTEXT_PAD, add_glyph, make_inpaint_sample
 from anonymizer.data.record_crops import (
     LoadedPage,
-    NoUsableWordsError,
     RecordPages,
     check_height_range,
     check_int,
     check_number,
     line_segments,
-    median_text_height,
+    text_scale,
     union_box,
     usable_words,
 )
 from anonymizer.data.records import Box, PageRecord
 from anonymizer.data.synthetic import DEFAULT_LOCALES
-from anonymizer.data.text_content import TextContent, cut
 
 _REGION_SLACK = 4  # page pixels kept around the window so resampling sees real neighbours
-
-_CONTENT: dict[tuple[str, ...], TextContent] = {}
-
-
-def _content(locales: tuple[str, ...]) -> TextContent:
-    """Per-process Faker content generator (created lazily, never pickled)."""
-    if locales not in _CONTENT:
-        _CONTENT[locales] = TextContent(locales)
-    return _CONTENT[locales]
 
 
 def run_text(record: PageRecord, indices: Sequence[int]) -> str:
@@ -126,17 +114,8 @@ class RecordInpaintSamples(RecordPages):
             segment_of = {i: tuple(seg) for seg in line_segments(record, usable) for i in seg}
             if segment_of:
                 self.segments[r] = segment_of
-        if not self.segments:
-            which = "words of sensitive entities" if self.only_sensitive else "words"
-            raise NoUsableWordsError(
-                f"RecordInpaintSamples: none of the {len(self.records)} page record(s) has {which} with text "
-                f"and a box at least {self.min_text_height:g} pixels tall"
-            )
-        self.candidates = sorted(self.segments)
-
-    def pick(self, index: int) -> RecordRun:
-        """The record, run of words and scale of sample ``index`` (decodes the page)."""
-        return self._pick(self._check_index(index))[0]
+        which = "words of sensitive entities" if self.only_sensitive else "words"
+        self.candidates = self._usable_records(self.segments, which, self.min_text_height)
 
     def _pick(self, index: int) -> tuple[RecordRun, LoadedPage]:
         rng = np.random.default_rng([self.seed, index, 1])
@@ -153,9 +132,7 @@ class RecordInpaintSamples(RecordPages):
             n = min(int(rng.integers(1, self.max_words + 1)), len(segment))
             start = int(rng.integers(max(0, a - n + 1), min(a, len(segment) - n) + 1))
             run = segment[start : start + n]
-        scale = 1.0
-        if self.text_height is not None:
-            scale = float(rng.uniform(*self.text_height)) / median_text_height(record, run)
+        scale = text_scale(record, run, self.text_height, rng)
         box = union_box([record.words[i].box for i in run])
         return RecordRun(r, tuple(run), box, scale), page
 
@@ -184,16 +161,6 @@ class RecordInpaintSamples(RecordPages):
         box = ((x0 - rx0) * sx, (y0 - ry0) * sy, (x1 - rx0) * sx, (y1 - ry0) * sy)
         return region, box, (rx0, ry0, sx, sy)
 
-    def _other_text(self, text: str, rng: np.random.Generator) -> str:
-        """A different document-like string of about the length of ``text``."""
-        r = random.Random(int(rng.integers(2**63)))
-        content = _content(self.locales)
-        for _ in range(10):
-            other = cut(content.line(r, max_chars=max(len(text), 3)), max(len(text), 3))
-            if other and other != text:
-                return other
-        return text[::-1] + "x"
-
     def __getitem__(self, index: int) -> dict[str, Any]:
         index = self._check_index(index)
         run, page = self._pick(index)
@@ -205,9 +172,4 @@ class RecordInpaintSamples(RecordPages):
             [round(ox + wx0 / sx), round(oy + wy0 / sy), round(ox + wx1 / sx), round(oy + wy1 / sy)], dtype=torch.int64
         )
         rng = np.random.default_rng([self.seed, index, 2])
-        matches = not (rng.random() < self.random_glyph_fraction)
-        glyph_text = text if matches else self._other_text(text, rng)
-        sample["glyph"] = self.glyph.pixel_values([glyph_text])[0]
-        sample["glyph_text"] = glyph_text
-        sample["glyph_matches"] = matches
-        return sample
+        return add_glyph(sample, text, rng, self.random_glyph_fraction, self.glyph, self.locales)

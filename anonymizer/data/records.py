@@ -274,7 +274,8 @@ def _field(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
-def _finite_numbers(values: Any, n: int) -> list[float] | None:
+def finite_numbers(values: Any, n: int) -> list[float] | None:
+    """``values`` as ``n`` finite floats, or None."""
     if not isinstance(values, (list, tuple)) or len(values) != n:
         return None
     out = []
@@ -287,7 +288,7 @@ def _finite_numbers(values: Any, n: int) -> list[float] | None:
 
 def check_box(box: Any, width: int, height: int, where: str) -> Box:
     """``box`` as 4 floats with positive area that overlaps the ``width`` × ``height`` page."""
-    values = _finite_numbers(box, 4)
+    values = finite_numbers(box, 4)
     if values is None:
         raise RecordError(f"{where}: 'box' must be four finite numbers [x0, y0, x1, y1]")
     x0, y0, x1, y1 = values
@@ -314,7 +315,7 @@ def _parse_word(item: Any, where: str, width: int, height: int) -> Word:
     quad = None
     if item.get("quad") is not None:
         raw = item["quad"]
-        points = [_finite_numbers(p, 2) for p in raw] if isinstance(raw, list) and len(raw) == 4 else None
+        points = [finite_numbers(p, 2) for p in raw] if isinstance(raw, list) and len(raw) == 4 else None
         if points is None or any(p is None for p in points):
             raise RecordError(f"{where}: 'quad' must be four [x, y] points of finite numbers")
         quad = tuple((p[0], p[1]) for p in points)  # type: ignore[index]

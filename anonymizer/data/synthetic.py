@@ -4,12 +4,12 @@ Each crop is a window onto a rendered document page: tinted, textured paper with
 form/invoice/letter text (:mod:`anonymizer.data.text_content`) in a system font
 (:mod:`anonymizer.data.fonts`), cut at the crop edges, then scan effects (rotation, blur,
 noise, JPEG). Glyphs are rasterised once per (font, size, character) and blitted with
-numpy, which is an order of magnitude faster than ``ImageDraw.text`` for hinted fonts.
+numpy (:mod:`anonymizer.data.glyph_raster`), an order of magnitude faster than
+``ImageDraw.text`` for hinted fonts.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import numbers
 import random
@@ -20,9 +20,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageFilter
 
+from anonymizer.data.checks import check_int, check_number, check_pair
 from anonymizer.data.fonts import FontFile, find_fonts
+from anonymizer.data.glyph_raster import FontFaces, GlyphFont, cached_font, draw_word
+from anonymizer.data.image_io import jpeg_round_trip
 from anonymizer.data.records import Box, TextCrop, Word
 from anonymizer.data.text_content import TextContent
 
@@ -105,24 +108,11 @@ def _bad(name: str, value: Any, want: str) -> ValueError:
 
 
 def _number(style: SyntheticStyle, name: str, lo: float, hi: float, integer: bool = False) -> Any:
-    value = getattr(style, name)
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind) or not lo <= value <= hi:
-        raise _bad(name, value, f"{'an integer' if integer else 'a number'} in [{lo}, {hi}]")
-    return int(value) if integer else float(value)
+    return check_number(f"SyntheticStyle.{name}", getattr(style, name), lo, hi, integer)
 
 
 def _pair(style: SyntheticStyle, name: str, lo: float, hi: float, integer: bool = False) -> Any:
-    value = getattr(style, name)
-    want = f"a [min, max] pair of {'integers' if integer else 'numbers'} with {lo} <= min <= max <= {hi}"
-    kind = numbers.Integral if integer else numbers.Real
-    try:
-        a, b = value
-    except (TypeError, ValueError):
-        raise _bad(name, value, want) from None
-    if any(isinstance(v, bool) or not isinstance(v, kind) for v in (a, b)) or not lo <= a <= b <= hi:
-        raise _bad(name, value, want)
-    return (int(a), int(b)) if integer else (float(a), float(b))
+    return check_pair(f"SyntheticStyle.{name}", getattr(style, name), lo, hi, integer)
 
 
 def _colors(style: SyntheticStyle, name: str) -> list[list[int]]:
@@ -141,66 +131,19 @@ def _colors(style: SyntheticStyle, name: str) -> list[list[int]]:
     return [[int(v) for v in c] for c in colors]
 
 
-@dataclass
-class _Glyph:
-    mask: np.ndarray | None  # uint8 coverage, None for blank glyphs (space)
-    dx: int  # offset of the mask's top-left from the pen (line top, "la" anchor)
-    dy: int
-    advance: float
-
-
-class _GlyphFont:
-    """One font at one pixel size, with each character rasterised once."""
-
-    def __init__(self, path: str, size: int) -> None:
-        self.size = size
-        self.font = ImageFont.FreeTypeFont(path, size, layout_engine=ImageFont.Layout.BASIC)
-        self.ascent, self.descent = self.font.getmetrics()
-        self.space = self.font.getlength(" ")
-        self.glyphs: dict[str, _Glyph] = {}
-
-    def glyph(self, ch: str) -> _Glyph:
-        g = self.glyphs.get(ch)
-        if g is None:
-            g = self.glyphs[ch] = self._rasterise(ch)
-        return g
-
-    def _rasterise(self, ch: str) -> _Glyph:
-        advance = self.font.getlength(ch)
-        pad = self.size  # room for overhangs (italics, accents above the ascent)
-        im = Image.new("L", (math.ceil(advance) + 2 * pad, self.ascent + self.descent + 2 * pad))
-        ImageDraw.Draw(im).text((pad, pad), ch, font=self.font, fill=255)
-        bbox = im.getbbox()
-        if bbox is None:
-            return _Glyph(None, 0, 0, advance)
-        return _Glyph(np.array(im.crop(bbox)), bbox[0] - pad, bbox[1] - pad, advance)
-
-
 def _draw_line(
-    canvas: np.ndarray, gf: _GlyphFont, words: list[str], x: float, y: float, tab_x: float | None
+    canvas: np.ndarray, gf: GlyphFont, words: list[str], x: float, y: float, tab_x: float | None
 ) -> list[tuple[str, Box]]:
     """Blit ``words`` with pen top-left ``(x, y)`` onto ``canvas``; return each inked word's box."""
-    height, width = canvas.shape
+    width = canvas.shape[1]
     yi = round(y)
     out: list[tuple[str, Box]] = []
     for k, word in enumerate(words):
         if x >= width:
             break
-        x0 = y0 = math.inf
-        x1 = y1 = -math.inf
-        for ch in word:
-            g = gf.glyph(ch)
-            if g.mask is not None:
-                h, w = g.mask.shape
-                gx, gy = round(x) + g.dx, yi + g.dy
-                x0, y0, x1, y1 = min(x0, gx), min(y0, gy), max(x1, gx + w), max(y1, gy + h)
-                cx0, cy0, cx1, cy1 = max(gx, 0), max(gy, 0), min(gx + w, width), min(gy + h, height)
-                if cx0 < cx1 and cy0 < cy1:
-                    region = canvas[cy0:cy1, cx0:cx1]
-                    np.maximum(region, g.mask[cy0 - gy : cy1 - gy, cx0 - gx : cx1 - gx], out=region)
-            x += g.advance
-        if x1 > x0:
-            out.append((word, (float(x0), float(y0), float(x1), float(y1))))
+        x, box = draw_word(canvas, gf, word, x, yi)
+        if box is not None:
+            out.append((word, box))
         x += gf.space
         if tab_x is not None and word.endswith(":") and k + 1 < len(words):
             x = max(x, tab_x)
@@ -242,7 +185,7 @@ def _jitter(rng: random.Random, rgb: list[int], amount: int, chroma: float = 1.0
 _local = threading.local()
 
 
-def _thread_caches() -> tuple[dict[tuple[str, ...], TextContent], dict[tuple[str, int], _GlyphFont]]:
+def _thread_caches() -> tuple[dict[tuple[str, ...], TextContent], dict[tuple[str, int], GlyphFont]]:
     """Per-thread (hence per-process) caches of Faker content generators and glyph fonts."""
     if not hasattr(_local, "fonts"):
         _local.content, _local.fonts = {}, {}
@@ -268,22 +211,15 @@ class SyntheticCrops(torch.utils.data.Dataset):
         font_families: Sequence[str] | None = None,
         locales: Sequence[str] = DEFAULT_LOCALES,
     ) -> None:
-        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 16:
-            raise ValueError(f"SyntheticCrops.size must be an integer >= 16, got {size!r}")
-        if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length < 1:
-            raise ValueError(f"SyntheticCrops.length must be an integer >= 1, got {length!r}")
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"SyntheticCrops.seed must be an integer >= 0, got {seed!r}")
+        self.size = check_int("SyntheticCrops.size", size, 16)
+        self.length = check_int("SyntheticCrops.length", length, 1)
+        self.seed = check_int("SyntheticCrops.seed", seed, 0)
         if not locales:
             raise ValueError("SyntheticCrops.locales must name at least one Faker locale")
-        self.size, self.length, self.seed = int(size), int(length), int(seed)
         self.style = style if style is not None else SyntheticStyle()
         self.locales = tuple(locales)
         self.fonts: list[FontFile] = find_fonts(font_dirs, font_families)
-        self._faces: dict[str, dict[tuple[bool, bool], str]] = {}
-        for f in self.fonts:
-            self._faces.setdefault(f.family, {})[(f.bold, f.italic)] = f.path
-        self._families = sorted(self._faces)
+        self._faces = FontFaces(self.fonts)
 
     def __len__(self) -> int:
         return self.length
@@ -295,15 +231,8 @@ class SyntheticCrops(torch.utils.data.Dataset):
             content = cache[self.locales] = TextContent(self.locales)
         return content
 
-    def _font(self, family: str, size: int, bold: bool, italic: bool) -> _GlyphFont:
-        faces = self._faces[family]
-        wanted = ((bold, italic), (bold, False), (False, italic), (False, False))
-        path = next((faces[k] for k in wanted if k in faces), next(iter(faces.values())))
-        cache = _thread_caches()[1]
-        gf = cache.get((path, size))
-        if gf is None:
-            gf = cache[(path, size)] = _GlyphFont(path, size)
-        return gf
+    def _font(self, family: str, size: int, bold: bool, italic: bool) -> GlyphFont:
+        return cached_font(_thread_caches()[1], self._faces.path(family, bold, italic), size)
 
     def render(self, index: int) -> TextCrop:
         """Render crop ``index`` (``0 <= index < len(self)``)."""
@@ -331,11 +260,7 @@ class SyntheticCrops(torch.utils.data.Dataset):
 
         image = self._compose(np.asarray(ink), rng, nrng)
         if rng.random() < st.jpeg_prob:
-            buf = io.BytesIO()
-            image.save(buf, format="JPEG", quality=rng.randint(*st.jpeg_quality))
-            buf.seek(0)
-            with Image.open(buf) as jpeg:
-                image = jpeg.convert("RGB")
+            image = jpeg_round_trip(image, rng.randint(*st.jpeg_quality))
         return TextCrop(image=image, text=text, words=words)
 
     __getitem__ = render
@@ -344,7 +269,7 @@ class SyntheticCrops(torch.utils.data.Dataset):
         """Fill ``canvas`` with lines of text from its top; return the inked words per line."""
         st, size, width = self.style, self.size, canvas.shape[1]
         content = self._content()
-        family = rng.choice(self._families)
+        family = rng.choice(self._faces.families)
         base = rng.randint(*st.font_size)
         bold, italic = rng.random() < st.bold_prob, rng.random() < st.italic_prob
         spacing = rng.uniform(*st.line_spacing)

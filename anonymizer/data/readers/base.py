@@ -25,16 +25,16 @@ resolves relative paths against the JSONL file's folder).
 from __future__ import annotations
 
 import json
-import math
+import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from anonymizer.data.documents import DEFAULT_DPI, page_size
 from anonymizer.data.image_io import ImageLoadError
-from anonymizer.data.records import Box, PageRecord, Quad, quad_to_box
+from anonymizer.data.records import Box, Entity, PageRecord, Quad, Word, finite_numbers, quad_to_box
 
 
 class ReaderError(ValueError):
@@ -76,6 +76,36 @@ class ReadResult:
             self._ids.add(record.id)
             self.records.append(record)
 
+    def add_page(
+        self,
+        item: str,
+        record_id: str,
+        image: Path,
+        size: tuple[int, int],
+        words: list[Word],
+        entities: Sequence[Entity] = (),
+        links: Sequence[tuple[int, int]] = (),
+        split: str | None = None,
+        page: int = 0,
+        dpi: float | None = None,
+    ) -> None:
+        """:meth:`add` the record of one page: ``image`` made absolute, ``source`` = :attr:`dataset`."""
+        width, height = size
+        record = PageRecord(
+            id=record_id,
+            image=absolute(image),
+            width=width,
+            height=height,
+            words=words,
+            entities=list(entities),
+            links=list(links),
+            page=page,
+            dpi=dpi,
+            source=self.dataset,
+            split=split,
+        )
+        self.add(record, item)
+
     def records_relative_to(self, folder: str | Path) -> list[PageRecord]:
         """Copies of the records with ``image`` relative to ``folder`` (and ``root`` set to it)."""
         folder = Path(folder).resolve()
@@ -92,18 +122,6 @@ class Reader(Protocol):
 
 class BoxError(ValueError):
     """A word box or quad that cannot be used; ``str(e)`` is the reason."""
-
-
-def finite_numbers(values: Any, n: int) -> list[float] | None:
-    """``values`` as ``n`` finite floats, or None."""
-    if not isinstance(values, (list, tuple)) or len(values) != n:
-        return None
-    out = []
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            return None
-        out.append(float(v))
-    return out
 
 
 def clean_box(raw: Any, width: int, height: int) -> Box:
@@ -138,6 +156,28 @@ def quad_box(quad: Quad, width: int, height: int) -> Box:
     return clean_box(list(quad_to_box(quad)), width, height)
 
 
+def parse_word(
+    raw: Any, where: str, result: ReadResult, geometry: Callable[[dict[str, Any]], tuple[Box, Quad | None]]
+) -> Word | None:
+    """A published word object as a :class:`Word`, or None after skipping ``where``.
+
+    ``raw`` must be an object whose ``text`` is a non-blank string; ``geometry(raw)`` gives
+    its box and quad (None when the dataset has none) or raises :class:`BoxError`.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("text"), str):
+        result.skip(where, "malformed word: not an object with string 'text'")
+        return None
+    if not raw["text"].strip():
+        result.skip(where, "blank word")
+        return None
+    try:
+        box, quad = geometry(raw)
+    except BoxError as err:
+        result.skip(where, str(err))
+        return None
+    return Word(text=raw["text"], box=box, quad=quad)
+
+
 def load_json(path: Path) -> Any:
     """Parse a JSON file (UTF-8, optional BOM); :class:`ValueError` with a reason, never content."""
     try:
@@ -150,6 +190,23 @@ def load_json(path: Path) -> Any:
         raise ValueError(f"malformed JSON: not UTF-8 (byte {err.start})") from None
     except json.JSONDecodeError as err:
         raise ValueError(f"malformed JSON: {err.msg} at line {err.lineno} column {err.colno}") from None
+
+
+def load_annotation(
+    path: Path, item: str, result: ReadResult, key: str, require_list: bool = True
+) -> dict[str, Any] | None:
+    """The JSON object of the annotation file ``path`` when it has a ``key`` list (any ``key``
+    with ``require_list=False``); else None after skipping ``item`` (unreadable or malformed
+    JSON, or no such list)."""
+    try:
+        data = load_json(path)
+    except ValueError as err:
+        result.skip(item, str(err))
+        return None
+    if not isinstance(data, dict) or key not in data or (require_list and not isinstance(data[key], list)):
+        result.skip(item, f"malformed annotation: no {key!r} list")
+        return None
+    return data
 
 
 def page_size_or_reason(path: Path, page: int = 0, dpi: float | None = None) -> tuple[int, int] | str:
@@ -174,6 +231,32 @@ def declared_size_mismatch(declared: Any, actual: tuple[int, int]) -> str | None
     if (w, h) != actual:
         return f"size mismatch: annotation says {w}x{h}, image is {actual[0]}x{actual[1]}"
     return None
+
+
+def page_size_or_skip(
+    image: Path,
+    result: ReadResult,
+    item: str,
+    declared: Any = None,
+    image_item: str | None = None,
+    page: int = 0,
+    dpi: float | None = None,
+) -> tuple[int, int] | None:
+    """``(width, height)`` of a page (:func:`page_size_or_reason`), or None after a skip.
+
+    An unusable image skips ``image_item`` (default: the image's path relative to the
+    dataset folder); an annotation size ``declared`` unlike the image's
+    (:func:`declared_size_mismatch`) skips ``item``.
+    """
+    size = page_size_or_reason(image, page, dpi)
+    if isinstance(size, str):
+        result.skip(relative_item(image, result.root) if image_item is None else image_item, size)
+        return None
+    mismatch = declared_size_mismatch(declared, size)
+    if mismatch:
+        result.skip(item, mismatch)
+        return None
+    return size
 
 
 def find_image(folder: Path, stem: str, extensions: Iterable[str]) -> Path:
@@ -210,3 +293,47 @@ def check_split(folder: Path, split: str | None, available: Sequence[str]) -> No
     if split is not None and split not in available:
         found = ", ".join(available) or "none"
         raise ReaderError(f"{folder}: no split {split!r} here (found: {found})")
+
+
+@dataclass(frozen=True)
+class SplitLayout:
+    """The files of a split folder: annotation and image subfolders, the list every
+    annotation's JSON object must hold (``key``; any value with ``require_list=False``) and
+    the image extensions tried, in order, for an annotation's file stem."""
+
+    annotations: str
+    images: str
+    key: str
+    extensions: tuple[str, ...]
+    require_list: bool = True
+
+
+def read_split_folders(
+    dataset: str,
+    folder: Path,
+    splits: Sequence[tuple[str, Path]],
+    split: str | None,
+    layout: SplitLayout,
+    read_page: Callable[[Path, dict[str, Any], Path, str, str, ReadResult], None],
+    log: logging.Logger,
+) -> ReadResult:
+    """Read the ``(split name, split folder)`` folders of a dataset (all, or only ``split``).
+
+    Every ``*.json`` annotation, in name order, is loaded (:func:`load_annotation`) and its
+    image found (:func:`find_image`); then ``read_page(annotation file, its JSON object,
+    image, item, split, result)`` reads the page.
+    """
+    check_split(folder, split, [name for name, _ in splits])
+    result = ReadResult(dataset, folder)
+    for name, path in splits:
+        if split is not None and name != split:
+            continue
+        files = sorted((path / layout.annotations).glob("*.json"))
+        log.info("%s: %d annotation files in split %s", dataset, len(files), name)
+        for ann in files:
+            item = relative_item(ann, result.root)
+            data = load_annotation(ann, item, result, layout.key, layout.require_list)
+            if data is not None:
+                image = find_image(path / layout.images, ann.stem, layout.extensions)
+                read_page(ann, data, image, item, name, result)
+    return result

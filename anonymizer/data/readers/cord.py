@@ -24,6 +24,7 @@ image file is skipped.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any
@@ -32,23 +33,21 @@ from anonymizer.data.readers.base import (
     BoxError,
     ReaderError,
     ReadResult,
-    absolute,
-    check_split,
-    declared_size_mismatch,
-    find_image,
-    load_json,
-    page_size_or_reason,
+    SplitLayout,
+    page_size_or_skip,
+    parse_word,
     quad_box,
     quad_points,
-    relative_item,
+    read_split_folders,
     split_from_name,
 )
-from anonymizer.data.records import Entity, PageRecord, Word
+from anonymizer.data.records import Box, Entity, Quad, Word
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "dev", "test")
 QUAD_KEYS = ("x1", "y1", "x2", "y2", "x3", "y3", "x4", "y4")
+LAYOUT = SplitLayout("json", "image", "valid_line", (".png", ".jpg", ".jpeg"))
 EXPECTED = "expected CORD's release layout: train/, dev/ and test/, each with image/*.png and json/*.json"
 
 
@@ -78,45 +77,20 @@ def find_splits(folder: Path) -> list[tuple[str, Path]]:
 def read_cord(folder: str | Path, split: str | None = None) -> ReadResult:
     """Read a CORD folder (see the module docstring); ``split`` keeps only that split."""
     folder = Path(folder)
-    splits = find_splits(folder)
-    check_split(folder, split, [name for name, _ in splits])
-    result = ReadResult("cord", folder)
-    for name, path in splits:
-        if split is not None and name != split:
-            continue
-        files = sorted((path / "json").glob("*.json"))
-        log.info("cord: %d annotation files in split %s", len(files), name)
-        for ann in files:
-            _read_page(ann, path / "image", name, result)
-    return result
+    return read_split_folders("cord", folder, find_splits(folder), split, LAYOUT, _read_page, log)
 
 
-def _read_page(ann: Path, images: Path, split: str, result: ReadResult) -> None:
-    item = relative_item(ann, result.root)
-    try:
-        data = load_json(ann)
-    except ValueError as err:
-        result.skip(item, str(err))
-        return
-    lines = data.get("valid_line") if isinstance(data, dict) else None
-    if not isinstance(lines, list):
-        result.skip(item, "malformed annotation: no 'valid_line' list")
-        return
-    image = find_image(images, ann.stem, (".png", ".jpg", ".jpeg"))
-    size = page_size_or_reason(image)
-    if isinstance(size, str):
-        result.skip(relative_item(image, result.root), size)
-        return
+def _read_page(ann: Path, data: dict[str, Any], image: Path, item: str, split: str, result: ReadResult) -> None:
     meta = data.get("meta")
-    mismatch = declared_size_mismatch(meta.get("image_size") if isinstance(meta, dict) else None, size)
-    if mismatch:
-        result.skip(item, mismatch)
+    size = page_size_or_skip(image, result, item, meta.get("image_size") if isinstance(meta, dict) else None)
+    if size is None:
         return
     width, height = size
+    geometry = functools.partial(_geometry, width=width, height=height)
     words: list[Word] = []
     rows: list[Any] = []
     entities: list[Entity] = []
-    for k, line in enumerate(lines):
+    for k, line in enumerate(data["valid_line"]):
         where = f"{item} valid_line {k}"
         category = line.get("category") if isinstance(line, dict) else None
         raw_words = line.get("words") if isinstance(line, dict) else None
@@ -125,7 +99,7 @@ def _read_page(ann: Path, images: Path, split: str, result: ReadResult) -> None:
             continue
         indices = []
         for j, raw in enumerate(raw_words):
-            word = _parse_word(raw, width, height, f"{where} word {j}", result)
+            word = parse_word(raw, f"{where} word {j}", result, geometry)
             if word is not None:
                 indices.append(len(words))
                 words.append(word)
@@ -137,33 +111,13 @@ def _read_page(ann: Path, images: Path, split: str, result: ReadResult) -> None:
     if rows and all(isinstance(r, int) and not isinstance(r, bool) for r in rows):
         index: dict[int, int] = {}
         words = [Word(w.text, w.box, w.quad, index.setdefault(r, len(index))) for w, r in zip(words, rows)]
-    record = PageRecord(
-        id=f"cord/{split}/{ann.stem}",
-        image=absolute(image),
-        width=width,
-        height=height,
-        words=words,
-        entities=entities,
-        source="cord",
-        split=split,
-    )
-    result.add(record, item)
+    result.add_page(item, f"cord/{split}/{ann.stem}", image, size, words, entities, split=split)
 
 
-def _parse_word(raw: Any, width: int, height: int, where: str, result: ReadResult) -> Word | None:
-    if not isinstance(raw, dict) or not isinstance(raw.get("text"), str):
-        result.skip(where, "malformed word: not an object with string 'text'")
-        return None
-    if not raw["text"].strip():
-        result.skip(where, "blank word")
-        return None
+def _geometry(raw: dict[str, Any], width: int, height: int) -> tuple[Box, Quad]:
+    """The clipped box and the published quad of a CORD word; :class:`BoxError` when unusable."""
     quad = raw.get("quad")
-    try:
-        if not isinstance(quad, dict) or any(key not in quad for key in QUAD_KEYS):
-            raise BoxError("bad word quad: needs x1, y1, ..., x4, y4")
-        points = quad_points([quad[key] for key in QUAD_KEYS])
-        box = quad_box(points, width, height)
-    except BoxError as err:
-        result.skip(where, str(err))
-        return None
-    return Word(text=raw["text"], box=box, quad=points)
+    if not isinstance(quad, dict) or any(key not in quad for key in QUAD_KEYS):
+        raise BoxError("bad word quad: needs x1, y1, ..., x4, y4")
+    points = quad_points([quad[key] for key in QUAD_KEYS])
+    return quad_box(points, width, height), points

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from anonymizer.data.readers.base import BoxError, ReadResult, clean_box
-from anonymizer.data.records import Entity, Word
+from anonymizer.data.readers.base import ReadResult, clean_box, parse_word
+from anonymizer.data.records import Box, Entity, Word
 
 
 def _is_int(value: Any) -> bool:
@@ -37,6 +37,10 @@ def parse_form(
     if not isinstance(entries, list):
         result.skip(item, "malformed annotation: the form is not a list of entries")
         return words, entities, []
+
+    def geometry(raw: dict[str, Any]) -> tuple[Box, None]:
+        return clean_box(raw.get("box"), width, height), None
+
     for k, entry in enumerate(entries):
         where = f"{item} entry {k}"
         if not isinstance(entry, dict):
@@ -57,7 +61,7 @@ def parse_form(
             continue
         indices: list[int] = []
         for j, raw in enumerate(raw_words):
-            word = _parse_word(raw, width, height, f"{where} word {j}", result)
+            word = parse_word(raw, f"{where} word {j}", result, geometry)
             if word is not None:
                 indices.append(len(words))
                 words.append(word)
@@ -73,18 +77,3 @@ def parse_form(
                 result.skip(where, "malformed link: not a pair of entity ids")
     ids = {e.id for e in entities}
     return words, entities, [link for link in links if link[0] in ids and link[1] in ids]
-
-
-def _parse_word(raw: Any, width: int, height: int, where: str, result: ReadResult) -> Word | None:
-    if not isinstance(raw, dict) or not isinstance(raw.get("text"), str):
-        result.skip(where, "malformed word: not an object with string 'text'")
-        return None
-    if not raw["text"].strip():
-        result.skip(where, "blank word")
-        return None
-    try:
-        box = clean_box(raw.get("box"), width, height)
-    except BoxError as err:
-        result.skip(where, str(err))
-        return None
-    return Word(text=raw["text"], box=box)

@@ -16,23 +16,22 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from anonymizer.data.readers.base import (
     ReaderError,
     ReadResult,
-    absolute,
-    check_split,
-    find_image,
-    load_json,
-    page_size_or_reason,
-    relative_item,
+    SplitLayout,
+    page_size_or_skip,
+    read_split_folders,
     split_from_name,
 )
 from anonymizer.data.readers.form import parse_form
-from anonymizer.data.records import PageRecord
 
 log = logging.getLogger(__name__)
 
+# a "form" that is not a list is reported by parse_form
+LAYOUT = SplitLayout("annotations", "images", "form", (".png", ".jpg", ".jpeg", ".tif", ".tiff"), require_list=False)
 SPLIT_FOLDERS = {"training_data": "train", "testing_data": "test"}
 EXPECTED = (
     "expected FUNSD's layout: dataset/training_data/ and dataset/testing_data/, "
@@ -60,45 +59,12 @@ def find_splits(folder: Path) -> list[tuple[str, Path]]:
 def read_funsd(folder: str | Path, split: str | None = None) -> ReadResult:
     """Read a FUNSD folder (see the module docstring); ``split`` keeps only that split."""
     folder = Path(folder)
-    splits = find_splits(folder)
-    check_split(folder, split, [name for name, _ in splits])
-    result = ReadResult("funsd", folder)
-    for name, path in splits:
-        if split is not None and name != split:
-            continue
-        files = sorted((path / "annotations").glob("*.json"))
-        log.info("funsd: %d annotation files in split %s", len(files), name)
-        for ann in files:
-            _read_page(ann, path / "images", name, result)
-    return result
+    return read_split_folders("funsd", folder, find_splits(folder), split, LAYOUT, _read_page, log)
 
 
-def _read_page(ann: Path, images: Path, split: str, result: ReadResult) -> None:
-    item = relative_item(ann, result.root)
-    try:
-        data = load_json(ann)
-    except ValueError as err:
-        result.skip(item, str(err))
+def _read_page(ann: Path, data: dict[str, Any], image: Path, item: str, split: str, result: ReadResult) -> None:
+    size = page_size_or_skip(image, result, item)
+    if size is None:
         return
-    if not isinstance(data, dict) or "form" not in data:
-        result.skip(item, "malformed annotation: no 'form' list")
-        return
-    image = find_image(images, ann.stem, (".png", ".jpg", ".jpeg", ".tif", ".tiff"))
-    size = page_size_or_reason(image)
-    if isinstance(size, str):
-        result.skip(relative_item(image, result.root), size)
-        return
-    width, height = size
-    words, entities, links = parse_form(data["form"], width, height, item, result)
-    record = PageRecord(
-        id=f"funsd/{split}/{ann.stem}",
-        image=absolute(image),
-        width=width,
-        height=height,
-        words=words,
-        entities=entities,
-        links=links,
-        source="funsd",
-        split=split,
-    )
-    result.add(record, item)
+    words, entities, links = parse_form(data["form"], *size, item, result)
+    result.add_page(item, f"funsd/{split}/{ann.stem}", image, size, words, entities, links, split=split)

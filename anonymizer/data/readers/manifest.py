@@ -38,14 +38,13 @@ from anonymizer.data.readers.base import (
     BoxError,
     ReaderError,
     ReadResult,
-    absolute,
     check_split,
     clean_box,
     finite_numbers,
-    page_size_or_reason,
+    page_size_or_skip,
     quad_box,
 )
-from anonymizer.data.records import PII_LABELS, Entity, PageRecord, Word
+from anonymizer.data.records import PII_LABELS, Entity, Word
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +132,8 @@ def _read_item(item: Any, where: str, result: ReadResult) -> None:
     path = Path(image) if Path(image).is_absolute() else result.root / image
     is_pdf = EXTENSION_FORMATS.get(path.suffix.lower()) == "PDF"
     dpi = float(dpi or DEFAULT_DPI) if is_pdf else None
-    size = page_size_or_reason(path, page, dpi)
-    if isinstance(size, str):
-        result.skip(f"{where} ({image})", size)
+    size = page_size_or_skip(path, result, where, image_item=f"{where} ({image})", page=page, dpi=dpi)
+    if size is None:
         return
     width, height = size
     raw_words = item.get("words", [])
@@ -150,11 +148,7 @@ def _read_item(item: Any, where: str, result: ReadResult) -> None:
     if rid is None:
         stem = Path(image).with_suffix("").as_posix().lstrip("/")
         rid = f"manifest/{split or 'all'}/{stem}" + (f"/p{page}" if page else "")
-    record = PageRecord(
-        id=rid, image=absolute(path), width=width, height=height, words=words, entities=entities,
-        page=page, dpi=dpi, source="manifest", split=split,
-    )
-    result.add(record, where)
+    result.add_page(where, rid, path, size, words, entities, split=split, page=page, dpi=dpi)
 
 
 def _words(raw: Any, width: int, height: int, where: str, result: ReadResult) -> tuple[list[Word], dict[int, int]]:

@@ -31,15 +31,14 @@ from anonymizer.data.readers.base import (
     BoxError,
     ReaderError,
     ReadResult,
-    absolute,
     check_split,
-    page_size_or_reason,
+    page_size_or_skip,
     quad_box,
     quad_points,
     relative_item,
     split_from_name,
 )
-from anonymizer.data.records import PageRecord, Word
+from anonymizer.data.records import Word
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +119,8 @@ def _read_page(text: Path, image: Path | None, split: str | None, result: ReadRe
     if image is None:
         result.skip(item, "missing image")
         return
-    size = page_size_or_reason(image)
-    if isinstance(size, str):
-        result.skip(relative_item(image, result.root), size)
+    size = page_size_or_skip(image, result, item)
+    if size is None:
         return
     width, height = size
     try:
@@ -151,14 +149,5 @@ def _read_page(text: Path, image: Path | None, split: str | None, result: ReadRe
             result.skip(where, reason)
             continue
         words.append(Word(text=parts[8].strip(), box=box, quad=quad))
-    stem = text.stem
-    record = PageRecord(
-        id=f"sroie/{split}/{stem}" if split else f"sroie/{stem}",
-        image=absolute(image),
-        width=width,
-        height=height,
-        words=words,
-        source="sroie",
-        split=split,
-    )
-    result.add(record, item)
+    record_id = f"sroie/{split}/{text.stem}" if split else f"sroie/{text.stem}"
+    result.add_page(item, record_id, image, size, words, split=split)

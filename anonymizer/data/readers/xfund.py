@@ -29,14 +29,11 @@ from typing import Any
 from anonymizer.data.readers.base import (
     ReaderError,
     ReadResult,
-    absolute,
     check_split,
-    declared_size_mismatch,
-    load_json,
-    page_size_or_reason,
+    load_annotation,
+    page_size_or_skip,
 )
 from anonymizer.data.readers.form import parse_form
-from anonymizer.data.records import PageRecord
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +83,10 @@ def _fname(doc: dict[str, Any]) -> str | None:
 
 
 def _read_file(lang: str, split: str, path: Path, result: ReadResult, zipped: list[str]) -> None:
-    try:
-        data = load_json(path)
-    except ValueError as err:
-        result.skip(path.name, str(err))
+    data = load_annotation(path, path.name, result, "documents")
+    if data is None:
         return
-    docs = data.get("documents") if isinstance(data, dict) else None
-    if not isinstance(docs, list):
-        result.skip(path.name, "malformed annotation: no 'documents' list")
-        return
+    docs = data["documents"]
     dirs = _image_dirs(path, lang, split)
     names = [n for d in docs if isinstance(d, dict) and (n := _fname(d))]
     archive = path.parent / f"{lang}.{split}.zip"
@@ -122,25 +114,8 @@ def _read_document(doc: Any, item: str, split: str, dirs: list[Path], result: Re
         result.skip(item, "malformed document: 'img.fname' is not a plain file name")
         return
     image = next((d / fname for d in dirs if (d / fname).is_file()), dirs[0] / fname)
-    size = page_size_or_reason(image)
-    if isinstance(size, str):
-        result.skip(f"{item} image {fname}", size)
+    size = page_size_or_skip(image, result, item, doc.get("img"), image_item=f"{item} image {fname}")
+    if size is None:
         return
-    mismatch = declared_size_mismatch(doc.get("img"), size)
-    if mismatch:
-        result.skip(item, mismatch)
-        return
-    width, height = size
-    words, entities, links = parse_form(doc.get("document"), width, height, item, result)
-    record = PageRecord(
-        id=f"xfund/{split}/{doc_id}",
-        image=absolute(image),
-        width=width,
-        height=height,
-        words=words,
-        entities=entities,
-        links=links,
-        source="xfund",
-        split=split,
-    )
-    result.add(record, item)
+    words, entities, links = parse_form(doc.get("document"), *size, item, result)
+    result.add_page(item, f"xfund/{split}/{doc_id}", image, size, words, entities, links, split=split)

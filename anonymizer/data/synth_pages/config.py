@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
+from anonymizer.data.checks import check_known_fields, check_pair
 from anonymizer.data.fonts import DEFAULT_FAMILIES
 from anonymizer.data.synth_pages.scan import ScanConfig
 from anonymizer.data.synth_pages.values import SUPPORTED_LOCALES
@@ -72,9 +73,9 @@ class PageConfig:
             )
         self.font_dirs = tuple(self.font_dirs) if self.font_dirs is not None else None
         self.font_families = tuple(self.font_families)
-        self.font_size = _int_pair("font_size", self.font_size, 10, 40)
-        self.margin = _int_pair("margin", self.margin, 10, min(self.width, self.height) // 5)
-        self.line_spacing = _float_pair("line_spacing", self.line_spacing, 1.25, 3.0)
+        self.font_size = check_pair("font_size", self.font_size, 10, 40, integer=True)
+        self.margin = check_pair("margin", self.margin, 10, min(self.width, self.height) // 5, integer=True)
+        self.line_spacing = check_pair("line_spacing", self.line_spacing, 1.25, 3.0)
         if self.image_format not in IMAGE_FORMATS:
             raise ValueError(f"image_format must be one of {list(IMAGE_FORMATS)}, got {self.image_format!r}")
         if isinstance(self.scan, dict):
@@ -85,10 +86,7 @@ class PageConfig:
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> PageConfig:
         """Build from plain data (e.g. a resolved Hydra config); unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown page option(s) {unknown}; known: {sorted(known)}")
+        check_known_fields(cls, data, "page")
         return cls(**data)
 
 
@@ -106,25 +104,3 @@ def _kinds(kinds: Any) -> dict[str, float]:
     if not sum(out.values()) > 0:
         raise ValueError("at least one page kind needs a weight > 0")
     return out
-
-
-def _int_pair(name: str, value: Any, lo: int, hi: int) -> tuple[int, int]:
-    try:
-        a, b = value
-    except (TypeError, ValueError):
-        a = b = None
-    ok = all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in (a, b))
-    if not ok or not lo <= a <= b <= hi:
-        raise ValueError(f"{name} must be a [min, max] pair of integers with {lo} <= min <= max <= {hi}, got {value!r}")
-    return int(a), int(b)
-
-
-def _float_pair(name: str, value: Any, lo: float, hi: float) -> tuple[float, float]:
-    try:
-        a, b = value
-    except (TypeError, ValueError):
-        a = b = None
-    ok = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in (a, b))
-    if not ok or not lo <= a <= b <= hi:
-        raise ValueError(f"{name} must be a [min, max] pair of numbers with {lo} <= min <= max <= {hi}, got {value!r}")
-    return float(a), float(b)

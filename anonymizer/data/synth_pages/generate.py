@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
-import numbers
 import os
 import random
 import tempfile
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from anonymizer.data.checks import check_int
 from anonymizer.data.fonts import find_fonts
 from anonymizer.data.records import PageRecord, write_records
 from anonymizer.data.synth_pages.config import KINDS, PageConfig
@@ -53,12 +53,6 @@ def _values(locale: str) -> Values:
 def page_id(seed: int, index: int, kind: str) -> str:
     """The record id (also the image's file name): ``s<seed>-<index>-<kind>``."""
     return f"s{seed}-{index:06d}-{kind}"
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _layout(kind: str, locale: str, rng: random.Random, cfg: PageConfig) -> Page:
@@ -98,7 +92,7 @@ def generate_page(index: int, seed: int = 0, config: PageConfig | None = None) -
     The record's ``image`` is ``images/<id>.<format>``, relative to the dataset folder
     that :func:`write_pages` writes; its ``root`` is unset.
     """
-    index, seed = _check_int("index", index, 0), _check_int("seed", seed, 0)
+    index, seed = check_int("index", index, 0), check_int("seed", seed, 0)
     cfg = config if config is not None else PageConfig()
     content_seq, scan_seq = np.random.SeedSequence([seed, index]).spawn(2)
     rng = random.Random(int(content_seq.generate_state(1, np.uint64)[0]))
@@ -178,8 +172,8 @@ def write_pages(
         ValueError: ``n`` < 1, a negative ``seed`` or ``workers``.
         FileExistsError: ``out/records.jsonl`` exists and ``overwrite`` is false (checked first).
     """
-    n, seed = _check_int("n", n, 1), _check_int("seed", seed, 0)
-    workers = _check_int("workers", workers, 0)
+    n, seed = check_int("n", n, 1), check_int("seed", seed, 0)
+    workers = check_int("workers", workers, 0)
     cfg = config if config is not None else PageConfig()
     out = Path(out)
     records_path = out / RECORDS_FILE

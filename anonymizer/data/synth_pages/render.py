@@ -1,85 +1,33 @@
 """Typesetting onto an ink-coverage canvas with exact word boxes.
 
-Text is drawn glyph by glyph: each (font, size, character) is rasterised once with
-FreeType (Pillow's basic layout, no kerning) and blitted with numpy at the rounded pen
-position. A word's box is therefore exactly the bounding box of its ink, the pixels its
-glyphs cover (coverage > 0) before any scan effect, as ``(x0, y0, x1, y1)`` with the far
-edges exclusive. Rules and boxes are drawn into the same canvas and never into a box of a
-word (the layouts keep them apart).
+Text is drawn glyph by glyph (:mod:`anonymizer.data.glyph_raster`): each (font, size,
+character) is rasterised once with FreeType (Pillow's basic layout, no kerning) and
+blitted with numpy at the rounded pen position. A word's box is therefore exactly the
+bounding box of its ink, the pixels its glyphs cover (coverage > 0) before any scan
+effect, as ``(x0, y0, x1, y1)`` with the far edges exclusive. Rules and boxes are drawn
+into the same canvas and never into a box of a word (the layouts keep them apart).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
-from anonymizer.data.fonts import FontFile
+from anonymizer.data.glyph_raster import FontFaces, GlyphFont, cached_font, draw_word
 from anonymizer.data.records import PII_LABELS, Entity, PageRecord, Word
+
+__all__ = ["FontBook", "GlyphFont", "LayoutError", "Page"]
 
 
 class LayoutError(RuntimeError):
     """A layout tried to draw outside the page (a bug of the layout, never of the input)."""
 
 
-@dataclass
-class _Glyph:
-    mask: np.ndarray | None  # uint8 coverage cropped to the ink, None for blank glyphs
-    dx: int  # offset of the mask's top-left from the pen (top of the line)
-    dy: int
-    advance: float
-
-
-class GlyphFont:
-    """One font file at one pixel size; characters are rasterised on first use."""
-
-    def __init__(self, path: str, size: int) -> None:
-        self.path, self.size = path, size
-        self.font = ImageFont.FreeTypeFont(path, size, layout_engine=ImageFont.Layout.BASIC)
-        self.ascent, self.descent = self.font.getmetrics()
-        self.space = self.font.getlength(" ")
-        self._glyphs: dict[str, _Glyph] = {}
-
-    def glyph(self, ch: str) -> _Glyph:
-        g = self._glyphs.get(ch)
-        if g is None:
-            g = self._glyphs[ch] = self._rasterise(ch)
-        return g
-
-    def _rasterise(self, ch: str) -> _Glyph:
-        advance = self.font.getlength(ch)
-        pad = self.size
-        im = Image.new("L", (math.ceil(advance) + 2 * pad, self.ascent + self.descent + 2 * pad))
-        ImageDraw.Draw(im).text((pad, pad), ch, font=self.font, fill=255)
-        bbox = im.getbbox()
-        if bbox is None:
-            return _Glyph(None, 0, 0, advance)
-        return _Glyph(np.array(im.crop(bbox)), bbox[0] - pad, bbox[1] - pad, advance)
-
-    def measure(self, text: str) -> float:
-        """Advance width of ``text`` drawn word by word (single spaces between words)."""
-        words = text.split()
-        return sum(self.glyph(c).advance for w in words for c in w) + self.space * max(len(words) - 1, 0)
-
-    @property
-    def height(self) -> int:
-        """Height of a line of this font (ascent + descent)."""
-        return self.ascent + self.descent
-
-
-class FontBook:
+class FontBook(FontFaces):
     """The faces found by :func:`anonymizer.data.fonts.find_fonts`, by family and style."""
 
     _cache: dict[tuple[str, int], GlyphFont] = {}  # per process, shared by all books
-
-    def __init__(self, fonts: Sequence[FontFile]) -> None:
-        self.faces: dict[str, dict[tuple[bool, bool], str]] = {}
-        for f in fonts:
-            self.faces.setdefault(f.family, {})[(f.bold, f.italic)] = f.path
-        self.families = sorted(self.faces)
 
     def kind(self, family: str) -> str:
         """``mono``, ``serif`` or ``sans`` from the family name."""
@@ -90,13 +38,7 @@ class FontBook:
         return [f for f in self.families if self.kind(f) in kinds] or self.families
 
     def get(self, family: str, size: int, bold: bool = False, italic: bool = False) -> GlyphFont:
-        faces = self.faces[family]
-        wanted = ((bold, italic), (bold, False), (False, italic), (False, False))
-        path = next((faces[k] for k in wanted if k in faces), next(iter(faces.values())))
-        gf = self._cache.get((path, size))
-        if gf is None:
-            gf = self._cache[(path, size)] = GlyphFont(path, size)
-        return gf
+        return cached_font(self._cache, self.path(family, bold, italic), size)
 
 
 class Page:
@@ -132,23 +74,13 @@ class Page:
         yi = round(y)
         out = []
         for token in tokens:
-            x0 = y0 = math.inf
-            x1 = y1 = -math.inf
-            for ch in token:
-                g = font.glyph(ch)
-                if g.mask is not None:
-                    h, w = g.mask.shape
-                    gx, gy = round(x) + g.dx, yi + g.dy
-                    if gx < 0 or gy < 0 or gx + w > self.width or gy + h > self.height:
-                        raise LayoutError(f"a glyph at ({gx}, {gy}) lies outside the {self.width}x{self.height} page")
-                    region = self.ink[gy : gy + h, gx : gx + w]
-                    np.maximum(region, g.mask, out=region)
-                    x0, y0, x1, y1 = min(x0, gx), min(y0, gy), max(x1, gx + w), max(y1, gy + h)
-                x += g.advance
+            x, box = draw_word(self.ink, font, token, x, yi)
+            if box is not None and (box[0] < 0 or box[1] < 0 or box[2] > self.width or box[3] > self.height):
+                raise LayoutError(f"a word's ink {box} lies outside the {self.width}x{self.height} page")
             x += font.space
-            if x1 > x0:
+            if box is not None:
                 out.append(len(self.words))
-                self.words.append(Word(token, (float(x0), float(y0), float(x1), float(y1)), line=line))
+                self.words.append(Word(token, box, line=line))
         return out
 
     def entity(self, label: str, words: Sequence[int], sensitive: bool | None = None) -> int:

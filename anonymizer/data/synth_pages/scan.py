@@ -10,16 +10,16 @@ quad stays inside the page, so no word is cut.
 
 from __future__ import annotations
 
-import io
 import math
-import numbers
 import random
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageFilter
 
+from anonymizer.data.checks import check_known_fields, check_number, check_pair
+from anonymizer.data.image_io import jpeg_round_trip
 from anonymizer.data.records import Word
 
 INKS = ((15, 15, 15), (30, 30, 35), (10, 12, 30), (45, 45, 50), (20, 30, 95), (25, 25, 70))
@@ -60,38 +60,18 @@ class ScanConfig:
         if not isinstance(self.enabled, bool):
             raise ValueError(f"scan.enabled must be true or false, got {self.enabled!r}")
         for name in ("tint_prob", "lighting_prob", "rotation_prob", "blur_prob", "noise_prob", "jpeg_prob"):
-            setattr(self, name, _number(name, getattr(self, name), 0.0, 1.0))
-        self.rotation_deg = _number("rotation_deg", self.rotation_deg, 0.0, 10.0)
-        self.texture_strength = _pair("texture_strength", self.texture_strength, 0.0, 5.0)
-        self.lighting_strength = _pair("lighting_strength", self.lighting_strength, 0.0, 0.8)
-        self.blur_radius = _pair("blur_radius", self.blur_radius, 0.0, 5.0)
-        self.noise_std = _pair("noise_std", self.noise_std, 0.0, 64.0)
-        self.jpeg_quality = _pair("jpeg_quality", self.jpeg_quality, 1, 95, integer=True)
+            setattr(self, name, check_number(f"scan.{name}", getattr(self, name), 0.0, 1.0))
+        self.rotation_deg = check_number("scan.rotation_deg", self.rotation_deg, 0.0, 10.0)
+        self.texture_strength = check_pair("scan.texture_strength", self.texture_strength, 0.0, 5.0)
+        self.lighting_strength = check_pair("scan.lighting_strength", self.lighting_strength, 0.0, 0.8)
+        self.blur_radius = check_pair("scan.blur_radius", self.blur_radius, 0.0, 5.0)
+        self.noise_std = check_pair("scan.noise_std", self.noise_std, 0.0, 64.0)
+        self.jpeg_quality = check_pair("scan.jpeg_quality", self.jpeg_quality, 1, 95, integer=True)
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ScanConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown scan option(s) {unknown}; known: {sorted(known)}")
+        check_known_fields(cls, data, "scan")
         return cls(**{k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in data.items()})
-
-
-def _number(name: str, value: Any, lo: float, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not lo <= value <= hi:
-        raise ValueError(f"scan.{name} must be a number in [{lo}, {hi}], got {value!r}")
-    return float(value)
-
-
-def _pair(name: str, value: Any, lo: float, hi: float, integer: bool = False) -> Any:
-    kind = numbers.Integral if integer else numbers.Real
-    try:
-        a, b = value
-    except (TypeError, ValueError):
-        a = b = None
-    if any(isinstance(v, bool) or not isinstance(v, kind) for v in (a, b)) or not lo <= a <= b <= hi:
-        raise ValueError(f"scan.{name} must be a [min, max] pair with {lo} <= min <= max <= {hi}, got {value!r}")
-    return (int(a), int(b)) if integer else (float(a), float(b))
 
 
 def _smooth_noise(nrng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
@@ -182,11 +162,7 @@ def print_and_scan(ink: np.ndarray, words: list[Word], cfg: ScanConfig, seed: in
         )
         image = _to_image(arr)
     if rng.random() < cfg.jpeg_prob:
-        buf = io.BytesIO()
-        image.save(buf, format="JPEG", quality=rng.randint(*cfg.jpeg_quality))
-        buf.seek(0)
-        with Image.open(buf) as jpeg:
-            image = jpeg.convert("RGB")
+        image = jpeg_round_trip(image, rng.randint(*cfg.jpeg_quality))
     return image, list(words)
 
 
