@@ -144,6 +144,16 @@ def test_form_labels_are_configurable():
         FormContext(languages=["xx"])
 
 
+def test_labels_without_type_are_never_values():
+    plain = FormContext(languages=["en"])
+    page = build_page_text(layout(["Name: Member", "Member: Jane Doe"]))
+    assert [(d.entity_type, page.text[d.start : d.end]) for d in plain.detect(page)] == [("PERSON", "Member")]
+    form = FormContext(labels={"Member": [], "E-Mail": None}, languages=["en"])  # a field name, not a value
+    assert form.detect(page) == []
+    page = build_page_text(layout(["Email: jo@example.org", "E mail: jo@example.org"]))
+    assert form.detect(page) == []  # every spelling of the removed label
+
+
 def test_deny_list_finds_values_case_and_whitespace_insensitive(cache_dir):
     deny = {"PERSON": ["Jane Roe"], "ORGANIZATION": ["Acme"]}
     det = PiiDetector(nlp={"engine": "none"}, cache_dir=cache_dir, deny_list=deny, entities=["EMAIL_ADDRESS"])
@@ -184,6 +194,146 @@ def test_score_threshold(cache_dir):
 def test_form_value_defers_to_a_precise_pattern_match(detector):
     page = build_page_text(layout(["Phone: (415) 555-2671 ext. 12 (office)"]))
     assert found(page, detector.detect(page)) == [("PHONE_NUMBER", "(415) 555-2671 ext. 12")]
+
+
+def form_rows(rows, x_label: float = 55, x_value: float = 256, y: float = 30, pitch: float = 34,
+              split: bool = False) -> list[Word]:
+    """A two-column form as :func:`layout` would draw it: each row's label at ``x_label`` and
+    its value at ``x_value`` (either may be ``None``); ``split`` gives the values their own
+    line ids, as Tesseract does when it reads the two columns as separate blocks."""
+    words = []
+    for n, (label, value) in enumerate(rows):
+        for text, x, line in ((label, x_label, n), (value, x_value, n + 1000 if split else n)):
+            pen = x
+            for tok in (text or "").split():
+                b = FONT.getbbox(tok)
+                words.append(Word(tok, (pen + b[0], y + b[1], pen + b[2], y + b[3]), line=line, conf=95.0))
+                pen += FONT.getlength(tok + " ")
+        y += pitch
+    return words
+
+
+# A label-column form (labels without colon at x=55, values at x=256) with section headings,
+# a two-line address, and a declaration paragraph under the last phone number.
+LABEL_COLUMN_FORM = [
+    ("Personal details", None), ("Name", "Jacqueline Clark"), ("Employer", "Hughes-Williams"),
+    ("Date of birth", "09/06/1991"), ("City", "South Neilville"), ("NI number", "ST425807B"),
+    ("Contact details", None), ("Home address", "Studio 3 Cox creek"), (None, "Port Shannonfort TN77 8QQ"),
+    ("Mobile", "+44(0)118 4960412"), ("Payment details", None), ("Account IBAN", "GB82 WEST 1234 5698 7654 32"),
+    ("Emergency contact", None), ("Emergency contact", "Emily Evans"), ("Tel.", "+44(0)28 9018 0851"),
+    ("I confirm that the information given above is correct and complete to the best of my", None),
+    ("knowledge.", None), ("Signed on 1 June 2016", None),
+]
+LABEL_COLUMN_VALUES = [
+    ("PERSON", "Jacqueline Clark"), ("ORGANIZATION", "Hughes-Williams"), ("DATE_TIME", "09/06/1991"),
+    ("LOCATION", "South Neilville"), ("NATIONAL_ID", "ST425807B"),
+    ("LOCATION", "Studio 3 Cox creek\nPort Shannonfort TN77 8QQ"), ("PHONE_NUMBER", "+44(0)118 4960412"),
+    ("IBAN_CODE", "GB82 WEST 1234 5698 7654 32"), ("PERSON", "Emily Evans"), ("PHONE_NUMBER", "+44(0)28 9018 0851"),
+    ("DATE_TIME", "1 June 2016"),
+]
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one-ocr-line-per-row", "columns-as-separate-ocr-lines"])
+def test_label_column_form_takes_each_rows_next_cell(detector, split):
+    """The values right of "Name", "City", "Emergency contact" across the column gap; nothing below
+    "City" (the next label), "Mobile" (a heading) or "Tel." (a sentence); the written date."""
+    page, detections = detector.detect_words(form_rows(LABEL_COLUMN_FORM, split=split))
+    assert sorted(found(page, detections)) == sorted(LABEL_COLUMN_VALUES)
+    assert not any(d.entity_type == "LOCATION" and "NI" in page.text[d.start : d.end] for d in detections)
+    sources = {page.text[d.start : d.end]: d.source for d in detections}
+    assert sources["Jacqueline Clark"] == sources["South Neilville"] == sources["Emily Evans"] == "form_context"
+
+
+def test_form_context_alone_on_the_label_column_form():
+    """Without Presidio: form context gives names and places, and its pattern-type values have
+    their shape (no heading or sentence as PHONE_NUMBER, no label as LOCATION)."""
+    page = build_page_text(form_rows(LABEL_COLUMN_FORM))
+    values = [(d.entity_type, page.text[d.start : d.end]) for d in FormContext().detect(page)]
+    assert ("PERSON", "Jacqueline Clark") in values and ("PERSON", "Emily Evans") in values
+    assert ("LOCATION", "South Neilville") in values and ("LOCATION", "NI number") not in values
+    phones = [v for t, v in values if t == "PHONE_NUMBER"]
+    assert phones == ["+44(0)118 4960412", "+44(0)28 9018 0851"]
+    assert all(any(c.isdigit() for c in v) for t, v in values if t in ("DATE_TIME", "ID_NUMBER", "NATIONAL_ID"))
+
+
+def test_phone_label_never_takes_a_heading_or_a_sentence_below(detector):
+    rows = [("Mobile", "+44(0)118 4960412"), ("Payment details", None), ("Tel.", None),
+            ("I confirm that the information given above is correct", None)]
+    page, detections = detector.detect_words(form_rows(rows))
+    assert found(page, detections) == [("PHONE_NUMBER", "+44(0)118 4960412")]
+
+
+def test_colon_label_with_a_far_value_takes_it_not_the_line_below(detector):
+    page, detections = detector.detect_words(form_rows([("Name:", "Jane Doe"), ("Springfield Road", None)]))
+    assert found(page, detections) == [("PERSON", "Jane Doe")]
+
+
+def test_value_below_must_be_close_and_left_aligned(detector):
+    assert found(*detector.detect_words(layout(["Name", "Jane Doe"]))) == [("PERSON", "Jane Doe")]
+    assert detector.detect(build_page_text(layout(["Name", "", "", "Jane Doe"]))) == []  # three lines down
+    assert detector.detect(build_page_text(layout(["Name", "Jane Doe"], indent=[30, 330]))) == []  # not under it
+
+
+def test_row_of_labels_over_row_of_values(detector):
+    """Boxed two-column forms: the labels' right neighbours are labels, so both look below."""
+    rows = [("Name", None), ("Jane Doe", None)]
+    words = form_rows(rows) + form_rows([("Place of birth", None), ("Leeds", None)], x_label=400)
+    page, detections = detector.detect_words(words)
+    assert sorted(found(page, detections)) == [("LOCATION", "Leeds"), ("PERSON", "Jane Doe")]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1 June 2016", "June 1, 2016", "1st of June 2016", "Jun 1 2016", "01-Jun-2016", "Sept. 3, 2019",
+     "1. Juni 2016", "14. März 1985", "1 juin 2016", "1er juin 2016", "12 décembre 2020"],
+)
+def test_written_dates(detector, value):
+    page = build_page_text(layout([f"Signed on {value} in Leeds"]))
+    assert found(page, detector.detect(page)) == [("DATE_TIME", value)]
+
+
+def test_written_date_broken_over_two_lines(detector):
+    page = build_page_text(layout(["We met on 1 June", "2016 in Leeds"]))
+    assert found(page, detector.detect(page)) == [("DATE_TIME", "1 June\n2016")]
+
+
+def test_misread_and_run_together_labels(detector):
+    cases = [
+        (["Adress: 12 Main Street"], [("LOCATION", "12 Main Street")]),  # one letter missing
+        (["Patent name: Jane Doe"], [("PERSON", "Jane Doe")]),  # "Patient" misread
+        (["Invoice#: INV-1234-56789"], [("ID_NUMBER", "INV-1234-56789")]),  # "#" = "No."
+        (["N°de dossier : JX-891454"], [("ID_NUMBER", "JX-891454")]),
+        (["Contract: Service agreement"], []),  # one letter more is another word, not "Contact"
+    ]
+    for lines, expected in cases:
+        page = build_page_text(layout(lines))
+        assert found(page, detector.detect(page)) == expected, lines
+
+
+def test_labels_without_colon_followed_by_their_value(detector):
+    cases = [
+        (["Receipt No. 4471-2231"], [("ID_NUMBER", "4471-2231")]),
+        (["Cashier Jane Doe"], [("PERSON", "Jane Doe")]),
+        (["Customer Registration Form"], []),  # a title, not a customer
+        (["Your customer number RE-539105 remains unchanged."], [("ID_NUMBER", "RE-539105")]),
+        (["Your account was updated in 2024."], []),
+        (["Customer No.: 12345 (see letter)"], [("ID_NUMBER", "12345")]),  # cut to the identifier
+    ]
+    for lines, expected in cases:
+        page = build_page_text(layout(lines))
+        assert found(page, detector.detect(page)) == expected, lines
+
+
+def test_table_amounts_are_not_phone_numbers(detector):
+    page = build_page_text(layout(["Consulting services 1 590.63 590.63", "Repair work 1 86,16 86,16"]))
+    assert detector.detect(page) == []
+    page = build_page_text(layout(["appelez le 02 49 17 77 27 demain"]))  # a French number
+    assert found(page, detector.detect(page)) == [("PHONE_NUMBER", "02 49 17 77 27")]
+
+
+def test_iban_broken_over_two_lines(detector):
+    page = build_page_text(layout(["Der Betrag wird auf das Konto DE89 3704", "0044 0532 0130 00 überwiesen."]))
+    assert found(page, detector.detect(page)) == [("IBAN_CODE", "DE89 3704\n0044 0532 0130 00")]
 
 
 def test_resolve_overlaps():

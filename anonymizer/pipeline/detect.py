@@ -6,7 +6,14 @@
   US SSN/ITIN/passport/driver licence/bank numbers, UK NHS and the national-ID
   recognizers listed in ``extra_recognizers``). They need no model: Presidio gets a blank
   spaCy pipeline (tokenizer + lower-case lemmas for its context words) that is saved once
-  under ``cache_dir`` and loaded from there; nothing is downloaded;
+  under ``cache_dir`` and loaded from there; nothing is downloaded. Phone numbers are
+  read in the national formats of :data:`DEFAULT_PHONE_REGIONS`; a phone match that is
+  part of a longer number or holds a money amount (``590.63``, table columns) is dropped;
+  IBANs and card numbers (checksummed) are also found across a line break;
+* written dates (:data:`WRITTEN_DATE_PATTERNS`, ``WrittenDateRecognizer``): ``1 June 2016``,
+  ``June 1, 2016``, ``1st of June 2016``, ``Jun 1 2016``, ``01-Jun-2016``, ``1. Juni 2016``,
+  ``1 juin 2016``, ``1er juin 2016``, month names and abbreviations in English, German
+  and French, also broken over two lines;
 * NER for PERSON / LOCATION / ORGANIZATION when the configured model is installed
   (``nlp: {engine: spacy, model: en_core_web_lg}`` or ``{engine: transformers, model:
   <hub id or folder>}``). A missing model gives one warning and detection goes on;
@@ -78,8 +85,41 @@ _NER_LABELS = {"PER": "PERSON", "PERSON": "PERSON", "LOC": "LOCATION", "LOCATION
                "ORG": "ORGANIZATION", "ORGANIZATION": "ORGANIZATION", "DATE": "DATE_TIME", "TIME": "DATE_TIME"}
 #: Types whose recognizer match inside a form value replaces the (coarser) form value.
 _PATTERN_TYPES = frozenset(
-    {"EMAIL_ADDRESS", "PHONE_NUMBER", "DATE_TIME", "IBAN_CODE", "CREDIT_CARD", "US_SSN", "IP_ADDRESS", "URL"}
+    {"EMAIL_ADDRESS", "PHONE_NUMBER", "DATE_TIME", "IBAN_CODE", "CREDIT_CARD", "US_SSN", "IP_ADDRESS", "URL",
+     "NATIONAL_ID"}
 )
+
+# -- written dates ("1 June 2016", "June 1, 2016", "1. Juni 2016", "1er juin 2016") ----------
+_MONTH_NAMES = [
+    # English
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sept", "sep", "oct", "nov", "dec",
+    # German
+    "januar", "jänner", "februar", "märz", "maerz", "mai", "juni", "juli", "oktober", "dezember", "mrz", "okt",
+    "dez",
+    # French
+    "janvier", "février", "fevrier", "mars", "avril", "juin", "juillet", "août", "aout", "septembre", "octobre",
+    "novembre", "décembre", "decembre", "janv", "févr", "fevr", "fév", "fev", "avr", "juil", "déc",
+]
+_MONTH = "(?:" + "|".join(sorted({re.escape(m) for m in _MONTH_NAMES}, key=lambda m: (-len(m), m))) + r")\.?"
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
+_YEAR = r"(?:1[89]|20)\d\d"
+_SEP = r"(?:\s{1,2}|\s?[-/.]\s?)"  # a space (a line break in wrapped text) or - / .
+#: Regexes of written dates (case-insensitive) → score.
+WRITTEN_DATE_PATTERNS: dict[str, str] = {
+    # 1 June 2016, 1st of June 2016, 1. Juni 2016, 1er juin 2016, 01-Jun-2016, 1 June, 2016
+    "day_month_year": rf"(?<!\w){_DAY}(?:st|nd|rd|th|er|e|\.)?(?:\s{{1,2}}of)?{_SEP}{_MONTH},?{_SEP}{_YEAR}(?!\w)",
+    # June 1, 2016, Jun 1 2016, June 1st, 2016, Jun-01-2016
+    "month_day_year": rf"(?<!\w){_MONTH}{_SEP}{_DAY}(?:st|nd|rd|th)?,?{_SEP}{_YEAR}(?!\w)",
+    # 01-Jun-16, 01/Jun/16
+    "day_month_yy": rf"(?<!\w){_DAY}(?P<s>[-/]){_MONTH}(?P=s)\d\d(?![\w/-])",
+}
+WRITTEN_DATE_SCORE = 0.7
+#: Checksummed types also looked for across line breaks (the checksum keeps that safe).
+_WRAPPING_TYPES = ("IBAN_CODE", "CREDIT_CARD")
+#: Regions whose national phone formats Presidio's phone recognizer accepts (its defaults
+#: name "UK", which libphonenumber does not know, and miss France).
+DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "AT", "CH", "BE", "NL", "IE", "CA", "IL", "IN", "BR")
 _LEMMA_PIPE = "anonymizer_lower_lemma"
 _PRESIDIO_LOGGERS = ("presidio-analyzer", "decision_process")
 _PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[sdifgGeExXorcau%]")
@@ -227,6 +267,8 @@ class PiiDetector:
         extra_recognizers: class names of Presidio predefined recognizers to add to its
             defaults (:data:`DEFAULT_EXTRA_RECOGNIZERS` when ``None``).
         cache_dir: where the blank spaCy pipeline is saved (default ``~/.cache/anonymizer``).
+        phone_regions: regions (ISO 3166 codes) whose national phone formats are recognized
+            (:data:`DEFAULT_PHONE_REGIONS` when ``None``; ``[]`` keeps Presidio's own list).
     """
 
     def __init__(
@@ -241,8 +283,10 @@ class PiiDetector:
         entity_map: Mapping[str, str | None] | None = None,
         extra_recognizers: Sequence[str] | None = None,
         cache_dir: str | None = None,
+        phone_regions: Sequence[str] | None = None,
     ) -> None:
         self.language = language
+        self.phone_regions = tuple(DEFAULT_PHONE_REGIONS if phone_regions is None else phone_regions)
         self.score_threshold = float(score_threshold)
         self.entities = None if entities is None else {str(e) for e in entities}
         self.allow = {" ".join(str(v).split()).casefold() for v in (allow_list or [])}
@@ -306,6 +350,11 @@ class PiiDetector:
             ) from None
         registry = RecognizerRegistry(supported_languages=[self.language])
         registry.load_predefined_recognizers(languages=[self.language], nlp_engine=nlp_engine)
+        if self.phone_regions:
+            registry.remove_recognizer("PhoneRecognizer")
+            registry.add_recognizer(
+                predefined.PhoneRecognizer(supported_language=self.language, supported_regions=self.phone_regions)
+            )
         for name in DEFAULT_EXTRA_RECOGNIZERS if extra is None else extra:
             cls = getattr(predefined, name, None)
             if cls is None:
@@ -321,6 +370,12 @@ class PiiDetector:
                     device=nlp.get("device"),
                 )
             )
+        registry.add_recognizer(
+            PatternRecognizer(
+                supported_entity="DATE_TIME", name="WrittenDateRecognizer", supported_language=self.language,
+                patterns=[Pattern(name=k, regex=v, score=WRITTEN_DATE_SCORE) for k, v in WRITTEN_DATE_PATTERNS.items()],
+            )
+        )
         for etype, values in self.deny_list.items():
             regexes = [r"(?<!\w)" + r"\s+".join(map(re.escape, v.split())) + r"(?!\w)" for v in values if v.split()]
             patterns = [Pattern(name="deny_list", regex=rx, score=1.0) for rx in regexes]
@@ -347,6 +402,13 @@ class PiiDetector:
             results = self.analyzer.analyze(
                 text=text, language=self.language, entities=raw, score_threshold=self.score_threshold
             )
+            wrapped = [t for t in raw if t in _WRAPPING_TYPES]
+            if wrapped and "\n" in text:  # IBANs and card numbers broken over two lines of running text
+                flat = self.analyzer.analyze(
+                    text=text.replace("\n", " "), language=self.language, entities=wrapped,
+                    score_threshold=self.score_threshold,
+                )
+                results = list(results) + [r for r in flat if "\n" in text[r.start : r.end]]
             for r in results:
                 mapped = self.entity_map.get(r.entity_type, r.entity_type)
                 source = str((r.recognition_metadata or {}).get("recognizer_name") or "presidio")
@@ -354,6 +416,8 @@ class PiiDetector:
                 if r.end <= r.start or not (deny or self._wanted(r.entity_type, mapped)):
                     continue
                 etype = r.entity_type if deny else mapped
+                if etype == "PHONE_NUMBER" and not deny and not _plausible_phone(text, r.start, r.end):
+                    continue
                 found.append(Detection(etype, r.start, r.end, float(r.score), "deny_list" if deny else source))
         if self.form is not None:
             found += [
@@ -378,6 +442,22 @@ class PiiDetector:
 
 
 Detector = PiiDetector
+
+
+_MONEY = re.compile(r"[-+]?\d{1,3}(?:[.,' ]\d{3})*[.,]\d{2}[€$£]?")
+
+
+def _plausible_phone(text: str, start: int, end: int) -> bool:
+    """False for a phone-number match that is a piece of a longer number (it starts or ends
+    inside a word of digits: ``16 86`` in ``86,16 86,16``) or that holds a money amount
+    (``590.63``): table columns of prices read as a phone number."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    if before.isalnum() or before in ".," and start > 1 and text[start - 2].isdigit():
+        return False
+    if after.isalnum() or after in ".," and end + 1 < len(text) and text[end + 1].isdigit():
+        return False
+    return not any(_MONEY.fullmatch(tok.strip(",;:")) for tok in text[start:end].split())
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

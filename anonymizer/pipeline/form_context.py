@@ -1,29 +1,62 @@
 """Form context: the values next to field labels, found from OCR word geometry.
 
 Forms print personal data beside a label: ``Name: Jane Q. Doe``, ``Date of birth``
-with the date below it, ``Address:`` followed by two lines. No NER model is needed to
-know that the value of ``Name`` is a person. :class:`FormContext` finds labels from a
-configurable label → entity-type map (case-, accent- and punctuation-insensitive, so
-``NAME``, ``Name:``, ``E-mail``, ``Téléphone``/``Telephone`` all match) and takes as value:
+with the date below it, ``Address:`` followed by two lines, or a label column
+(``Name`` at the margin, ``Jane Q. Doe`` in a value column far to the right). No NER
+model is needed to know that the value of ``Name`` is a person. :class:`FormContext`
+finds labels from a configurable label → entity-type map and takes as value:
 
-* **right**: the words after the label on the same line, up to the next large gap
-  (``word_gap`` × line height), the next label or the line end; a value glued to the
-  label (``Email:jo@x.com``) starts right after the colon inside the word;
-* **below**: when nothing is right of the label, the line directly below
-  (within ``below`` × line height) whose words overlap the label's column; a label
-  without colon alone in its cell (a table header) looks below first.
+* **right**: the row's next cell: the words after the label on the same row (the same
+  OCR line, or another OCR line at the same height when the engine read the columns as
+  separate blocks), up to the next large gap (``word_gap`` × line height), the next
+  label or the line end, however wide the gap between label and value (label columns);
+  a value glued to the label (``Email:jo@x.com``) starts right after the colon;
+* **below**: only when nothing but other labels is right of the label (a label above
+  its value, a row of labels over a row of values), when the label heads a table column
+  (no colon, the row below has a cell under it and another under the cell to its right,
+  and no other label shares its column), or when the word at its height belongs to
+  another OCR block while a value follows below the label: the line directly below (top
+  within ``below`` × line height of the label's bottom) with a cell that starts at the
+  label's left edge (within ``align`` × line height) or under the label.
+
+A label with a value to its right never also takes one below. A candidate value that is
+itself a label (any known label, with or without colon, including the non-personal field
+names and section headings of :data:`OTHER_LABELS` such as ``Gender``, ``Amount`` or
+``Payment details``, or any words ending with a colon) is never taken. Values of
+pattern-shaped types (:data:`PATTERN_TYPES`) must have the type's shape (digits for
+phone, identity, card and date values, an ``@`` for e-mail, letters and digits for IBAN,
+…); prose never qualifies, and trailing words that do not fit the shape are cut off
+(``12345 (office)`` → ``12345``). Names, places and organisations must be short (a
+sentence is not a name).
 
 A label maps to one entity type or to a list of types, one per line: ``Address`` →
 ``[LOCATION, LOCATION, LOCATION]`` takes up to two continuation lines that are
-left-aligned with the first value line; ``Bill to`` → ``[PERSON, LOCATION, ...]``.
+left-aligned with the first value line and have nothing in the label column;
+``Bill to`` → ``[PERSON, LOCATION, ...]``.
 
-A label counts when it ends with a colon and starts a cell (line start or after a
-large gap) or follows another label's value on its line, or when it stands alone in its
-cell (``Name`` in a table header). ``Bank name: ...`` is therefore not a ``Name``.
+Labels are matched on their letters, case-, accent-, punctuation- and space-insensitive
+(``NAME``, ``Name:``, ``E-Mail``/``E Mail``/``Email``, ``Téléphone``/``Telephone``;
+``#``, ``N°`` and ``Nº`` read as ``No``), and with ``fuzzy`` labels of five letters or more
+also with one letter missing or misread (Tesseract's ``Adress:``, ``Date of bith``).
+A label counts when
+
+* it ends with a colon and starts a cell (line start or after a large gap) or follows
+  another label's value on its line, or it stands alone in its cell (``Name`` in a table
+  header or a label column): ``Bank name: ...`` is therefore not a ``Name``;
+* its value follows after a normal space, for labels of pattern-shaped types that start
+  a cell (``Tel. 0123 456789``, ``Receipt No. 4471``: the value's shape decides) and for
+  labels of several words or of a role that start a line (``Served by Jane``, ``Cashier
+  Jane``: the value must start with a capital);
+* it is an identifier label in running text followed by an identifier with four digits
+  or more (``Your customer number RE-539105 remains unchanged``).
+
+Line heights and vertical positions are the medians of a line's words: Tesseract gives
+some words a box as tall as two lines.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -36,74 +69,177 @@ SOURCE = "form_context"
 _ADDRESS = ["LOCATION", "LOCATION", "LOCATION"]
 _BLOCK = ["PERSON", "LOCATION", "LOCATION", "LOCATION"]
 
+#: Month names and abbreviations (en, de, fr; accents stripped, lower case) for date values.
+MONTHS: dict[str, list[str]] = {
+    "en": ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
+           "dec"],
+    "de": ["januar", "janner", "februar", "marz", "maerz", "april", "mai", "juni", "juli", "august", "september",
+           "oktober", "november", "dezember", "jan", "feb", "mar", "mrz", "apr", "jun", "jul", "aug", "sep", "sept",
+           "okt", "nov", "dez"],
+    "fr": ["janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre",
+           "novembre", "decembre", "janv", "fevr", "fev", "avr", "juil", "sept", "oct", "nov", "dec"],
+}
+_MONTH_SET = frozenset(m for names in MONTHS.values() for m in names)
+_DATE_WORDS = frozenset({"of", "the", "de", "du", "le", "am", "den", "er", "st", "nd", "rd", "th"})
+
 #: Default labels per language: label → entity type, or one type per value line.
 DEFAULT_LABELS: dict[str, dict[str, str | list[str]]] = {
     "en": {
         **dict.fromkeys(
-            ["name", "full name", "first name", "last name", "surname", "given name", "given names", "customer",
-             "customer name", "client", "client name", "patient", "patient name", "account holder", "account name",
-             "contact", "contact name", "employee", "employee name", "applicant", "insured", "recipient"],
+            ["name", "full name", "first name", "last name", "surname", "given name", "given names", "forename",
+             "forenames", "customer name", "client name", "patient", "patient name",
+             "account holder", "account name", "contact", "contact name", "contact person", "emergency contact",
+             "next of kin", "employee", "employee name", "applicant", "applicant name", "insured", "policy holder",
+             "recipient", "cardholder", "cashier", "served by", "operator", "signature", "signature of applicant",
+             "signed by", "guardian", "spouse", "name of applicant"],
             "PERSON",
         ),
-        **dict.fromkeys(["company", "company name", "employer", "organization", "organisation"], "ORGANIZATION"),
+        **dict.fromkeys(["company", "company name", "employer", "organization", "organisation", "business name"],
+                        "ORGANIZATION"),
         **dict.fromkeys(
             ["address", "home address", "street address", "mailing address", "postal address", "billing address",
-             "shipping address", "residence"],
+             "shipping address", "residence", "residential address", "correspondence address"],
             _ADDRESS,
         ),
-        **dict.fromkeys(["bill to", "ship to", "sold to", "invoice to", "deliver to"], _BLOCK),
-        **dict.fromkeys(["street", "city", "town"], "LOCATION"),
-        **dict.fromkeys(["date of birth", "dob", "birth date", "birthdate", "born"], "DATE_TIME"),
+        **dict.fromkeys(["bill to", "ship to", "sold to", "invoice to", "deliver to", "customer", "client"], _BLOCK),
+        **dict.fromkeys(["street", "city", "town", "place", "place of birth", "birthplace", "city of birth", "county",
+                         "postcode", "zip", "zip code"], "LOCATION"),
+        **dict.fromkeys(
+            ["date of birth", "dob", "birth date", "born", "date", "dated", "signed on",
+             "date signed", "date of signature", "invoice date", "issue date", "date of issue", "due date",
+             "payment due", "order date", "delivery date", "expiry date", "expiration date", "valid until",
+             "start date", "end date"],
+            "DATE_TIME",
+        ),
         **dict.fromkeys(
             ["account", "account number", "account no", "acct", "acct no", "customer id", "customer no",
-             "customer number", "client id", "member id", "member number", "patient id", "policy number", "policy no",
-             "id number", "id no", "passport number", "passport no", "license number", "licence number"],
+             "customer number", "client id", "client no", "member id", "member no", "member number", "membership no",
+             "membership number", "patient id", "patient no", "policy number", "policy no", "id number", "id no",
+             "passport number", "passport no", "license number", "licence number", "driving licence no",
+             "invoice no", "invoice number", "receipt no", "receipt number", "trans no", "transaction no",
+             "transaction id", "order no", "order number", "reference", "ref", "our ref", "your ref",
+             "reference no", "reference number", "case no", "case number", "file no", "contract no",
+             "contract number", "vat no", "vat number", "vat reg no", "tax id", "tax no", "tax number",
+             "employee id", "employee no", "staff no", "student id", "student no"],
             "ID_NUMBER",
         ),
-        **dict.fromkeys(["phone", "phone number", "telephone", "tel", "mobile", "cell", "fax"], "PHONE_NUMBER"),
+        **dict.fromkeys(["national insurance no", "national insurance number", "ni number", "ni no",
+                         "national id", "national id number", "identity card number"], "NATIONAL_ID"),
+        **dict.fromkeys(["phone", "phone number", "phone no", "telephone", "telephone number", "telephone no", "tel",
+                         "tel no", "mobile", "mobile number", "mobile phone", "cell", "cell phone", "fax",
+                         "home phone", "work phone", "daytime phone"], "PHONE_NUMBER"),
         **dict.fromkeys(["email", "email address"], "EMAIL_ADDRESS"),
-        **dict.fromkeys(["ssn", "social security number", "social security no"], "US_SSN"),
-        "iban": "IBAN_CODE",
+        **dict.fromkeys(["ssn", "social security number", "social security no", "social security"], "US_SSN"),
+        **dict.fromkeys(["iban", "account iban", "bank account iban", "iban number"], "IBAN_CODE"),
+        **dict.fromkeys(["card", "card number", "card no", "credit card", "credit card number", "credit card no",
+                         "debit card", "card num"], "CREDIT_CARD"),
     },
     "de": {
         **dict.fromkeys(
-            ["name", "vorname", "nachname", "familienname", "vor und nachname", "kunde", "kundin", "kundenname",
-             "patient", "patientin", "kontoinhaber", "empfänger"],
+            ["name", "vorname", "nachname", "familienname", "vor und nachname", "name vorname", "kundenname",
+             "patient", "patientin", "kontoinhaber", "kontoinhaberin", "empfänger", "antragsteller",
+             "antragstellerin", "ansprechpartner", "ansprechpartnerin", "notfallkontakt", "kassierer", "kassiererin",
+             "es bediente sie", "bediener", "kasse", "unterschrift", "unterschrift antragsteller", "versicherter",
+             "karteninhaber"],
             "PERSON",
         ),
-        **dict.fromkeys(["firma", "arbeitgeber"], "ORGANIZATION"),
-        **dict.fromkeys(["anschrift", "adresse", "wohnanschrift", "rechnungsadresse", "lieferadresse"], _ADDRESS),
-        **dict.fromkeys(["straße", "wohnort", "ort"], "LOCATION"),
-        **dict.fromkeys(["geburtsdatum", "geboren am", "geb"], "DATE_TIME"),
+        **dict.fromkeys(["firma", "arbeitgeber", "unternehmen"], "ORGANIZATION"),
+        **dict.fromkeys(["anschrift", "adresse", "wohnanschrift", "rechnungsadresse", "lieferadresse",
+                         "postanschrift"], _ADDRESS),
+        **dict.fromkeys(["rechnungsempfänger", "an", "lieferung an", "kunde", "kundin"], _BLOCK),
+        **dict.fromkeys(["straße", "wohnort", "ort", "geburtsort", "plz ort", "stadt"], "LOCATION"),
+        **dict.fromkeys(["geburtsdatum", "geb datum", "geboren am", "geb", "datum", "unterschrieben am",
+                         "rechnungsdatum", "fällig am", "zahlbar bis", "lieferdatum", "gültig bis",
+                         "ausstellungsdatum"], "DATE_TIME"),
         **dict.fromkeys(
-            ["konto", "kontonummer", "kontonr", "kundennummer", "kundennr", "versichertennummer", "ausweisnummer",
-             "steuernummer", "steuer id", "steuerid"],
+            ["konto", "kontonummer", "kontonr", "kundennummer", "kunden nr", "versichertennummer",
+             "versicherungsnummer", "ausweisnummer", "steuernummer", "mitgliedsnummer", "mitgliedsnr",
+             "vertragsnummer", "vertragsnr", "rechnungsnummer", "rechnung nr", "rechnungs nr",
+             "bon nr", "beleg nr", "beleg", "ust idnr", "st nr",
+             "aktenzeichen", "unser zeichen", "ihr zeichen", "bestellnummer", "auftragsnummer", "referenz"],
             "ID_NUMBER",
         ),
-        **dict.fromkeys(["telefon", "telefonnummer", "tel", "handy", "mobil", "mobilnummer", "fax"], "PHONE_NUMBER"),
-        **dict.fromkeys(["e-mail", "e-mail-adresse", "email"], "EMAIL_ADDRESS"),
-        "iban": "IBAN_CODE",
+        **dict.fromkeys(["steuer id", "steuer idnr", "steuerliche identifikationsnummer",
+                         "identifikationsnummer", "personalausweisnummer", "sozialversicherungsnummer"], "NATIONAL_ID"),
+        **dict.fromkeys(["telefon", "telefonnummer", "tel", "tel nr", "handy", "mobil", "mobilnummer", "fax",
+                         "rufnummer", "mobiltelefon"], "PHONE_NUMBER"),
+        **dict.fromkeys(["e-mail", "e-mail-adresse", "mail"], "EMAIL_ADDRESS"),
+        **dict.fromkeys(["iban", "bankverbindung iban"], "IBAN_CODE"),
+        **dict.fromkeys(["kartennummer", "kreditkarte", "karten nr", "karte", "kreditkartennummer"],
+                        "CREDIT_CARD"),
     },
     "fr": {
         **dict.fromkeys(
-            ["nom", "prénom", "nom complet", "nom de famille", "client", "cliente", "patient", "titulaire"], "PERSON"
+            ["nom", "prénom", "nom complet", "nom de famille", "nom et prénom", "nom prénom", "patient", "patiente",
+             "titulaire", "titulaire du compte", "demandeur", "demandeuse", "personne à contacter",
+             "personne à prévenir", "caissier", "caissière", "caisse", "vous avez été servi par",
+             "servi par", "signature du demandeur", "assuré", "assurée"],
+            "PERSON",
         ),
-        **dict.fromkeys(["société", "entreprise", "employeur"], "ORGANIZATION"),
+        **dict.fromkeys(["société", "entreprise", "employeur", "raison sociale"], "ORGANIZATION"),
         **dict.fromkeys(["adresse", "adresse postale", "domicile", "adresse de facturation", "adresse de livraison"],
                         _ADDRESS),
-        **dict.fromkeys(["ville"], "LOCATION"),
-        **dict.fromkeys(["date de naissance", "né le", "née le", "né e le"], "DATE_TIME"),
-        **dict.fromkeys(["numéro de compte", "n° de compte", "no de compte", "numéro client", "n° client",
-                         "numéro de sécurité sociale"], "ID_NUMBER"),
-        **dict.fromkeys(["téléphone", "tél", "portable", "mobile", "fax"], "PHONE_NUMBER"),
-        **dict.fromkeys(["courriel", "e-mail", "email", "adresse e-mail", "adresse électronique"], "EMAIL_ADDRESS"),
-        "iban": "IBAN_CODE",
+        **dict.fromkeys(["facturé à", "destinataire", "livré à", "client", "cliente"], _BLOCK),
+        **dict.fromkeys(["ville", "lieu", "lieu de naissance", "commune", "code postal"], "LOCATION"),
+        **dict.fromkeys(["date de naissance", "né le", "née le", "fait le", "signé le", "date de facture",
+                         "date d émission", "échéance", "date d échéance",
+                         "à régler avant le", "date de livraison", "date d expiration"], "DATE_TIME"),
+        **dict.fromkeys(["numéro de compte", "no de compte", "numéro client", "no client", "no d adhérent",
+                         "no de contrat", "no de dossier", "no de facture", "facture no",
+                         "numéro de facture", "ticket no", "no de ticket", "transaction", "no tva", "numéro de tva",
+                         "siret", "siren", "nos réf", "vos réf", "référence", "no de commande"], "ID_NUMBER"),
+        **dict.fromkeys(["numéro de sécurité sociale", "no de sécurité sociale", "no insee", "nir",
+                         "no de sécu", "numéro fiscal"], "NATIONAL_ID"),
+        **dict.fromkeys(["téléphone", "tél", "portable", "mobile", "fax", "no de téléphone"], "PHONE_NUMBER"),
+        **dict.fromkeys(["courriel", "e-mail", "adresse e-mail", "adresse électronique", "mail"],
+                        "EMAIL_ADDRESS"),
+        **dict.fromkeys(["iban", "compte bancaire iban"], "IBAN_CODE"),
+        **dict.fromkeys(["numéro de carte", "no de carte", "carte bancaire", "carte"], "CREDIT_CARD"),
     },
 }
 
+#: Field names and section headings whose values are not personal data: they are never
+#: taken as a value and stop the value of the label before them.
+OTHER_LABELS: dict[str, list[str]] = {
+    "en": ["personal details", "personal information", "contact details", "contact information", "payment details",
+           "payment information", "bank details", "account details", "applicant details", "declaration",
+           "gender", "sex", "title", "nationality", "citizenship", "marital status", "occupation", "job title",
+           "position", "department", "description", "qty", "quantity", "unit price", "price", "amount", "total",
+           "subtotal", "sub total", "total due", "amount due", "balance", "vat", "tax", "discount", "notes",
+           "comments", "remarks", "items", "item", "page"],
+    "de": ["persönliche angaben", "persönliche daten", "kontaktdaten", "zahlungsangaben", "bankverbindung",
+           "angaben zur person", "geschlecht", "anrede", "titel", "staatsangehörigkeit", "familienstand", "beruf",
+           "beschreibung", "bezeichnung", "menge", "anzahl", "einzelpreis", "preis", "betrag", "summe",
+           "zwischensumme", "gesamtbetrag", "gesamt", "mwst", "artikel", "bemerkungen"],
+    "fr": ["informations personnelles", "coordonnées", "informations de paiement", "coordonnées bancaires",
+           "état civil", "sexe", "civilité", "nationalité", "situation familiale", "profession", "désignation",
+           "qté", "quantité", "prix unitaire", "prix", "montant", "total", "total ht", "total ttc", "tva",
+           "remarques", "articles"],
+}
+
+#: Types whose values have a recognisable shape (checked with :func:`shape_end`).
+PATTERN_TYPES = frozenset(
+    {"PHONE_NUMBER", "EMAIL_ADDRESS", "DATE_TIME", "IBAN_CODE", "CREDIT_CARD", "US_SSN", "NATIONAL_ID", "ID_NUMBER"}
+)
+_NUMERO = re.compile(r"(?:[#№]|N[°º*e]|n[°º])\.?")  # "#", "N°", "Nº" and Tesseract's "Ne" for "N°"
+_NUMERO_PREFIX = re.compile(r"^[Nn][°º]")
+_MIN_FUZZY = 5  # labels of at least this many letters also match with one letter missing or misread
+_ID_TYPES = frozenset({"ID_NUMBER", "NATIONAL_ID", "US_SSN"})
+#: An identifier in running text: upper-case letters, digits, ``-`` or ``/``, with 4 digits or more.
+_STRONG_ID = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Z0-9][A-Z0-9/-]{4,}")
+#: Labels of names that may be followed by their value without colon or gap (``Cashier Jane``).
+_ROLE_LABELS = frozenset({"cashier", "operator", "signature", "kassierer", "kassiererin", "bediener", "kasse",
+                          "unterschrift", "caissier", "caissiere", "caisse"})
+
 
 def normalize(token: str) -> str:
-    """Case-, accent- and punctuation-free form of a word (``"Téléphone:"`` → ``"telephone"``)."""
+    """Case-, accent- and punctuation-free form of a word (``"Téléphone:"`` → ``"telephone"``);
+    ``#``, ``N°``, ``Nº`` read as ``no`` (``"Invoice#"`` → ``"invoiceno"``)."""
+    token = token.strip(":;")
+    if _NUMERO.fullmatch(token):
+        return "no"
+    token = _NUMERO_PREFIX.sub("no", token.replace("#", "no").replace("№", "no"))
     decomposed = unicodedata.normalize("NFKD", token)
     return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c)).casefold()
 
@@ -113,13 +249,108 @@ def label_key(label: str) -> tuple[str, ...]:
     return tuple(t for t in (normalize(w) for w in label.split()) if t)
 
 
+# -- value shapes --------------------------------------------------------------------------
+
+
+def _counts(text: str) -> tuple[int, int]:
+    return sum(c.isdigit() for c in text), sum(c.isalpha() for c in text)
+
+
+def _id_token(tok: str) -> bool:
+    """A piece of an identifier: holds a digit, or is a short upper-case/punctuation code (``INV-``, ``AB``)."""
+    core = tok.strip(".,;:()[]")
+    if any(c.isdigit() for c in core):
+        return True
+    return 0 < len(core) <= 4 and any(c.isalpha() for c in core) and not any(c.islower() for c in core)
+
+
+def _phone_token(tok: str) -> bool:
+    core = tok.strip(".,;:")
+    return (any(c.isdigit() for c in core) or (core != "" and all(c in "+()-./" for c in core))
+            or normalize(core) in ("ext", "x", "poste", "durchwahl"))
+
+
+def _date_token(tok: str) -> bool:
+    n = normalize(tok)
+    return any(c.isdigit() for c in tok) or n in _MONTH_SET or n in _DATE_WORDS
+
+
+def _card_token(tok: str) -> bool:
+    """A group of a (masked) card number; OCR turns ``****`` into anything, but never into a word."""
+    return re.search(r"[a-z]{5}", tok) is None
+
+
+_TOKEN_SHAPES = {
+    "PHONE_NUMBER": _phone_token, "ID_NUMBER": _id_token, "NATIONAL_ID": _id_token, "US_SSN": _id_token,
+    "IBAN_CODE": _id_token, "CREDIT_CARD": _card_token, "DATE_TIME": _date_token,
+}
+
+
+def shape_end(entity_type: str, tokens: Sequence[str]) -> int:
+    """How many of the value ``tokens`` form a value of ``entity_type`` (0: not a value of it).
+
+    Pattern-shaped types keep the leading tokens that fit the shape and need enough of it
+    (digits, an ``@``, …); names, places and organisations need letters and must not be a
+    sentence; other types are taken as they are.
+    """
+    if not tokens:
+        return 0
+    if entity_type == "EMAIL_ADDRESS":
+        at = next((k for k, t in enumerate(tokens[:3]) if "@" in t), None)
+        if at is None:
+            return 0
+        n = at + 1
+        if tokens[at].endswith("@"):  # "jane@ example.com": the OCR engine split the address
+            while n < min(len(tokens), at + 3) and re.fullmatch(r"[\w.-]+", tokens[n]):
+                n += 1
+        text = "".join(tokens[:n])
+        return n if re.search(r"\w@[\w.]", text) else 0
+    fits = _TOKEN_SHAPES.get(entity_type)
+    if fits is not None:
+        n = 0
+        while n < len(tokens) and fits(tokens[n]):
+            n += 1
+        while n and normalize(tokens[n - 1]) in _DATE_WORDS and entity_type == "DATE_TIME":
+            n -= 1
+        text = "".join(tokens[:n])
+        digits, letters = _counts(text)
+        if entity_type == "PHONE_NUMBER":
+            ok = digits >= 6 and letters <= digits
+        elif entity_type == "DATE_TIME":
+            month = any(normalize(t) in _MONTH_SET for t in tokens[:n])
+            ok = digits >= 4 or (month and digits >= 1)
+        elif entity_type == "IBAN_CODE":
+            ok = len(re.sub(r"[^A-Za-z0-9]", "", text)) >= 12 and digits >= 8
+        elif entity_type == "CREDIT_CARD":
+            ok = digits >= 4 and n <= 6
+        elif entity_type in ("US_SSN", "NATIONAL_ID"):
+            ok = digits >= 6 and letters <= 6
+        else:  # ID_NUMBER
+            ok = digits >= 3 and n <= 6
+        return n if ok else 0
+    text = " ".join(tokens)
+    digits, letters = _counts(text)
+    sentence = len(tokens) >= 5 and text.rstrip()[-1:] in ".!?"
+    if entity_type == "PERSON":
+        ok = letters >= 2 and digits <= 2 and "@" not in text and len(tokens) <= 6 and not sentence
+    elif entity_type in ("ORGANIZATION", "LOCATION"):
+        ok = letters + digits >= 2 and "@" not in text and len(tokens) <= 10 and not sentence
+    else:
+        ok = True
+    return len(tokens) if ok else 0
+
+
+# -- geometry ---------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class _Tok:
     """One word of a line as the label matcher sees it."""
 
     word: int  # index into PageText.words
+    text: str
     norm: str  # normalized text before the first colon
-    colon: bool  # the word holds a colon
+    colon: bool  # the word holds a colon (or is a lone ";", Tesseract's colon)
     glued: int | None  # page-text offset where a value glued after the colon starts
     x0: float
     x1: float
@@ -133,219 +364,11 @@ class _Label:
     value_pos: int  # token position where the value may start
     value_char: int | None  # page-text offset of a value glued to the label
     colon: bool
-    entities: tuple[str, ...]
+    entities: tuple[str, ...]  # () for a label of OTHER_LABELS
+    key: str = ""  # the label's letters
     valid: bool = False
-
-
-class FormContext:
-    """Detects form values beside labels; see the module docstring.
-
-    Args:
-        labels: extra or changed labels, ``{"Kundennummer": "ID_NUMBER", "Address":
-            ["LOCATION", "LOCATION"]}``; ``None`` as a value removes a default label.
-        languages: the built-in label sets to use (``en``, ``de``, ``fr``); ``[]`` for
-            only ``labels``.
-        score: score of every form-context detection.
-        word_gap: a horizontal gap larger than this × line height ends a value.
-        label_gap: the largest gap (× line height) between a label and its value on the
-            same line (forms align values in a column).
-        below: the largest vertical gap (× line height) to a value line below.
-        align: how far (× line height) a continuation line's start may be from the
-            first value line's start.
-    """
-
-    def __init__(
-        self,
-        labels: Mapping[str, str | Sequence[str] | None] | None = None,
-        languages: Sequence[str] = ("en", "de", "fr"),
-        score: float = 0.65,
-        word_gap: float = 1.5,
-        label_gap: float = 8.0,
-        below: float = 1.5,
-        align: float = 1.5,
-    ) -> None:
-        unknown = [lang for lang in languages if lang not in DEFAULT_LABELS]
-        if unknown:
-            raise ValueError(f"form context: no built-in labels for {unknown}; available: {sorted(DEFAULT_LABELS)}")
-        merged: dict[str, str | Sequence[str] | None] = {}
-        for lang in languages:
-            merged.update(DEFAULT_LABELS[lang])
-        merged.update(labels or {})
-        self.labels: dict[tuple[str, ...], tuple[str, ...]] = {}
-        for label, types in merged.items():
-            key = label_key(label)
-            if not key:
-                raise ValueError(f"form context: label {label!r} has no letters or digits")
-            if types is None:
-                self.labels.pop(key, None)
-                continue
-            types = (types,) if isinstance(types, str) else tuple(types)
-            if not types or not all(isinstance(t, str) and t for t in types):
-                raise ValueError(f"form context: label {label!r} needs an entity type or a list of them")
-            self.labels[key] = types
-        self.max_len = max((len(k) for k in self.labels), default=0)
-        self.score = float(score)
-        self.word_gap = float(word_gap)
-        self.label_gap = float(label_gap)
-        self.below = float(below)
-        self.align = float(align)
-
-    # -- per-line structures -------------------------------------------------------------
-
-    def _tokens(self, page: PageText, line: int) -> list[_Tok]:
-        out = []
-        for i in page.lines[line]:
-            s, e = page.spans[i]  # type: ignore[misc]
-            text = page.text[s:e]
-            cut = text.find(":")
-            head = text if cut < 0 else text[:cut]
-            rest = "" if cut < 0 else text[cut + 1 :].lstrip(" :")
-            glued = s + len(text) - len(rest) if rest else None
-            box = page.words[i].box
-            out.append(_Tok(i, normalize(head), cut >= 0, glued, box[0], box[2]))
-        return out
-
-    def _match(self, toks: list[_Tok], line: int) -> list[_Label]:
-        found, j = [], 0
-        while j < len(toks):
-            hit = None
-            for n in range(min(self.max_len, len(toks) - j), 0, -1):
-                part = toks[j : j + n]
-                if any(t.colon for t in part[:-1]):
-                    continue
-                key = tuple(t.norm for t in part)
-                if key in self.labels:
-                    hit = (n, self.labels[key])
-                    break
-            if hit is None:
-                j += 1
-                continue
-            n, types = hit
-            last = toks[j + n - 1]
-            end, colon, glued = j + n, last.colon, last.glued
-            if not colon and end < len(toks) and toks[end].norm == "" and toks[end].colon:
-                colon, glued = True, toks[end].glued  # "Nom :" with the colon as its own word
-                end += 1
-            value_pos = end - 1 if glued is not None else end
-            found.append(_Label(line, j, end, value_pos, glued, colon, types))
-            j = end
-        return found
-
-    # -- geometry helpers ----------------------------------------------------------------
-
-    @staticmethod
-    def _height(page: PageText, line: int) -> float:
-        return max(statistics.median(page.words[i].box[3] - page.words[i].box[1] for i in page.lines[line]), 1.0)
-
-    def _extend(self, toks: list[_Tok], pos: int, stops: set[int], h: float) -> int:
-        """Token position after the value that starts at ``pos`` (gap / label / line end)."""
-        end = pos + 1
-        while end < len(toks) and end not in stops and toks[end].x0 - toks[end - 1].x1 <= self.word_gap * h:
-            end += 1
-        return end
-
-    # -- detection -----------------------------------------------------------------------
-
-    def detect(self, page: PageText) -> list[Detection]:
-        """Form-context detections over ``page.text`` (one per value line, or one per
-        contiguous multi-line value; the lines of one value share a ``group``)."""
-        if not self.labels:
-            return []
-        toks = [self._tokens(page, n) for n in range(len(page.lines))]
-        heights = [self._height(page, n) for n in range(len(page.lines))]
-        boxes = [page.line_box(n) for n in range(len(page.lines))]
-        labels = [self._match(toks[n], n) for n in range(len(page.lines))]
-        for n, found in enumerate(labels):
-            self._validate(found, toks[n], heights[n])
-        # every colon label or valid label stops a value; keyed by token position per line
-        stops = [{lab.first for lab in found if lab.valid or lab.colon} for found in labels]
-        out: list[Detection] = []
-        group = 0
-        for found in labels:
-            for lab in found:
-                if not lab.valid:
-                    continue
-                segments = self._value(page, lab, toks, heights, boxes, stops)
-                dets = self._detections(page, toks, segments, lab.entities, group)
-                if len(dets) > 1:
-                    group += 1
-                out += dets
-        return out
-
-    def _validate(self, found: list[_Label], toks: list[_Tok], h: float) -> None:
-        in_value = False
-        for lab in found:
-            cell_start = lab.first == 0 or toks[lab.first].x0 - toks[lab.first - 1].x1 >= self.word_gap * h
-            if lab.colon:
-                lab.valid = cell_start or in_value
-            else:
-                alone = lab.end >= len(toks) or toks[lab.end].x0 - toks[lab.end - 1].x1 >= self.word_gap * h
-                lab.valid = cell_start and alone
-            in_value = in_value or lab.valid
-
-    def _value(self, page: PageText, lab: _Label, toks, heights, boxes, stops) -> list[_Segment]:
-        """The value's lines, the first one possibly starting inside the label's last word."""
-        n, h = lab.line, heights[lab.line]
-        line_toks = toks[n]
-        pos = lab.value_pos
-        right = None
-        if lab.value_char is not None:
-            right = _Segment(n, pos, self._extend(line_toks, pos, stops[n], h), lab.value_char)
-        elif pos < len(line_toks) and pos not in stops[n]:
-            if line_toks[pos].x0 - line_toks[pos - 1].x1 <= self.label_gap * h:
-                right = _Segment(n, pos, self._extend(line_toks, pos, stops[n], h))
-        below = None
-        if right is None or not lab.colon:  # a header cell without colon looks below first
-            ref = _box(page, line_toks[lab.first : lab.end])
-            x0, x1 = ref[0], ref[2]
-            below = self._below(toks, boxes, stops, ref, h, lambda t: t.x1 >= x0 - 0.5 * h and t.x0 <= x1 + 0.5 * h)
-        start = below if below is not None and not lab.colon else right or below
-        if start is None:
-            return []
-        segments = [start]
-        while len(segments) < len(lab.entities):
-            last = segments[-1]
-            lead = toks[last.line][last.first]
-            hm = heights[last.line]
-            ref = _box(page, toks[last.line][last.first : last.end])
-            nxt = self._below(toks, boxes, stops, ref, hm, lambda t: abs(t.x0 - lead.x0) <= self.align * hm)
-            if nxt is None:
-                break
-            segments.append(nxt)
-        return segments
-
-    def _below(self, toks, boxes, stops, ref, h: float, starts) -> _Segment | None:
-        """The nearest line below box ``ref`` with a word accepted by ``starts``, as a segment."""
-        x0, y0, _, y1 = ref
-        candidates = [
-            m for m, b in enumerate(boxes)
-            if b[1] >= y1 - 0.3 * h and b[1] > y0 + 0.5 * h and b[1] - y1 <= self.below * h and b[2] > x0 - h
-        ]
-        for m in sorted(candidates, key=lambda m: boxes[m][1]):
-            pos = next((k for k, t in enumerate(toks[m]) if starts(t)), None)
-            if pos is None:
-                continue
-            if pos in stops[m]:
-                return None
-            return _Segment(m, pos, self._extend(toks[m], pos, stops[m], h))
-        return None
-
-    def _detections(self, page: PageText, toks, segments: list[_Segment], entities, group: int) -> list[Detection]:
-        spans = []
-        for k, seg in enumerate(segments):
-            words = [t.word for t in toks[seg.line][seg.first : seg.end]]
-            start = seg.start if seg.start is not None else page.spans[words[0]][0]  # type: ignore[index]
-            start, end = _trim(page.text, start, page.spans[words[-1]][1])  # type: ignore[index]
-            if end > start:
-                spans.append([start, end, entities[min(k, len(entities) - 1)]])
-        merged: list[list] = []
-        for span in spans:
-            if merged and merged[-1][2] == span[2] and not page.text[merged[-1][1] : span[0]].strip():
-                merged[-1][1] = span[1]
-            else:
-                merged.append(span)
-        gid = group if len(merged) > 1 else None
-        return [Detection(t, s, e, self.score, SOURCE, gid) for s, e, t in merged]
+    tight: bool = False  # no colon, the value right after it (see FormContext._validate)
+    inline: bool = False  # an identifier label in running text: the value is the next word
 
 
 @dataclass(frozen=True)
@@ -359,9 +382,401 @@ class _Segment:
     start: int | None = None
 
 
-def _box(page: PageText, toks: Sequence[_Tok]) -> tuple[float, float, float, float]:
-    boxes = [page.words[t.word].box for t in toks]
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+class _Layout:
+    """Tokens, heights, vertical bands, cells and labels of every line of a page.
+
+    A line's band is the median top and median bottom of its words: Tesseract gives some
+    words a box as tall as two lines, which a bounding box would take over.
+    """
+
+    def __init__(self, form: FormContext, page: PageText) -> None:
+        self.form, self.page = form, page
+        self.n = len(page.lines)
+        self.toks = [self._tokens(n) for n in range(self.n)]
+        boxes = [[page.words[i].box for i in line] for line in page.lines]
+        self.h = [max(statistics.median(b[3] - b[1] for b in bs), 1.0) for bs in boxes]
+        self.band = [(statistics.median(b[1] for b in bs), statistics.median(b[3] for b in bs)) for bs in boxes]
+        self.gap_before = [
+            [k == 0 or toks[k].x0 - toks[k - 1].x1 >= form.word_gap * self.h[n] for k in range(len(toks))]
+            for n, toks in enumerate(self.toks)
+        ]
+        self.labels = [form._match(self.toks[n], n) for n in range(self.n)]
+        for n in range(self.n):
+            form._validate(self.labels[n], self.toks[n], self.gap_before[n])
+        # every colon label or valid label stops a value; keyed by token position per line
+        self.stops = [{lab.first for lab in found if lab.valid or lab.colon} for found in self.labels]
+
+    def _tokens(self, line: int) -> list[_Tok]:
+        page = self.page
+        out = []
+        for i in page.lines[line]:
+            s, e = page.spans[i]  # type: ignore[misc]
+            text = page.text[s:e]
+            cut = text.find(":")
+            head = text if cut < 0 else text[:cut]
+            rest = "" if cut < 0 else text[cut + 1 :].lstrip(" :")
+            glued = s + len(text) - len(rest) if any(c.isalnum() for c in rest) else None
+            b = page.words[i].box
+            out.append(_Tok(i, text, normalize(head), cut >= 0 or text == ";", glued, b[0], b[2]))
+        return out
+
+    def cell_end(self, line: int, pos: int) -> int:
+        """Token position after the cell that holds ``pos`` (the next large gap or the line end)."""
+        gaps = self.gap_before[line]
+        end = pos + 1
+        while end < len(gaps) and not gaps[end]:
+            end += 1
+        return end
+
+    def label_cell(self, line: int, pos: int) -> bool:
+        """Whether the cell starting at ``pos`` is a label: a known label with a colon or one
+        that fills the rest of its cell, or any words ending with a colon (``Nationality:``)."""
+        end = self.cell_end(line, pos)
+        hit = self.form._lookup(self.toks[line], pos)
+        if hit is not None and (hit[2] or pos + hit[0] >= end):
+            return True
+        for k in range(pos, min(end, pos + 4)):
+            if k > pos and k in self.stops[line]:
+                break
+            if self.toks[line][k].text.endswith(":"):
+                return True
+        return False
+
+    def row(self, line: int) -> list[int]:
+        """``line`` and the other lines at its height (a row the OCR engine split into blocks)."""
+        y0, y1 = self.band[line]
+        yc = (y0 + y1) / 2
+        return [line] + [m for m in range(self.n) if m != line and self.band[m][0] <= yc <= self.band[m][1]]
+
+
+class FormContext:
+    """Detects form values beside labels; see the module docstring.
+
+    Args:
+        labels: extra or changed labels, ``{"Kundennummer": "ID_NUMBER", "Address":
+            ["LOCATION", "LOCATION"]}``; ``None`` as a value removes a default label, ``[]``
+            makes it a label whose value is not personal data (it stops other values).
+        languages: the built-in label sets to use (``en``, ``de``, ``fr``); ``[]`` for
+            only ``labels``.
+        score: score of every form-context detection.
+        word_gap: a horizontal gap larger than this × line height ends a cell (and a value).
+        label_gap: the largest gap (× line height) between a label and its value on the
+            same row; ``None``: any (the row's next cell, as in label columns).
+        below: the largest vertical gap (× line height) from a label to a value line below
+            it, and between the lines of a multi-line value.
+        align: how far (× line height) a value line's start may be from the label's start
+            (values below) or from the first value line's start (continuation lines).
+        fuzzy: labels of 5 letters or more also match OCR text with one letter missing or
+            misread (``Emai:``, ``Date of bith``).
+    """
+
+    def __init__(
+        self,
+        labels: Mapping[str, str | Sequence[str] | None] | None = None,
+        languages: Sequence[str] = ("en", "de", "fr"),
+        score: float = 0.65,
+        word_gap: float = 1.5,
+        label_gap: float | None = None,
+        below: float = 1.5,
+        align: float = 1.5,
+        fuzzy: bool = True,
+    ) -> None:
+        unknown = [lang for lang in languages if lang not in DEFAULT_LABELS]
+        if unknown:
+            raise ValueError(f"form context: no built-in labels for {unknown}; available: {sorted(DEFAULT_LABELS)}")
+        merged: dict[str, str | Sequence[str] | None] = {}
+        for lang in languages:
+            merged.update(dict.fromkeys(OTHER_LABELS.get(lang, []), ()))
+        for lang in languages:
+            merged.update(DEFAULT_LABELS[lang])
+        merged.update(labels or {})
+        self.labels: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for label, types in merged.items():
+            key = label_key(label)
+            if not key:
+                raise ValueError(f"form context: label {label!r} has no letters or digits")
+            if types is None:  # every spelling with the same letters ("E-mail", "Email")
+                self.labels = {k: v for k, v in self.labels.items() if "".join(k) != "".join(key)}
+                continue
+            types = (types,) if isinstance(types, str) else tuple(types)
+            if not all(isinstance(t, str) and t for t in types):
+                raise ValueError(f"form context: label {label!r} needs an entity type, a list of them or []")
+            self.labels[key] = types
+        # labels are matched on their letters without spaces ("E-Mail" = "E Mail" = "Email")
+        self._joined: dict[str, tuple[str, ...]] = {}
+        self._tight_keys: set[str] = set()  # labels that may take a value after a normal space
+        self._pattern_keys: set[str] = set()
+        self._id_keys: set[str] = set()
+        for key, types in self.labels.items():
+            joined = "".join(key)
+            self._joined.setdefault(joined, types)
+            if types and all(t in PATTERN_TYPES for t in types):
+                self._pattern_keys.add(joined)
+            if types and (all(t in PATTERN_TYPES for t in types) or len(key) >= 2 or joined in _ROLE_LABELS):
+                self._tight_keys.add(joined)
+            if types and all(t in _ID_TYPES for t in types):
+                self._id_keys.add(joined)
+        self._fuzzy: dict[str, str | None] = {}  # a misread label → the label (None: ambiguous)
+        if fuzzy:
+            for s in self._joined:
+                if len(s) < _MIN_FUZZY:
+                    continue
+                for k in range(len(s)):
+                    for variant in (s[:k] + s[k + 1 :], s[:k] + "?" + s[k + 1 :]):
+                        if variant in self._joined:
+                            continue
+                        old = self._fuzzy.get(variant, s)  # two labels of different types: no match
+                        self._fuzzy[variant] = old if old is not None and self._joined[old] == self._joined[s] else None
+        self.max_len = max((len(k) for k in self.labels), default=0) + 1
+        self.score = float(score)
+        self.word_gap = float(word_gap)
+        self.label_gap = None if label_gap is None else float(label_gap)
+        self.below = float(below)
+        self.align = float(align)
+
+    # -- labels ---------------------------------------------------------------------------
+
+    def _misread(self, text: str) -> str | None:
+        """The label that ``text`` is with one letter missing or misread (``fuzzy``)."""
+        if len(text) < _MIN_FUZZY - 1:
+            return None
+        if text in self._fuzzy:
+            return self._fuzzy[text]
+        for k in range(len(text)):
+            key = self._fuzzy.get(text[:k] + "?" + text[k + 1 :])
+            if key is not None:
+                return key
+        return None
+
+    def _lookup(self, toks: Sequence[_Tok], j: int) -> tuple[int, str, bool, int | None] | None:
+        """The longest label starting at token ``j``: (tokens it covers, the label's letters,
+        colon, glued offset); misread labels only when no label is read exactly."""
+        if not toks[j].norm:
+            return None
+        for exact in (True, False):
+            for n in range(min(self.max_len, len(toks) - j), 0, -1):
+                part = toks[j : j + n]
+                if any(t.colon for t in part[:-1]) or not part[-1].norm:
+                    continue
+                text = "".join(t.norm for t in part)
+                key = (text if text in self._joined else None) if exact else self._misread(text)
+                if key is None:
+                    continue
+                last = part[-1]
+                end, colon, glued = j + n, last.colon, last.glued
+                if not colon and end < len(toks) and toks[end].norm == "" and toks[end].colon:
+                    colon, glued = True, toks[end].glued  # "Nom :" with the colon as its own word
+                    end += 1
+                return end - j, key, colon, glued
+        return None
+
+    def _match(self, toks: list[_Tok], line: int) -> list[_Label]:
+        found, j = [], 0
+        while j < len(toks):
+            hit = self._lookup(toks, j)
+            if hit is None:
+                j += 1
+                continue
+            n, key, colon, glued = hit
+            end = j + n
+            value_pos = end - 1 if glued is not None else end
+            found.append(_Label(line, j, end, value_pos, glued, colon, self._joined[key], key))
+            j = end
+        return found
+
+    def _validate(self, found: list[_Label], toks: list[_Tok], gaps: list[bool]) -> None:
+        in_value = False
+        for lab in found:
+            cell_start = gaps[lab.first]
+            alone = lab.end >= len(toks) or gaps[lab.end]
+            if lab.colon:
+                lab.valid = cell_start or in_value
+            elif cell_start and alone:
+                lab.valid = True
+            elif lab.key in self._tight_keys and (lab.first == 0 or cell_start and lab.key in self._pattern_keys):
+                lab.valid = lab.tight = True  # "Tel. 0123 456789", "Served by Jane": the value's shape decides
+            elif (lab.key in self._id_keys and lab.end < len(toks) and not gaps[lab.end]
+                  and _STRONG_ID.fullmatch(toks[lab.end].text.rstrip(".,;:)"))):
+                lab.valid = lab.tight = lab.inline = True  # "Your customer number RE-539105 remains ..."
+            lab.valid = lab.valid and bool(lab.entities)
+            in_value = in_value or lab.valid
+
+    # -- detection -----------------------------------------------------------------------
+
+    def detect(self, page: PageText) -> list[Detection]:
+        """Form-context detections over ``page.text`` (one per value line, or one per
+        contiguous multi-line value; the lines of one value share a ``group``)."""
+        if not any(self.labels.values()) or not page.lines:
+            return []
+        lay = _Layout(self, page)
+        out: list[Detection] = []
+        group = 0
+        for found in lay.labels:
+            for lab in found:
+                if not lab.valid:
+                    continue
+                segments = self._value(lay, lab)
+                dets = self._detections(page, lay, segments, lab.entities, group)
+                if len(dets) > 1:
+                    group += 1
+                out += dets
+        return out
+
+    def _extend(self, lay: _Layout, line: int, pos: int) -> int:
+        """Token position after the value that starts at ``pos`` (gap / label / line end)."""
+        toks, stops, h = lay.toks[line], lay.stops[line], lay.h[line]
+        end = pos + 1
+        while end < len(toks) and end not in stops and toks[end].x0 - toks[end - 1].x1 <= self.word_gap * h:
+            end += 1
+        return end
+
+    def _right(self, lay: _Layout, lab: _Label) -> _Segment | None:
+        """The value right of the label on its row (``None``: nothing there, or a label)."""
+        n, h = lab.line, lay.h[lab.line]
+        toks = lay.toks[n]
+        pos = lab.value_pos
+        if lab.value_char is not None:
+            return _Segment(n, pos, self._extend(lay, n, pos), lab.value_char)
+        last = toks[lab.end - 1]
+        line = n
+        if pos >= len(toks):  # nothing more on this OCR line: the nearest word right of the label in its row
+            best = None
+            for m in lay.row(n)[1:]:
+                k = next((k for k, t in enumerate(lay.toks[m]) if t.x0 >= last.x1), None)
+                if k is None or k > 0 and lay.toks[m][k - 1].x1 > toks[lab.first].x0:
+                    continue
+                if best is None or lay.toks[m][k].x0 < lay.toks[best[0]][best[1]].x0:
+                    best = (m, k)
+            if best is None:
+                return None
+            line, pos = best
+        tok = lay.toks[line][pos]
+        if self.label_gap is not None and tok.x0 - last.x1 > self.label_gap * h:
+            return None
+        if pos in lay.stops[line] or lay.label_cell(line, pos):
+            return None
+        return _Segment(line, pos, self._extend(lay, line, pos))
+
+    def _value(self, lay: _Layout, lab: _Label) -> list[_Segment]:
+        """The value's lines: right of the label, else below it; shape-checked."""
+        n, h = lab.line, lay.h[lab.line]
+        ltoks = lay.toks[n][lab.first : lab.end]
+        lx0, lx1 = ltoks[0].x0, ltoks[-1].x1
+        right = self._right(lay, lab)
+        if lab.inline:
+            start = None if right is None else _Segment(right.line, right.first, right.first + 1)
+        elif lab.tight:
+            start = right
+            first = "" if right is None else lay.toks[right.line][right.first].text
+            if lab.entities[0] not in PATTERN_TYPES and not first[:1].isupper() and not first[:1].isdigit():
+                return []  # "Cashier Jane", not "Account holder signs here"
+        else:
+            below = None
+            if right is None or right.line != n or (not lab.colon and self._heads_column(lay, lab, right)):
+                below = self._below(lay, n, h, lambda t: lx0 - self.align * h <= t.x0 <= lx1)
+            # below: nothing right of the label, a table column header, or a word at the label's
+            # height in another OCR block (another column) while the label's own block goes on below it
+            start = below if right is None or below is not None and (right.line != n or not lab.colon) else right
+        if start is None:
+            return []
+        start = self._shaped(lay, start, lab.entities[0])
+        if start is None:
+            return []
+        segments = [start]
+        lead = lay.toks[start.line][start.first]
+        beside = lead.x0 > lx1  # the value is right of the label: continuation lines leave the label column empty
+        while len(segments) < len(lab.entities):
+            last = segments[-1].line
+            hm = lay.h[last]
+            nxt = self._below(lay, last, hm, lambda t: abs(t.x0 - lead.x0) <= self.align * hm)
+            if nxt is None or beside and self._occupied(lay, nxt.line, lx0 - h, lead.x0 - self.align * hm):
+                break
+            nxt = self._shaped(lay, nxt, lab.entities[min(len(segments), len(lab.entities) - 1)])
+            if nxt is None:
+                break
+            segments.append(nxt)
+        return segments
+
+    def _shaped(self, lay: _Layout, seg: _Segment, etype: str) -> _Segment | None:
+        """``seg`` cut to the tokens that have the shape of ``etype``; ``None`` when none do."""
+        if seg.start is None:  # drop leading dashes and rules the OCR engine read ("— C-3802625")
+            first = next((k for k in range(seg.first, seg.end) if any(c.isalnum() for c in lay.toks[seg.line][k].text)),
+                         seg.end)
+            if first == seg.end:
+                return None
+            seg = _Segment(seg.line, first, seg.end)
+        toks = lay.toks[seg.line][seg.first : seg.end]
+        texts = [t.text for t in toks]
+        if seg.start is not None:  # a value glued after the label's colon
+            texts[0] = lay.page.text[seg.start : lay.page.spans[toks[0].word][1]]  # type: ignore[index]
+        keep = shape_end(etype, texts)
+        if keep == 0:
+            return None
+        return _Segment(seg.line, seg.first, seg.first + keep, seg.start)
+
+    def _occupied(self, lay: _Layout, line: int, x0: float, x1: float) -> bool:
+        """Whether the row of ``line`` has a word starting in ``[x0, x1)`` (a label column entry)."""
+        return any(x0 <= t.x0 < x1 for m in lay.row(line) for t in lay.toks[m])
+
+    def _heads_column(self, lay: _Layout, lab: _Label, right: _Segment) -> bool:
+        """A label without colon heads a table column: no other label is left-aligned with it
+        nearby (a label column), and the row below has a cell under it and another cell under
+        its right neighbour."""
+        n, h = lab.line, lay.h[lab.line]
+        lx0, lx1 = lay.toks[n][lab.first].x0, lay.toks[n][lab.end - 1].x1
+        y0 = lay.band[n][0]
+        for m in range(lay.n):
+            if m == n or abs(lay.band[m][0] - y0) > 6 * h:
+                continue
+            for k, t in enumerate(lay.toks[m]):
+                if lay.gap_before[m][k] and abs(t.x0 - lx0) <= self.align * h and lay.label_cell(m, k):
+                    return False
+        under = self._below(lay, n, h, lambda t: lx0 - self.align * h <= t.x0 <= lx1)
+        if under is None:
+            return False
+        rtoks = lay.toks[right.line][right.first : right.end]
+        rx0, rx1 = rtoks[0].x0, rtoks[-1].x1
+        under_x1 = lay.toks[under.line][lay.cell_end(under.line, under.first) - 1].x1
+        return any(
+            lay.gap_before[m][k] and t.x0 > under_x1 and t.x0 <= rx1 and t.x1 >= rx0
+            for m in lay.row(under.line) for k, t in enumerate(lay.toks[m])
+        )
+
+    def _below(self, lay: _Layout, line: int, h: float, starts) -> _Segment | None:
+        """The nearest line below ``line`` (its top within ``below`` × ``h`` of the bottom of
+        ``line``) with a cell start accepted by ``starts``, as a segment; ``None`` when there
+        is none or that cell is a label."""
+        y0, y1 = lay.band[line]
+        candidates = [  # the gap counts in the larger text's lines (labels are often smaller than values)
+            m for m, (b0, _) in enumerate(lay.band)
+            if b0 >= y1 - 0.3 * h and b0 > y0 + 0.5 * h and b0 - y1 <= self.below * max(h, lay.h[m])
+        ]
+        for m in sorted(candidates, key=lambda m: lay.band[m][0]):
+            pos = next((k for k, t in enumerate(lay.toks[m]) if lay.gap_before[m][k] and starts(t)), None)
+            if pos is None:
+                continue
+            if pos in lay.stops[m] or lay.label_cell(m, pos):
+                return None
+            return _Segment(m, pos, self._extend(lay, m, pos))
+        return None
+
+    def _detections(self, page: PageText, lay: _Layout, segments: list[_Segment], entities, group: int
+                    ) -> list[Detection]:
+        spans = []
+        for k, seg in enumerate(segments):
+            words = [t.word for t in lay.toks[seg.line][seg.first : seg.end]]
+            start = seg.start if seg.start is not None else page.spans[words[0]][0]  # type: ignore[index]
+            start, end = _trim(page.text, start, page.spans[words[-1]][1])  # type: ignore[index]
+            if end > start:
+                spans.append([start, end, entities[min(k, len(entities) - 1)]])
+        merged: list[list] = []
+        for span in spans:
+            if merged and merged[-1][2] == span[2] and not page.text[merged[-1][1] : span[0]].strip():
+                merged[-1][1] = span[1]
+            else:
+                merged.append(span)
+        gid = group if len(merged) > 1 else None
+        return [Detection(t, s, e, self.score, SOURCE, gid) for s, e, t in merged]
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
