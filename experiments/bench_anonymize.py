@@ -1,0 +1,591 @@
+"""Benchmark: our page anonymizer vs Presidio's ``ImageRedactorEngine`` on synthetic pages.
+
+    OMP_NUM_THREADS=1 python experiments/bench_anonymize.py [--pages 20] [--seed 0] [--scan | --no-scan]
+
+Generates ``--pages`` synthetic pages (``anonymizer.data.synth_pages``, ground-truth words
+and sensitive entities) and runs, on every page, interleaved (the order rotates from page
+to page so machine noise hits every system alike):
+
+* ``ours``: ``PageAnonymizer`` built as ``python -m anonymizer.anonymize`` builds it
+  (``build_components`` on the composed ``conf/anonymize.yaml``): Tesseract OCR, the
+  offline Presidio analyzer + form context, the classical renderer, re-OCR verification
+  with redaction fallback;
+* ``ours, redact``: the same with ``renderer=redact`` (solid boxes, as Presidio draws);
+* ``ours, no verify``: the classical renderer with ``verify.enabled=false`` (one OCR pass);
+* ``Presidio``: ``ImageRedactorEngine(ImageAnalyzerEngine(analyzer, TesseractOCR()))``
+  with the very ``AnalyzerEngine`` object our detector built (same blank spaCy pipeline,
+  same recognizers, same score threshold 0.35), Tesseract with our language, ``--oem``
+  and ``--psm``, black fill. What differs is what each does around the analyzer: ours
+  builds the page text line by line and adds form context (values beside labels such as
+  "Name:"), maps types and resolves overlaps; Presidio joins all OCR words with single
+  spaces and boxes the words of each analyzer result.
+
+Measured per system:
+
+* speed: wall seconds of each page call (the image in, the anonymized image out), median
+  and total; pages/s = pages / total;
+* memory: (a) the increase of this process's resident set size during a page call over
+  the RSS just before it (sampled every 2 ms from /proc/self/statm by a thread; Tesseract
+  runs in a child process and is not in it), in the timed pass; (b) the tracemalloc peak
+  of Python allocations during a page call, in a second, untimed pass (tracemalloc slows
+  Python down; Pillow's image buffers are not Python allocations and are not in it);
+  (c) the peak RSS (VmHWM) of a fresh process that builds the system and does one page;
+* leak rate: a sensitive ground-truth entity leaks when one of its lines (words joined
+  by spaces, at least ``--min-chars`` letters/digits after ``verify.normalize``) is found
+  by ``verify.find_leaks`` in the Tesseract words of the output page (anywhere on the
+  page). Rates are over the entities whose value is readable the same way in the input
+  page (what OCR cannot read in the input cannot be measured as a leak);
+* entities covered: every word of the entity has its centre inside a box the system
+  replaced or redacted (detection recall, before any rendering);
+* non-sensitive text preserved: of the input page's OCR words that lie outside every
+  sensitive ground-truth word box (dilated by ``--dilate`` px), the fraction found again
+  in the output page's OCR with the same normalised text and IoU >= ``--iou``;
+* surrogates read back (ours, classical): a surrogate line of at least ``--min-chars``
+  normalised characters is read back when ``find_leaks`` finds it among the output OCR
+  words whose centre lies in its box (dilated).
+
+Prints (and with ``--out`` writes) a markdown block to copy into experiments/RESULTS.md.
+Privacy: nothing but counts and rates is printed; the original values stay in memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import logging
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import tracemalloc
+import warnings
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from anonymizer.data.records import Box, PageRecord, Word  # noqa: E402
+from anonymizer.pipeline.verify import find_leaks, normalize  # noqa: E402
+
+SYSTEMS = ("ours", "ours_redact", "ours_noverify", "presidio")
+TITLES = {
+    "ours": "ours (classical, verify)",
+    "ours_redact": "ours (redact, verify)",
+    "ours_noverify": "ours (classical, no verify)",
+    "presidio": "Presidio ImageRedactorEngine",
+}
+MIB = 1024 * 1024
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+# --------------------------------------------------------------------------- set-up
+def quiet() -> None:
+    warnings.filterwarnings("ignore")
+    logging.basicConfig(level=logging.ERROR)
+    for name in ("anonymizer", "presidio-analyzer", "presidio-image-redactor", "pydicom"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def compose_anonymize(overrides: Sequence[str]):
+    """The config ``python -m anonymizer.anonymize input=. output=. <overrides>`` would use."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose(config_name="anonymize", overrides=["input=.", "output=/tmp/bench_anonymize", *overrides])
+
+
+@dataclass
+class System:
+    """A callable ``image -> (output image, boxes it replaced or redacted, audit or None)``."""
+
+    name: str
+    run: Callable[[Image.Image], tuple[Image.Image, list[Box], dict[str, Any] | None]]
+
+
+def build_systems(names: Sequence[str]) -> tuple[dict[str, System], Any]:
+    """The systems in ``names`` and the composed default config (for the metric OCR)."""
+    from anonymizer.anonymize import build_components
+    from anonymizer.pipeline.page_anonymizer import DocumentContext
+    from anonymizer.pipeline.surrogates import SurrogateGenerator
+
+    base = compose_anonymize([])
+    overrides = {"ours": [], "ours_redact": ["renderer=redact"], "ours_noverify": ["verify.enabled=false"]}
+    systems: dict[str, System] = {}
+    detector = None
+
+    def ours_runner(pa, locale: str):
+        def run(image: Image.Image):
+            doc = DocumentContext(SurrogateGenerator(secret=None, locale=locale))  # one document per page
+            result = pa(image, doc, 0)
+            boxes = [tuple(b) for e in result.audit["entities"] for b in e["boxes"]]
+            boxes += [tuple(b) for b in result.audit["verification"].get("redacted", [])]
+            return result.image, boxes, result.audit
+        return run
+
+    for name in [n for n in names if n != "presidio"] or ["ours"]:
+        cfg = compose_anonymize(overrides[name])
+        pa = build_components(cfg)
+        detector = detector or pa.detector
+        if name in names:
+            systems[name] = System(name, ours_runner(pa, str(cfg.surrogates.locale)))
+    if "presidio" in names:
+        try:
+            from presidio_image_redactor import ImageAnalyzerEngine, ImageRedactorEngine, TesseractOCR
+        except ImportError:
+            raise SystemExit('presidio-image-redactor is not installed: pip install -e ".[dev,bench]" '
+                             "(or leave presidio out with --systems)") from None
+
+        engine = ImageRedactorEngine(ImageAnalyzerEngine(analyzer_engine=detector.analyzer, ocr=TesseractOCR()))
+        ocr_kwargs = {"lang": str(base.ocr.lang), "config": f"--oem {int(base.ocr.oem)} --psm {int(base.ocr.psm)}"}
+        threshold = float(base.detect.score_threshold)
+        language = str(base.detect.language)
+
+        def presidio(image: Image.Image):
+            out, results = engine.redact_and_return_bbox(
+                image, fill=(0, 0, 0), ocr_kwargs=ocr_kwargs, language=language, score_threshold=threshold
+            )
+            boxes = [(r.left, r.top, r.left + r.width, r.top + r.height) for r in results]
+            return out, boxes, None
+
+        systems["presidio"] = System("presidio", presidio)
+    return {n: systems[n] for n in names}, base
+
+
+# --------------------------------------------------------------------------- memory probes
+class RssPeak:
+    """Peak resident set size of this process while the ``with`` block runs (sampled)."""
+
+    def __init__(self, interval: float = 0.002) -> None:
+        self.interval = interval
+        self.peak = 0
+        self.before = 0
+        self._stop = threading.Event()
+
+    @staticmethod
+    def rss() -> int:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * PAGE_SIZE
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, self.rss())
+
+    def __enter__(self) -> RssPeak:
+        self.before = self.peak = self.rss()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.rss())
+
+    @property
+    def delta(self) -> int:
+        return self.peak - self.before
+
+
+def traced_peak(fn: Callable[[], Any]) -> int:
+    """Peak bytes of Python allocations (tracemalloc) while ``fn`` runs, above the start."""
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        fn()
+        return tracemalloc.get_traced_memory()[1] - start
+    finally:
+        tracemalloc.stop()
+
+
+# --------------------------------------------------------------------------- metrics
+def dilate(box: Sequence[float], px: float) -> Box:
+    return (box[0] - px, box[1] - px, box[2] + px, box[3] + px)
+
+
+def intersects(a: Sequence[float], b: Sequence[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def centre_in(box: Sequence[float], region: Sequence[float]) -> bool:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+@dataclass
+class Truth:
+    """The sensitive ground truth of one page (values in memory only)."""
+
+    labels: list[str]  # per sensitive entity
+    word_boxes: list[list[Box]]  # per entity, its words' boxes
+    pieces: list[str]  # one per line of each entity
+    owner: list[int]  # entity of each piece
+    checkable: list[bool]  # per entity: some line has >= min_chars normalised characters
+    readable_in: list[bool]  # per entity: readable in the input page's OCR
+
+
+def page_truth(record: PageRecord, input_words: list[Word], min_chars: int) -> Truth:
+    labels, word_boxes, pieces, owner = [], [], [], []
+    for entity in (e for e in record.entities if e.sensitive and e.words):
+        k = len(labels)
+        labels.append(entity.label)
+        word_boxes.append([record.words[i].box for i in entity.words])
+        lines: dict[Any, list[str]] = {}
+        for i in entity.words:
+            lines.setdefault(record.words[i].line, []).append(record.words[i].text)
+        for texts in lines.values():
+            pieces.append(" ".join(texts))
+            owner.append(k)
+    checkable = [False] * len(labels)
+    for piece, k in zip(pieces, owner):
+        checkable[k] |= len(normalize(piece)) >= min_chars
+    return Truth(labels, word_boxes, pieces, owner, checkable, leaked_entities(input_words, pieces, owner,
+                                                                             len(labels), min_chars))
+
+
+def leaked_entities(words: list[Word], pieces: list[str], owner: list[int], n: int, min_chars: int) -> list[bool]:
+    out = [False] * n
+    for leak in find_leaks(words, pieces, min_chars):
+        out[owner[leak.index]] = True
+    return out
+
+
+def preserved(input_words: list[Word], output_words: list[Word], truth: Truth, px: float, min_iou: float) -> tuple[int, int]:
+    """(found again, considered): input OCR words outside the sensitive boxes re-read in the output."""
+    sensitive = [dilate(b, px) for boxes in truth.word_boxes for b in boxes]
+    by_text: dict[str, list[Box]] = defaultdict(list)
+    for w in output_words:
+        by_text[normalize(w.text)].append(w.box)
+    found = considered = 0
+    for w in input_words:
+        text = normalize(w.text)
+        if not text or any(intersects(w.box, s) for s in sensitive):
+            continue
+        considered += 1
+        found += any(iou(w.box, b) >= min_iou for b in by_text.get(text, ()))
+    return found, considered
+
+
+def covered(truth: Truth, boxes: list[Box], px: float) -> list[bool]:
+    regions = [dilate(b, px) for b in boxes]
+    return [all(any(centre_in(wb, r) for r in regions) for wb in wbs) for wbs in truth.word_boxes]
+
+
+def surrogates_read(audit: dict[str, Any], output_words: list[Word], px: float, min_chars: int) -> tuple[int, int]:
+    """(read back, checked) over the surrogate lines of an audit."""
+    read = checked = 0
+    for entity in audit["entities"]:
+        for box, part in zip(entity["boxes"], entity["surrogate"]):
+            if len(normalize(part)) < min_chars:
+                continue
+            checked += 1
+            region = dilate(box, px)
+            inside = [w for w in output_words if centre_in(w.box, region)]
+            read += bool(inside and find_leaks(inside, [part], min_chars))
+    return read, checked
+
+
+@dataclass
+class Tally:
+    seconds: list[float] = field(default_factory=list)
+    rss: list[int] = field(default_factory=list)
+    traced: list[int] = field(default_factory=list)
+    leaked: Counter = field(default_factory=Counter)  # label -> entities leaked (readable in input)
+    leaked_unreadable: int = 0  # leaked although not readable in the input
+    covered: Counter = field(default_factory=Counter)  # label -> entities covered
+    kept: int = 0
+    kept_of: int = 0
+    sur_read: int = 0
+    sur_checked: int = 0
+    fallback_boxes: int = 0
+    errors: int = 0
+    footprint: float | None = None
+
+
+# --------------------------------------------------------------------------- fresh-process footprint
+def footprint_child(system: str, args: argparse.Namespace) -> None:
+    """Build ``system``, anonymize page 0, print max RSS in MiB (self, children)."""
+    from anonymizer.data.synth_pages import generate_page
+
+    quiet()
+    systems, _ = build_systems([system])
+    image, _ = generate_page(0, args.seed, page_config(args.scan))
+    systems[system].run(image)
+    # VmHWM, not ru_maxrss: a forked child's ru_maxrss starts from its parent's RSS
+    with open("/proc/self/status") as f:
+        hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    print(f"FOOTPRINT {hwm / 1024:.1f}")
+
+
+def footprint(system: str, args: argparse.Namespace, tries: int = 2) -> float | None:
+    """VmHWM in MiB of a fresh process building ``system`` and doing one page (None if it fails)."""
+    cmd = [sys.executable, __file__, "--footprint-child", system, "--seed", str(args.seed),
+           "--scan" if args.scan else "--no-scan"]
+    for _ in range(tries):
+        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("FOOTPRINT ")]
+        if proc.returncode == 0 and lines:
+            return float(lines[-1].split()[1])
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        print(f"footprint {system}: exit {proc.returncode} ({last[:200]})", file=sys.stderr)
+    return None
+
+
+# --------------------------------------------------------------------------- report
+def page_config(scan: bool):
+    from anonymizer.data.synth_pages import PageConfig, ScanConfig
+
+    return PageConfig(scan=ScanConfig(enabled=bool(scan)))
+
+
+def machine() -> str:
+    from importlib.metadata import version
+
+    mem = 0.0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1]) / 1024 / 1024
+    tess = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    return (f"{platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}, "
+            f"{tess}, presidio-analyzer {version('presidio-analyzer')}, "
+            f"presidio-image-redactor {version('presidio-image-redactor')}, "
+            f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+
+
+def code_state() -> str:
+    """The commit and, when the working tree differs from it, a hash of the package's sources as imported."""
+    import hashlib
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "anonymizer"], cwd=ROOT, capture_output=True,
+                                    text=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        head, dirty = "unknown", True
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "anonymizer").rglob("*.py")):
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return f"commit {head}" + (f" + uncommitted changes (anonymizer/*.py sha256 {digest.hexdigest()[:12]})" if dirty else "")
+
+
+def pct(a: int, b: int) -> str:
+    return f"{100 * a / b:.1f}% ({a}/{b})" if b else "n/a"
+
+
+def mib(values: list[int]) -> str:
+    return f"{statistics.median(values) / MIB:.1f} / {max(values) / MIB:.1f}" if values else "n/a"
+
+
+def ratio(a: float | None, b: float | None, floor: float = 0.0) -> str:
+    if a is None or b is None:
+        return "n/a"
+    if b <= floor:
+        return "(Presidio ~0)"
+    return f"{a / b:.2f}"
+
+
+def report(args: argparse.Namespace, names: Sequence[str], tallies: dict[str, Tally], truth_totals: dict[str, Any]) -> str:
+    n = args.pages
+    t = {s: tallies[s] for s in names}
+    total = {s: sum(t[s].seconds) for s in names}
+    rate = {s: n / total[s] if total[s] else None for s in names}
+    med = {s: statistics.median(t[s].seconds) for s in names}
+    rss_med = {s: statistics.median(t[s].rss) if t[s].rss else None for s in names}
+    tr_med = {s: statistics.median(t[s].traced) if t[s].traced else None for s in names}
+    readable, checkable = truth_totals["readable"], truth_totals["checkable"]
+    n_readable, n_entities = sum(readable.values()), sum(truth_totals["entities"].values())
+    has_p = "presidio" in names
+    def cmp(values: dict[str, Any], floor: float = 0.0) -> str:
+        return ratio(values.get("ours"), values.get("presidio"), floor) if has_p and "ours" in names else "n/a"
+
+    head = "| measure | " + " | ".join(TITLES[s] for s in names) + " | ratio ours / Presidio |"
+    rows = [head, "|---" * (len(names) + 2) + "|"]
+
+    def row(label: str, cells: dict[str, str], r: str = "") -> None:
+        rows.append(f"| {label} | " + " | ".join(cells[s] for s in names) + f" | {r} |")
+
+    row("pages/s (pages / total wall time)", {s: f"{rate[s]:.3f}" for s in names}, cmp(rate))
+    row("seconds per page, median", {s: f"{med[s]:.2f}" for s in names}, cmp(med))
+    row("total wall seconds", {s: f"{total[s]:.1f}" for s in names}, cmp(total))
+    row("RSS increase during a page, MiB, median / max", {s: mib(t[s].rss) for s in names}, cmp(rss_med, MIB))
+    if any(t[s].traced for s in names):
+        row("tracemalloc peak per page, MiB, median / max", {s: mib(t[s].traced) for s in names}, cmp(tr_med, MIB))
+    fp = {s: t[s].footprint for s in names}
+    if any(v is not None for v in fp.values()):
+        row("max RSS of a fresh process (build + 1 page), MiB",
+            {s: f"{fp[s]:.0f}" if fp[s] is not None else "n/a" for s in names}, cmp(fp))
+    row("sensitive entities covered by the system's boxes",
+        {s: pct(sum(t[s].covered.values()), n_entities) for s in names})
+    row("**leak rate** (readable in output / readable in input)",
+        {s: pct(sum(t[s].leaked.values()), n_readable) for s in names})
+    rest = n_readable - readable["AMOUNT"]
+    row("leak rate without AMOUNT (no recognizer or form label for totals in either)",
+        {s: pct(sum(t[s].leaked.values()) - t[s].leaked["AMOUNT"], rest) for s in names})
+    row("leaks of values not readable in the input", {s: str(t[s].leaked_unreadable) for s in names})
+    row("non-sensitive OCR words preserved (IoU >= %.1f)" % args.iou, {s: pct(t[s].kept, t[s].kept_of) for s in names})
+    row("surrogate lines read back in their boxes",
+        {s: pct(t[s].sur_read, t[s].sur_checked) if s in ("ours", "ours_noverify") else "n/a" for s in names})
+    row("verification fallback boxes (total)",
+        {s: str(t[s].fallback_boxes) if s in ("ours", "ours_redact") else "n/a" for s in names})
+    if any(t[s].errors for s in names):
+        row("pages that failed", {s: str(t[s].errors) for s in names})
+
+    per = ["| entity type | entities | readable in input | " + " | ".join(f"leaked: {TITLES[s]}" for s in names)
+           + " | " + " | ".join(f"covered: {TITLES[s]}" for s in names) + " |",
+           "|---" * (3 + 2 * len(names)) + "|"]
+    for label in sorted(truth_totals["entities"]):
+        per.append(f"| {label} | {truth_totals['entities'][label]} | {readable[label]} | "
+                   + " | ".join(pct(t[s].leaked[label], readable[label]) for s in names) + " | "
+                   + " | ".join(pct(t[s].covered[label], truth_totals["entities"][label]) for s in names) + " |")
+    per.append(f"| **all** | {n_entities} | {n_readable} | "
+               + " | ".join(pct(sum(t[s].leaked.values()), n_readable) for s in names) + " | "
+               + " | ".join(pct(sum(t[s].covered.values()), n_entities) for s in names) + " |")
+
+    command = "OMP_NUM_THREADS=1 python " + " ".join(shlex.quote(a) for a in ["experiments/bench_anonymize.py", *sys.argv[1:]])
+    lines = [
+        f"### {n} pages, {'with scan effects' if args.scan else 'clean'} (seed {args.seed}, "
+        f"{datetime.date.today().isoformat()})",
+        "",
+        f"Command: `{command}`; code: {args.code_state}; machine: {machine()}. {n} pages "
+        f"({dict(truth_totals['kinds'])}), {n_entities} sensitive entities "
+        f"({sum(checkable.values())} with a line of >= {args.min_chars} letters/digits, {n_readable} of them readable "
+        f"by Tesseract in the input page). Systems interleaved per page (order rotated), one warm-up page each; "
+        f"Tesseract runs in child processes, not counted in any memory figure.",
+        "",
+        *rows,
+        "",
+        "Per entity type (leaks over the entities readable in the input; covered over all entities):",
+        "",
+        *per,
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- main
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=20, help="synthetic pages (the same for every system)")
+    parser.add_argument("--seed", type=int, default=0, help="page generator seed")
+    parser.add_argument("--scan", action=argparse.BooleanOptionalAction, default=False,
+                        help="paper and scan effects (default: clean pages)")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated subset of {','.join(SYSTEMS)}")
+    parser.add_argument("--tracemalloc", action=argparse.BooleanOptionalAction, default=True,
+                        help="a second, untimed pass per page and system under tracemalloc")
+    parser.add_argument("--footprint", action=argparse.BooleanOptionalAction, default=True,
+                        help="max RSS of a fresh process per system (build + one page)")
+    parser.add_argument("--min-chars", type=int, default=3, help="shortest normalised value searched for leaks")
+    parser.add_argument("--dilate", type=float, default=3.0, help="pixels added around sensitive/replaced boxes")
+    parser.add_argument("--iou", type=float, default=0.5, help="IoU for a preserved word")
+    parser.add_argument("--out", type=Path, help="also write the markdown block to this file")
+    parser.add_argument("--footprint-child", choices=SYSTEMS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.footprint_child:
+        footprint_child(args.footprint_child, args)
+        return
+    quiet()
+    names = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = sorted(set(names) - set(SYSTEMS))
+    if unknown or not names:
+        parser.error(f"--systems: unknown {unknown}; choose from {list(SYSTEMS)}")
+
+    from anonymizer.data.synth_pages import generate_page
+    from anonymizer.pipeline.ocr import build_ocr
+
+    args.code_state = code_state()  # before anything is imported from the package's pipeline
+    systems, base = build_systems(names)
+    ocr_cfg = {k: v for k, v in dict(base.ocr).items() if k != "engine"}
+    ocr = build_ocr(str(base.ocr.engine), **ocr_cfg)  # the metric OCR: the pipeline's own settings
+    config = page_config(args.scan)
+    tallies = {s: Tally() for s in names}
+    totals: dict[str, Any] = {"entities": Counter(), "readable": Counter(), "checkable": Counter(), "kinds": Counter()}
+
+    if args.footprint:  # first: a failure here costs little
+        for s in names:
+            tallies[s].footprint = footprint(s, args)
+    warm, _ = generate_page(args.pages, args.seed, config)  # a page outside the measured set
+    for s in names:
+        systems[s].run(warm)
+    started = time.perf_counter()
+    for index in range(args.pages):
+        image, record = generate_page(index, args.seed, config)
+        totals["kinds"][record.id.rsplit("-", 1)[-1]] += 1
+        input_words = ocr.read(image)
+        truth = page_truth(record, input_words, args.min_chars)
+        for label, ok, readable in zip(truth.labels, truth.checkable, truth.readable_in):
+            totals["entities"][label] += 1
+            totals["checkable"][label] += ok
+            totals["readable"][label] += readable
+        order = names[index % len(names):] + names[: index % len(names)]
+        outputs = {}
+        for s in order:
+            tally = tallies[s]
+            try:
+                with RssPeak() as probe:
+                    t0 = time.perf_counter()
+                    outputs[s] = systems[s].run(image)
+                    tally.seconds.append(time.perf_counter() - t0)
+                tally.rss.append(probe.delta)
+            except Exception as err:  # noqa: BLE001 - a failing page is counted, the output is the input
+                tally.errors += 1
+                tally.seconds.append(time.perf_counter() - t0)
+                outputs[s] = (image.copy(), [], None)
+                print(f"page {index}: {s} failed ({type(err).__name__})", file=sys.stderr)
+        if args.tracemalloc:
+            for s in order:
+                try:
+                    tallies[s].traced.append(traced_peak(lambda: systems[s].run(image)))
+                except Exception:  # noqa: BLE001 - already counted in the timed pass
+                    pass
+        for s in names:
+            out_image, boxes, audit = outputs[s]
+            tally = tallies[s]
+            out_words = ocr.read(out_image)
+            leaked = leaked_entities(out_words, truth.pieces, truth.owner, len(truth.labels), args.min_chars)
+            for label, was, now in zip(truth.labels, truth.readable_in, leaked):
+                tally.leaked[label] += was and now
+                tally.leaked_unreadable += now and not was
+            for label, ok in zip(truth.labels, covered(truth, boxes, args.dilate)):
+                tally.covered[label] += ok
+            kept, of = preserved(input_words, out_words, truth, args.dilate, args.iou)
+            tally.kept += kept
+            tally.kept_of += of
+            if audit is not None:
+                read, checked = surrogates_read(audit, out_words, args.dilate, args.min_chars)
+                tally.sur_read += read
+                tally.sur_checked += checked
+                tally.fallback_boxes += len(audit["verification"].get("redacted", []))
+        done = index + 1
+        print(f"[{done}/{args.pages}] {time.perf_counter() - started:.0f} s; "
+              + ", ".join(f"{s} {tallies[s].seconds[-1]:.2f} s" for s in names), file=sys.stderr, flush=True)
+    text = report(args, names, tallies, totals)
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
