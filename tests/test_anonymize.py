@@ -191,7 +191,7 @@ def test_bad_inputs_fail_alone_with_reasons_and_exit_code(tmp_path: Path, capsys
     src.mkdir()
     Image.new("RGB", (300, 120), "white").save(src / "good.png")
     (src / "empty.png").write_bytes(b"")
-    (src / "corrupt.jpg").write_bytes(b"\xff\xd8\xff" + os.urandom(200))
+    (src / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 2)  # JPEG magic, then garbage
     png = (src / "good.png").read_bytes()
     (src / "truncated.png").write_bytes(png[: len(png) // 2])
     (src / "wrong.pdf").write_bytes(png)
@@ -213,7 +213,7 @@ def test_bad_inputs_fail_alone_with_reasons_and_exit_code(tmp_path: Path, capsys
     assert reasons["good.png"] is None and (out / "good.png").is_file()
     assert "empty" in reasons["empty.png"]
     assert "truncated" in reasons["truncated.png"] or "corrupt" in reasons["truncated.png"]
-    assert "not an image" in reasons["corrupt.jpg"]
+    assert any(word in reasons["corrupt.jpg"] for word in ("not an image", "corrupt", "truncated"))
     assert "content is PNG" in reasons["wrong.pdf"]
     assert "encrypted" in reasons["locked.pdf"]
     assert "max_pixels" in reasons["huge.png"]

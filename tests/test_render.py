@@ -1,7 +1,9 @@
-"""Renderers: only the dilated boxes change; classical style estimation, legibility, fitting; errors."""
+"""Renderers: only the dilated boxes change; classical style estimation, legibility, fitting;
+page context (face and size from the page's non-sensitive words); errors."""
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -11,9 +13,15 @@ from PIL import Image, ImageDraw, ImageFont
 
 from anonymizer.data.fonts import find_fonts
 from anonymizer.metrics.legibility import cer, ocr_available, ocr_line
+from anonymizer.data.records import Word
+from anonymizer.pipeline.page_anonymizer import DocumentContext, PageAnonymizer
+from anonymizer.pipeline.page_text import Detection, build_page_text
 from anonymizer.pipeline.render import RENDERERS, Renderer, Replacement, build_renderer
-from anonymizer.pipeline.render.classical import ClassicalRenderer
-from anonymizer.pipeline.render.style import estimate_style
+from anonymizer.pipeline.render import classical as classical_module
+from anonymizer.pipeline.render.base import dilate_box, nearest_context
+from anonymizer.pipeline.render.classical import ClassicalRenderer, fit_layout
+from anonymizer.pipeline.render.style import choose_font, estimate_style
+from anonymizer.pipeline.surrogates import SurrogateGenerator
 
 FONTS = {f"{f.family}{'-Bold' if f.bold else ''}": f.path for f in find_fonts() if not f.italic}
 
@@ -170,6 +178,169 @@ def test_classical_is_deterministic_and_blank_boxes_get_default_ink(classical: C
     assert not style.found_ink and style.ink == (0, 0, 0)
     a, b = np.array(classical(page, [rep])), np.array(classical(page, [rep]))
     assert np.array_equal(a, b) and (a < 100).any()
+
+
+# ------------------------------------------------------------------ page context
+def make_context_page(face: str, size: int, value: str = "Jonathan Miller",
+                      surrogate: str = "Anna Berg Larsen") -> tuple[Image.Image, Replacement]:
+    """A prose line, then ``Customer Name: <value> Account Manager`` in ``face`` at ``size``
+    px on light noise; the value's box (ink + 1 px) with the other words (>= 3 characters)
+    as context, nearest first."""
+    font = ImageFont.truetype(FONTS[face], size)
+    lines = [("Please review the details below", None), (f"Customer Name: {value} Account Manager", value)]
+    width = int(font.getlength(lines[1][0]) + 60)
+    img = Image.new("RGB", (width, size * 5), (250, 248, 244))
+    draw = ImageDraw.Draw(img)
+    words, box = [], None
+    for y, (text, target) in zip((round(size * 1.6), round(size * 3.4)), lines):
+        x, start = 20.0, text.find(target) if target else -1
+        for token in text.split():
+            left, top, right, bottom = font.getbbox(token, anchor="ls")
+            draw.text((x, y), token, font=font, fill=(20, 20, 30), anchor="ls")
+            b = (math.floor(x + left) - 1.0, math.floor(y + top) - 1.0, math.ceil(x + right) + 1.0,
+                 math.ceil(y + bottom) + 1.0)
+            pos = text.find(token, max(start, 0)) if target else -1
+            if target and start <= pos < start + len(target):
+                box = b if box is None else (box[0], min(box[1], b[1]), b[2], max(box[3], b[3]))
+            elif len(token) >= 3:
+                words.append((b, token))
+            x += font.getlength(token + " ")
+    grain = np.random.default_rng(size).normal(0, 2.0, (img.height, img.width, 1))
+    img = Image.fromarray(np.clip(np.asarray(img, np.float32) + grain, 0, 255).round().astype(np.uint8))
+    assert box is not None
+    return img, Replacement(box, surrogate, original_length=len(value), context=nearest_context(box, words))
+
+
+@pytest.mark.parametrize("size", [14, 24])
+@pytest.mark.parametrize("face", ["NotoSans", "DejaVuSans", "LiberationSerif", "DejaVuSansMono", "NotoSerif-Bold"])
+def test_context_words_identify_the_face(face: str, size: int, classical: ClassicalRenderer) -> None:
+    page, rep = make_context_page(face, size)
+    assert len(rep.context) >= 5
+    (_, layout), = classical.plan(page, [rep])
+    assert layout.font.path == FONTS[face]
+    drawn_cap, true_cap = layout.size * layout.font.cap, size * layout.font.cap
+    assert abs(drawn_cap / true_cap - 1) <= 0.06  # sized on the line's words
+
+
+def test_context_improves_the_face_choice_at_body_size(classical: ClassicalRenderer) -> None:
+    """Over the faces at 14 px, the box's statistics alone pick the wrong face often (the bug
+    report: Noto Sans drawn in another face); with the line's words almost never."""
+    right = {False: 0, True: 0}
+    for face in ("NotoSans", "NotoSerif", "DejaVuSans", "LiberationSans", "LiberationMono", "DejaVuSerif"):
+        page, rep = make_context_page(face, 14)
+        bare = Replacement(rep.box, rep.text, rep.original_length)
+        for use, r in ((False, bare), (True, rep)):
+            right[use] += classical.plan(page, [r])[0][1].font.path == FONTS[face]
+    assert right[True] == 6 and right[False] < right[True]
+
+
+def test_lowercase_values_are_sized_like_their_line(classical: ClassicalRenderer) -> None:
+    """``www.acme.com`` has no capital and no ascender: alone, its x-height passes for a
+    cap height (drawn ~25 % too small); the line's words give the size."""
+    page, rep = make_context_page("NotoSans", 24, value="www.acme.com", surrogate="www.nova.com")
+    (style, layout), = classical.plan(page, [rep])
+    assert style.x_height is None and layout.font.path == FONTS["NotoSans"]
+    assert layout.size == pytest.approx(24, rel=0.06)
+
+
+def test_without_context_the_box_statistics_decide_as_before(classical: ClassicalRenderer) -> None:
+    for name in CASES:
+        page, rep, _ = make_page(name)
+        style = estimate_style(np.asarray(page), rep.box, MARGIN)
+        profile, blur = choose_font(style, rep.text, rep.original_length, classical.candidates)
+        limits = dilate_box(rep.box, MARGIN, page.size)
+        expected = fit_layout(style, profile, rep.text, rep.box, limits, classical.max_condense, blur)
+        assert classical.plan(page, [rep]) == [(style, expected)]
+        # Context that cannot be used (off the page, blank paper, the box itself) changes nothing.
+        unusable = (((-50.0, -50.0, -10.0, -10.0), "Nowhere"), ((300.0, 120.0, 380.0, 140.0), "Blank"),
+                    (rep.box, "Itself"))
+        with_unusable = Replacement(rep.box, rep.text, rep.original_length, context=unusable)
+        assert classical.plan(page, [with_unusable]) == [(style, expected)]
+        assert np.array_equal(np.asarray(classical(page, [with_unusable])), np.asarray(classical(page, [rep])))
+
+
+@pytest.mark.parametrize("face", ["NotoSans", "LiberationSerif-Bold"])
+def test_only_dilated_boxes_change_with_context(face: str, classical: ClassicalRenderer) -> None:
+    page, rep = make_context_page(face, 14)
+    before = np.array(page)
+    second = Replacement((5.0, 2.0, 60.0, 12.0), "Extra", context=rep.context)  # blank paper
+    a = np.array(classical(page, [rep, second]))
+    inside = dilated([rep.box, second.box], MARGIN, a.shape)
+    assert np.array_equal(a[~inside], before[~inside]) and (a[inside] != before[inside]).any()
+    assert np.array_equal(np.array(page), before)
+
+
+def test_context_words_are_measured_once_per_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    original = classical_module.match_word
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(classical_module, "match_word", counting)
+    renderer = ClassicalRenderer(margin=MARGIN)
+    page, rep = make_context_page("DejaVuSerif", 18)
+    twin = Replacement(rep.box, "Other Name", rep.original_length, context=rep.context[::-1])
+    first = renderer.plan(page, [rep, twin])
+    assert len(calls) == len(rep.context)  # each word once, although both boxes use all of them
+    assert renderer.plan(page.copy(), [rep, twin]) == first and len(calls) == len(rep.context)  # same pixels
+    renderer(page, [rep])
+    assert len(calls) == len(rep.context)
+    other, rep2 = make_context_page("DejaVuSerif", 20)
+    renderer.plan(other, [rep2])
+    assert len(calls) == len(rep.context) + len(rep2.context)  # another page: measured afresh
+
+
+def test_nearest_context_puts_the_line_first() -> None:
+    box = (100.0, 50.0, 160.0, 62.0)
+    words = [((10.0, 10.0, 40.0, 22.0), "far"), ((300.0, 51.0, 340.0, 63.0), "line-right"),
+             ((60.0, 49.0, 95.0, 61.0), "line-left"), ((100.0, 70.0, 140.0, 82.0), "below"),
+             ((100.0, 500.0, 140.0, 512.0), "page-end")]
+    assert [t for _, t in nearest_context(box, words)] == ["line-left", "line-right", "below", "far", "page-end"]
+    assert [t for _, t in nearest_context(box, words, limit=2)] == ["line-left", "line-right"]
+    assert nearest_context(box, []) == ()
+
+
+def test_plan_gives_each_box_the_non_sensitive_words_as_context() -> None:
+    def word(text: str, x: float, y: float, conf: float | None = 95.0) -> Word:
+        return Word(text, (x, y, x + 8.0 * len(text), y + 12.0), line=int(y // 20), conf=conf)
+
+    words = [word("Name:", 10, 20), word("Jonathan", 60, 20), word("Miller", 140, 20), word("Ref", 200, 20),
+             word("No", 240, 20), word("blurry", 280, 20, conf=30.0), word("Phone:", 10, 60),
+             word("555-0134", 70, 60), word("Email:jo@example.com", 10, 100), word("Thanks", 10, 140, conf=None)]
+    page = build_page_text(words)
+    start = page.text.index("Jonathan")
+    phone = page.text.index("555-0134")
+    email = page.text.index("jo@example.com")
+    detections = [Detection("PERSON", start, start + len("Jonathan Miller"), 0.9, "test"),
+                  Detection("PHONE_NUMBER", phone, phone + 8, 0.9, "test"),
+                  Detection("EMAIL_ADDRESS", email, email + len("jo@example.com"), 0.9, "test")]
+    anonymizer = PageAnonymizer(ocr=None, detector=None, renderer=build_renderer("redact"))  # type: ignore[arg-type]
+    doc = DocumentContext(SurrogateGenerator(secret="test"))
+    _, replacements, _ = anonymizer._plan(page, detections, doc, (400, 200))
+    assert len(replacements) == 3
+    for rep in replacements:
+        texts = [t for _, t in rep.context]
+        assert sorted(texts) == ["Name:", "Phone:", "Ref", "Thanks"]  # no value, no short or unsure word
+        assert all(isinstance(b, tuple) and len(b) == 4 for b, _ in rep.context)
+    assert [t for _, t in replacements[0].context][:2] == ["Name:", "Ref"]  # its line first
+    assert [t for _, t in replacements[1].context][0] == "Phone:"
+
+
+def test_context_text_stays_out_of_logs_reprs_and_errors(caplog: pytest.LogCaptureFixture) -> None:
+    secret = "Zyqvorth"
+    page, rep = make_context_page("NotoSans", 14)
+    rep = Replacement(rep.box, rep.text, rep.original_length,
+                      context=rep.context + (((30.0, 4.0, 90.0, 16.0), secret),))
+    with caplog.at_level(logging.DEBUG):
+        ClassicalRenderer(margin=MARGIN)(page, [rep])
+        build_renderer("redact")(page, [rep])
+    assert secret not in caplog.text and secret not in repr(rep)
+    for bad in ((((1.0, 2.0), secret),), ((rep.box, 7),), [(rep.box, secret)], ((rep.box,),)):
+        with pytest.raises(ValueError, match="box 0: context") as err:
+            build_renderer("classical")(page, [Replacement(rep.box, "Anna", context=bad)])  # type: ignore[arg-type]
+        assert secret not in str(err.value)
 
 
 # ------------------------------------------------------------------ redact, registry, errors

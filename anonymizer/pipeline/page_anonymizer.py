@@ -27,6 +27,7 @@ from anonymizer.pipeline.detect import PiiDetector
 from anonymizer.pipeline.ocr import OcrEngine
 from anonymizer.pipeline.page_text import Detection, PageText, entity_boxes, reference_font
 from anonymizer.pipeline.render import Renderer, Replacement
+from anonymizer.pipeline.render.base import nearest_context
 from anonymizer.pipeline.render.redact import RedactRenderer
 from anonymizer.pipeline.surrogates import SurrogateGenerator
 from anonymizer.pipeline.verify import find_leaks, normalize
@@ -154,6 +155,15 @@ class PageAnonymizer:
         replacements: list[Replacement] = []
         originals: list[tuple[int, str]] = []  # (entity index, value or one line of it), memory only
         width, height = size
+        # Page context for the renderer: OCR words that no detection touches (labels, headings,
+        # prose), at least 3 characters, confidently read; the 8 nearest go with each box.
+        sensitive = {i for det in detections for i in page.words_in(det.start, det.end)}
+        safe = [
+            (_clip(w.box, width, height), " ".join(w.text.split()))
+            for i, w in enumerate(page.words)
+            if i not in sensitive and page.spans[i] is not None and len("".join(w.text.split())) >= 3
+            and (w.conf is None or w.conf >= 60) and _usable(w.box, width, height)
+        ]
         for det in detections:
             boxes = [b for b in entity_boxes(det, page) if _usable(b.box, width, height)]
             if not boxes:
@@ -171,9 +181,10 @@ class PageAnonymizer:
                 parts = [" ".join(p.split()) or "#" * len(piece.strip()) for p, piece in zip(parts, pieces)]
             index = len(entities)
             for b, piece, part in zip(boxes, pieces, parts):
+                box = _clip(b.box, width, height)
                 replacements.append(
-                    Replacement(box=_clip(b.box, width, height), text=part, original_length=len(piece),
-                                label=det.entity_type)
+                    Replacement(box=box, text=part, original_length=len(piece), label=det.entity_type,
+                                context=nearest_context(box, safe))
                 )
                 originals.append((index, piece))
             if len(pieces) > 1:

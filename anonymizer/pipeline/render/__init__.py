@@ -8,6 +8,9 @@
 
 Every renderer is called as ``renderer(page, [Replacement(box, text, original_length)])`` and
 returns a new page that differs from the input only inside the boxes dilated by ``margin``.
+A replacement's optional ``context`` (the page's non-sensitive OCR words near the box, see
+:func:`~anonymizer.pipeline.render.base.nearest_context`) lets the classical renderer
+identify the page's face and size from those words' pixels; the others ignore it.
 """
 
 from __future__ import annotations

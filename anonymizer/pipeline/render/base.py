@@ -29,12 +29,18 @@ class Replacement:
     ``box`` is ``(x0, y0, x1, y1)`` in page pixels. ``original_length`` is the number of
     characters of the original text in the box (never the text itself); it helps the
     classical renderer match the font's width. ``text`` is kept out of ``repr``.
+
+    ``context`` holds OCR words of the same page that are *not* sensitive (field labels,
+    headings, prose) as ``(box, text)`` pairs, nearest first (see :func:`nearest_context`):
+    the classical renderer identifies the page's face and size by re-typesetting them and
+    comparing with their pixels. It is kept out of ``repr`` too; empty: per-box statistics only.
     """
 
     box: Box
     text: str = field(repr=False)
     original_length: int | None = None
     label: str | None = None
+    context: tuple[tuple[Box, str], ...] = field(default=(), repr=False)
 
 
 @runtime_checkable
@@ -69,8 +75,47 @@ def check_replacements(replacements: Sequence[Replacement], size: tuple[int, int
         n = rep.original_length
         if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):
             raise ValueError(f"box {i}: original_length must be a positive integer or None")
+        _check_context(i, rep.context)
         boxes.append((x0, y0, x1, y1))
     return boxes
+
+
+def _check_context(i: int, context: object) -> None:
+    """ValueError naming the box and entry index (never a text) for a malformed ``context``;
+    boxes outside the page are allowed (the renderer skips them)."""
+    if not isinstance(context, tuple):
+        raise ValueError(f"box {i}: context must be a tuple of (box, text) pairs, got a {type(context).__name__}")
+    for j, item in enumerate(context):
+        try:
+            cbox, text = item
+            values = [float(v) for v in cbox]
+        except (TypeError, ValueError):
+            raise ValueError(f"box {i}: context word {j} must be a (box, text) pair") from None
+        if len(values) != 4 or not isinstance(text, str):
+            raise ValueError(f"box {i}: context word {j} must be a ((x0, y0, x1, y1), text) pair")
+
+
+def same_line(a: Box, b: Box) -> bool:
+    """True when the boxes overlap vertically by at least half the smaller height."""
+    overlap = min(a[3], b[3]) - max(a[1], b[1])
+    return overlap >= 0.5 * min(a[3] - a[1], b[3] - b[1])
+
+
+def nearest_context(box: Box, words: Sequence[tuple[Box, str]], limit: int = 8) -> tuple[tuple[Box, str], ...]:
+    """The ``limit`` words of ``words`` nearest to ``box``: those on the same line first (by
+    horizontal gap), then the others by a distance that counts vertical offsets three times
+    (nearby lines first, then the rest of the page). ``words`` must already be the
+    non-sensitive ones (the caller's filter)."""
+    x0, y0, x1, y1 = box
+    ranked = []
+    for k, (b, _) in enumerate(words):
+        dx = max(b[0] - x1, x0 - b[2], 0.0)
+        if same_line(box, b):
+            ranked.append((0, dx, k))
+        else:
+            ranked.append((1, 3 * abs((b[1] + b[3]) / 2 - (y0 + y1) / 2) + dx, k))
+    ranked.sort()
+    return tuple((tuple(float(v) for v in words[k][0]), words[k][1]) for *_, k in ranked[:limit])  # type: ignore[misc]
 
 
 def check_margin(margin: object) -> int:

@@ -3,29 +3,41 @@
 Per replacement (styles are measured on the input page before anything is drawn):
 :func:`~anonymizer.pipeline.render.style.estimate_style` gives paper, ink, baseline, cap
 height, stroke and edge blur; :func:`~anonymizer.pipeline.render.style.choose_font` the
-face. The box, and the original's ink reaching out of it into the margin (other marks
-there are kept), are filled with the paper plane plus Gaussian noise of the measured
-texture amplitude; then the surrogate is drawn from the original ink's left edge on its
-baseline, at the size whose cap height matches. Too wide: first condensed horizontally
-(down to ``1 - max_condense``), then scaled down; too tall (descenders, accents) for the
-dilated box: moved, then scaled down. The ink alpha is softened to the original's edge
-width (:func:`~anonymizer.pipeline.render.style.soften`) and blended at the ink colour.
+face. When the replacement carries page ``context`` (non-sensitive OCR words of the
+page), face, blur and size come from
+:func:`~anonymizer.pipeline.render.context.choose_in_context` instead: the context words
+are typeset again in every candidate face and compared with their pixels (measured once
+per page and cached: the same page gives the same scores), combined with the box's own
+statistics; without usable context the box's statistics alone decide, as before. The
+box, and the original's ink reaching out of it into the margin (other marks there are
+kept), are filled with the paper plane plus Gaussian noise of the measured texture
+amplitude; then the surrogate is drawn from the original ink's left edge on its
+baseline, at the size whose cap height matches (or the one calibrated on the context).
+Too wide: first condensed horizontally (down to ``1 - max_condense``), then scaled down;
+too tall (descenders, accents) for the dilated box: moved, then scaled down. The ink
+alpha is softened to the original's edge width
+(:func:`~anonymizer.pipeline.render.style.soften`) and blended at the ink colour.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from anonymizer.pipeline.render.base import BaseRenderer, Box, IntBox, Replacement, check_replacements, dilate_box
+from anonymizer.pipeline.render.context import WordMatch, choose_in_context, match_word
 from anonymizer.pipeline.render.style import (
-    MIN_CONTRAST, FontProfile, TextStyle, choose_font, estimate_style, font_profiles, load_font,
-    matched_font, soften,
+    MIN_CONTRAST, FontProfile, TextStyle, choose_font, font_profiles, grow_mask, ink_geometry, load_font,
+    matched_font, measure_box, soften,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,10 +54,11 @@ class Layout:
 
 
 def fit_layout(style: TextStyle, profile: FontProfile, text: str, box: Box, limits: IntBox,
-               max_condense: float = 0.15, blur: float = 0.0) -> Layout:
+               max_condense: float = 0.15, blur: float = 0.0, size: float | None = None) -> Layout:
     """Place ``text`` so its ink starts at the original ink's left edge and fits ``box``
-    horizontally and ``limits`` (the dilated box) vertically."""
-    size = matched_font(style, profile).size
+    horizontally and ``limits`` (the dilated box) vertically; ``size`` (px) before fitting
+    defaults to the one whose cap height matches the original's."""
+    size = matched_font(style, profile).size if size is None else float(size)
     left_edge = max(style.ink_box[0], box[0]) if style.found_ink else box[0] + 0.1 * (box[3] - box[1])
     avail = max(box[2] - left_edge, 1.0)
     baseline = style.baseline
@@ -88,15 +101,19 @@ def draw_alpha(layout: Layout, text: str, region: IntBox) -> np.ndarray:
     return np.asarray(canvas, np.float32) / 255.0
 
 
-def _grow(mask: np.ndarray) -> np.ndarray:
-    """3x3 binary dilation."""
-    padded = np.pad(mask, 1)
-    h, w = mask.shape
-    out = np.zeros_like(mask)
-    for dy in range(3):
-        for dx in range(3):
-            out |= padded[dy : dy + h, dx : dx + w]
-    return out
+def robust_geometry(style: TextStyle, alpha: np.ndarray, box: Box) -> TextStyle:
+    """``style`` with the baseline, cap and x-height of :func:`ink_geometry` ``(robust=True)``
+    (used with page context; the fallback keeps the plain median baseline)."""
+    geometry = ink_geometry(alpha, robust=True)
+    if geometry is None:
+        return style
+    return replace(style, baseline=math.floor(box[1]) + geometry.baseline, cap_height=geometry.cap_height,
+                   x_height=geometry.x_height)
+
+
+def _overlap(a: Box, b: Box) -> float:
+    """Area of the intersection of two boxes."""
+    return max(min(a[2], b[2]) - max(a[0], b[0]), 0.0) * max(min(a[3], b[3]) - max(a[1], b[1]), 0.0)
 
 
 def erase_mask(region: np.ndarray, paper: np.ndarray, box: Box, origin: tuple[int, int],
@@ -112,11 +129,11 @@ def erase_mask(region: np.ndarray, paper: np.ndarray, box: Box, origin: tuple[in
     inky = np.linalg.norm(region.astype(np.float32) - paper, axis=-1) > threshold
     connected = inky & inside
     for _ in range(steps):
-        grown = _grow(connected) & inky
+        grown = grow_mask(connected) & inky
         if np.array_equal(grown, connected):
             break
         connected = grown
-    return inside | _grow(connected)
+    return inside | grow_mask(connected)
 
 
 class ClassicalRenderer(BaseRenderer):
@@ -124,6 +141,8 @@ class ClassicalRenderer(BaseRenderer):
 
     ``font_dirs``/``families`` select the candidate faces (see :func:`find_fonts`);
     ``match_blur`` matches the edge softness; ``seed`` makes the paper noise reproducible.
+    Replacements with ``context`` words get their face and size from the page
+    (:mod:`anonymizer.pipeline.render.context`); the words are measured once per page.
     """
 
     name = "classical"
@@ -138,6 +157,8 @@ class ClassicalRenderer(BaseRenderer):
                                         tuple(families) if families is not None else None)
         self.max_condense = float(max_condense)
         self.match_blur = match_blur
+        self._page_key: tuple | None = None
+        self._page_words: dict[tuple[Box, str], WordMatch | None] = {}
         self.noise = noise
         self.seed = int(seed)
 
@@ -145,15 +166,73 @@ class ClassicalRenderer(BaseRenderer):
         """The estimated style and the layout of each replacement (no drawing)."""
         array = np.asarray(page.convert("RGB"))
         size = (array.shape[1], array.shape[0])
+        boxes = check_replacements(replacements, size)
+        if any(rep.context for rep in replacements):
+            self._select_page(array)
         plans = []
-        for box, rep in zip(check_replacements(replacements, size), replacements):
-            style = estimate_style(array, box, self.margin)
-            profile, blur = choose_font(style, rep.text, rep.original_length, self.candidates)
+        for box, rep in zip(boxes, replacements):
+            style, alpha = measure_box(array, box, self.margin)
+            choice = None
+            if rep.context and alpha is not None:
+                matches = self._matches(array, rep.context, boxes)
+                robust = robust_geometry(style, alpha, box)
+                choice = choose_in_context(robust, rep.text, rep.original_length, box, self.candidates, matches)
+                style = robust if choice is not None else style
+            if choice is None:  # no usable context: the box's own statistics
+                profile, blur = choose_font(style, rep.text, rep.original_length, self.candidates)
+                font_size = None
+            else:
+                profile, blur, font_size = choice.profile, choice.radius, choice.size
             limits = dilate_box(box, self.margin, size)
             layout = fit_layout(style, profile, rep.text, box, limits, self.max_condense,
-                                blur if self.match_blur else 0.0)
+                                blur if self.match_blur else 0.0, font_size)
             plans.append((style, layout))
         return plans
+
+    # ------------------------------------------------------------------ page context
+    def clear_cache(self) -> None:
+        """Forget the context words measured on the last page (kept in memory, with their
+        non-sensitive texts, until the next page or this call)."""
+        self._page_key, self._page_words = None, {}
+
+    def _select_page(self, array: np.ndarray) -> None:
+        """Keep the measured context words when ``array`` is the page of the last call (same
+        pixels), else start afresh."""
+        key = (array.shape, hashlib.blake2b(np.ascontiguousarray(array).data, digest_size=16).digest())
+        if key != self._page_key:
+            self._page_key, self._page_words = key, {}
+
+    def context_matches(self, array: np.ndarray, context: Sequence[tuple[Box, str]],
+                        boxes: Sequence[Box] = ()) -> list[WordMatch]:
+        """The :class:`WordMatch` of each usable context word of ``array`` (measured once per
+        page: a page with the same pixels reuses them). Words outside the page, too small,
+        without ink, or overlapping one of ``boxes`` (sensitive pixels) are skipped."""
+        self._select_page(array)
+        return self._matches(array, context, boxes)
+
+    def _matches(self, array: np.ndarray, context: Sequence[tuple[Box, str]], boxes: Sequence[Box]) -> list[WordMatch]:
+        height, width = array.shape[:2]
+        out = []
+        for cbox, text in context:
+            x0, y0, x1, y1 = (float(v) for v in cbox)
+            if not all(map(math.isfinite, (x0, y0, x1, y1))):
+                continue
+            x0, y0, x1, y1 = max(x0, 0.0), max(y0, 0.0), min(x1, float(width)), min(y1, float(height))
+            if x1 - x0 < 2 or y1 - y0 < 2:
+                continue
+            area = (x1 - x0) * (y1 - y0)
+            if any(_overlap((x0, y0, x1, y1), b) > 0.25 * area for b in boxes):
+                continue
+            word = ((x0, y0, x1, y1), " ".join(text.split()))
+            if word not in self._page_words:
+                try:
+                    self._page_words[word] = match_word(array, word[0], word[1], self.candidates, self.margin)
+                except Exception as err:  # an odd word must not stop the page (nor show its text)
+                    log.debug("a context word could not be measured (%s); skipped", type(err).__name__)
+                    self._page_words[word] = None
+            if self._page_words[word] is not None:
+                out.append(self._page_words[word])
+        return out
 
     def _render(self, page: Image.Image, boxes: list[Box], replacements: list[Replacement]) -> Image.Image:
         out = np.asarray(page, np.float32).copy()

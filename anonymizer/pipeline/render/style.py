@@ -21,7 +21,9 @@ Rules (all measured on the page, never on the original text):
 * **font**: each candidate face is sized so its cap height matches, the surrogate is
   rendered with it and measured the same way; the face minimising the squared log-ratios
   of stroke width, contrast, x-height/cap ratio and (given ``original_length``) the ink
-  width per character wins.
+  width per character wins. With page context (non-sensitive words of the page) the
+  classical renderer adds the evidence of those words re-typeset in every face: see
+  :mod:`anonymizer.pipeline.render.context`.
 """
 
 from __future__ import annotations
@@ -117,8 +119,12 @@ class InkGeometry:
     x_height: float | None
 
 
-def ink_geometry(alpha: np.ndarray) -> InkGeometry | None:
-    """Baseline, cap and x-height of the ink in ``alpha`` (see the module rules); None if empty."""
+def ink_geometry(alpha: np.ndarray, robust: bool = False) -> InkGeometry | None:
+    """Baseline, cap and x-height of the ink in ``alpha`` (see the module rules); None if empty.
+
+    ``robust``: the baseline is the median of the column bottoms within 0.75 px of their most
+    common half-pixel bin instead of the median of all bottoms, which diagonals and bars
+    (``7``, ``/``, ``4``, ``T``: columns ending above the baseline) pull upwards."""
     mask = alpha > 0.5
     cols = np.flatnonzero(mask.any(axis=0))
     if len(cols) == 0:
@@ -133,6 +139,11 @@ def ink_geometry(alpha: np.ndarray) -> InkGeometry | None:
     tops = first - above
     bottoms = last + 1 + below
     baseline = float(np.median(bottoms))
+    if robust:
+        bins = np.round(bottoms * 2)
+        values, counts = np.unique(bins, return_counts=True)
+        mode = values[np.flatnonzero(counts == counts.max())[-1]] / 2  # the lowest of equal modes
+        baseline = float(np.median(bottoms[np.abs(bottoms - mode) <= 0.75]))
     cap_top, x_top = float(np.percentile(tops, 5)), float(np.median(tops))
     cap = baseline - cap_top
     xh = baseline - x_top
@@ -164,6 +175,12 @@ def _fit_plane(pixels: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> tuple[tupl
 
 def estimate_style(page: np.ndarray, box: Box, margin: int = 2) -> TextStyle:
     """The :class:`TextStyle` of the text in ``box`` of an ``(H, W, 3)`` uint8 page."""
+    return measure_box(page, box, margin)[0]
+
+
+def measure_box(page: np.ndarray, box: Box, margin: int = 2) -> tuple[TextStyle, np.ndarray | None]:
+    """:func:`estimate_style` and the ink alpha over the box's pixels
+    ``[floor(y0):ceil(y1), floor(x0):ceil(x1)]`` (None when no ink is found)."""
     x0, y0, x1, y1 = box
     ring = max(3, round(0.25 * (y1 - y0)))
     pixels, xs, ys = _ring(page, box, margin, ring)
@@ -203,7 +220,7 @@ def estimate_style(page: np.ndarray, box: Box, margin: int = 2) -> TextStyle:
         ink = (0, 0, 0) if lum >= 128 else (255, 255, 255)
         h = y1 - y0
         return TextStyle(paper, ink, tuple(float(v) for v in noise), plane, False, (x0, y0, x1, y1),
-                         y0 + 0.8 * h, 0.6 * h, None, max(1.0, 0.07 * h), 1.0, 1.0)
+                         y0 + 0.8 * h, 0.6 * h, None, max(1.0, 0.07 * h), 1.0, 1.0), None
     ink = tuple(int(round(v)) for v in np.clip(ink_rgb, 0, 255))
     gx0, gy0, gx1, gy1 = geometry.box
     return TextStyle(
@@ -211,7 +228,28 @@ def estimate_style(page: np.ndarray, box: Box, margin: int = 2) -> TextStyle:
         ink_box=(bx0 + gx0, by0 + gy0, bx0 + gx1, by0 + gy1), baseline=by0 + geometry.baseline,
         cap_height=geometry.cap_height, x_height=geometry.x_height,
         stroke=stroke_width(alpha), contrast=stroke_contrast(alpha), edge_width=edge_width(alpha),
-    )
+    ), alpha
+
+
+def ink_alpha(page: np.ndarray, style: TextStyle, region: tuple[int, int, int, int]) -> np.ndarray:
+    """The alpha of ``style``'s ink over ``region`` (``x0, y0, x1, y1`` page ints, end-exclusive):
+    each pixel's projection on the segment from the paper plane to the ink colour, in [0, 1]."""
+    x0, y0, x1, y1 = region
+    gy, gx = np.mgrid[y0:y1, x0:x1]
+    diff = page[y0:y1, x0:x1].astype(np.float32) - style.paper_at(gx + 0.5, gy + 0.5)
+    seg = np.asarray(style.ink, np.float32) - np.asarray(style.paper, np.float32)
+    return np.clip((diff @ seg) / max(float(seg @ seg), 1e-6), 0.0, 1.0)
+
+
+def grow_mask(mask: np.ndarray) -> np.ndarray:
+    """3x3 binary dilation."""
+    padded = np.pad(mask, 1)
+    h, w = mask.shape
+    out = np.zeros_like(mask)
+    for dy in range(3):
+        for dx in range(3):
+            out |= padded[dy : dy + h, dx : dx + w]
+    return out
 
 
 # ------------------------------------------------------------------ font matching
