@@ -48,7 +48,8 @@ from pathlib import Path
 from typing import Any
 
 from anonymizer.data.records import Word
-from anonymizer.pipeline.form_context import FormContext
+from anonymizer.pipeline.form_context import FormContext, trim_span
+
 from anonymizer.pipeline.page_text import Detection, PageText, build_page_text
 
 log = logging.getLogger(__name__)
@@ -460,14 +461,6 @@ def _plausible_phone(text: str, start: int, end: int) -> bool:
     return not any(_MONEY.fullmatch(tok.strip(",;:")) for tok in text[start:end].split())
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and (text[start].isspace() or text[start] in ",;:|"):
-        start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:|"):
-        end -= 1
-    return start, end
-
-
 def resolve_overlaps(detections: Sequence[Detection], text: str) -> list[Detection]:
     """Merge overlapping spans of one type (highest score kept), then give contested
     characters to the higher score (then the longer span); a losing detection keeps its
@@ -487,7 +480,7 @@ def resolve_overlaps(detections: Sequence[Detection], text: str) -> list[Detecti
         for a, b in taken:
             pieces = [p for s, e in pieces for p in ((s, min(e, a)), (max(s, b), e)) if p[1] > p[0]]
         for s, e in pieces:
-            s, e = _trim(text, s, e)
+            s, e = trim_span(text, s, e)
             if e > s and any(c.isalnum() for c in text[s:e]):
                 out.append(dataclasses.replace(d, start=s, end=e))
         taken.append((d.start, d.end))

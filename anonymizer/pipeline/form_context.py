@@ -766,7 +766,7 @@ class FormContext:
         for k, seg in enumerate(segments):
             words = [t.word for t in lay.toks[seg.line][seg.first : seg.end]]
             start = seg.start if seg.start is not None else page.spans[words[0]][0]  # type: ignore[index]
-            start, end = _trim(page.text, start, page.spans[words[-1]][1])  # type: ignore[index]
+            start, end = trim_span(page.text, start, page.spans[words[-1]][1])  # type: ignore[index]
             if end > start:
                 spans.append([start, end, entities[min(k, len(entities) - 1)]])
         merged: list[list] = []
@@ -779,7 +779,7 @@ class FormContext:
         return [Detection(t, s, e, self.score, SOURCE, gid) for s, e, t in merged]
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop surrounding whitespace and separators (``,;:|``) from a value span."""
     while start < end and (text[start].isspace() or text[start] in ",;:|"):
         start += 1
