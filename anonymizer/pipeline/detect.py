@@ -49,7 +49,6 @@ from typing import Any
 
 from anonymizer.data.records import Word
 from anonymizer.pipeline.form_context import FormContext, trim_span
-
 from anonymizer.pipeline.page_text import Detection, PageText, build_page_text
 
 log = logging.getLogger(__name__)
