@@ -180,8 +180,8 @@ class PageAnonymizer:
                 parts = [doc.surrogates.surrogate(det.entity_type, piece) for piece in pieces]
                 parts = [" ".join(p.split()) or "#" * len(piece.strip()) for p, piece in zip(parts, pieces)]
             index = len(entities)
-            for b, piece, part in zip(boxes, pieces, parts):
-                box = _clip(b.box, width, height)
+            clipped = [_clip(b.box, width, height) for b in boxes]
+            for box, piece, part in zip(clipped, pieces, parts):
                 replacements.append(
                     Replacement(box=box, text=part, original_length=len(piece), label=det.entity_type,
                                 context=nearest_context(box, safe))
@@ -195,7 +195,7 @@ class PageAnonymizer:
                     "score": round(float(det.score), 3),
                     "source": det.source,
                     "value_id": doc.value_id(det.entity_type, value),
-                    "boxes": [[round(v, 1) for v in _clip(b.box, width, height)] for b in boxes],
+                    "boxes": [[round(v, 1) for v in box] for box in clipped],
                     "surrogate": parts,
                 }
             )
