@@ -9,6 +9,7 @@ import torch
 from diffusers import AutoencoderKL
 
 from anonymizer.models.export import export_autoencoder, measure_scaling_factor
+from anonymizer.models.manifest import verify_manifest
 from tests.test_losses import tiny_vae
 
 
@@ -43,6 +44,8 @@ def test_export_reloads_with_identical_outputs(tmp_path: Path) -> None:
     assert torch.equal(a, b)
     info = (out / "export_info.json").read_text()
     assert '"scaling_factor": 1.2345' in info and "x.ckpt" in info
+    manifest = verify_manifest(out, kind="autoencoder")  # written last, inside the atomic write
+    assert manifest["export"] == {"source_checkpoint": "x.ckpt", "scaling_factor": 1.2345}
 
 
 def test_export_never_overwrites(tmp_path: Path) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from anonymizer.models.manifest import ManifestError, verify_manifest
 from anonymizer.pipeline.text_edit import TextEditPipeline
 from anonymizer.train import train
 from tests.conftest import INPAINT_OVERRIDES, compose_train
@@ -94,3 +96,13 @@ def test_no_boxes_returns_an_identical_copy(pipe: TextEditPipeline) -> None:
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="not a text-edit export"):
         TextEditPipeline.from_pretrained(tmp_path)
+
+
+def test_the_export_manifest_is_verified_on_load(export_dir: Path, tmp_path: Path) -> None:
+    manifest = verify_manifest(export_dir, kind="text_edit")
+    assert manifest["export"]["resolution"] == 32 and "source_checkpoint" in manifest["export"]
+    damaged = shutil.copytree(export_dir, tmp_path / "text_edit")
+    weights = damaged / "vae" / "diffusion_pytorch_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1])
+    with pytest.raises(ManifestError, match="vae/diffusion_pytorch_model.safetensors: size"):
+        TextEditPipeline.from_pretrained(damaged)

@@ -83,7 +83,8 @@ def render_glyph(
 def build_glyph_processor(pretrained: str | None = None, image_size: int = 384) -> Any:
     """The image processor turning glyph images into TrOCR encoder pixel values.
 
-    ``pretrained`` (a local folder or hub id such as ``microsoft/trocr-base-printed``):
+    ``pretrained`` (a local folder, hub id such as ``microsoft/trocr-base-printed``, or store
+    URL such as ``s3://bucket/models/trocr/latest``, see :mod:`anonymizer.models.resolve`):
     ``TrOCRProcessor.from_pretrained(pretrained).image_processor``, falling back to
     ``AutoImageProcessor`` for a folder holding only an image processor (``image_size`` is
     then ignored: the saved processor's size wins). ``None``: a ``ViTImageProcessor``
@@ -102,6 +103,9 @@ def build_glyph_processor(pretrained: str | None = None, image_size: int = 384) 
             image_mean=TROCR_MEAN,
             image_std=TROCR_STD,
         )
+    from anonymizer.models.resolve import resolve_model_path
+
+    pretrained = resolve_model_path(str(pretrained))
     local = Path(pretrained).expanduser()
     if not local.exists() and str(pretrained).startswith(("/", ".", "~")):
         raise FileNotFoundError(f"glyph processor: no such folder {pretrained!r}")

@@ -1,4 +1,9 @@
-"""Build diffusers models from a pretrained folder / hub id or from an architecture config."""
+"""Build diffusers models from a pretrained folder / hub id / store URL or from an architecture config.
+
+``pretrained`` goes through :func:`anonymizer.models.resolve.resolve_model_path`: ``s3://``
+(and other fsspec) URLs are downloaded into the model cache and verified, and a local
+folder with a ``manifest.json`` (our exports) is verified before loading.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,13 @@ from typing import Any
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from omegaconf import DictConfig, OmegaConf
 
+from anonymizer.models.resolve import resolve_model_path
+
 log = logging.getLogger(__name__)
 
 
 def _load(cls, what: str, pretrained: str, subfolder: str | None, revision: str | None):
+    pretrained = resolve_model_path(pretrained)
     local = Path(pretrained).expanduser()
     if not local.exists() and pretrained.startswith(("/", ".", "~")):
         raise FileNotFoundError(f"{what}.pretrained: no such folder {pretrained!r}")

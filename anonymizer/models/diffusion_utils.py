@@ -22,6 +22,8 @@ from diffusers.training_utils import EMAModel
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
+from anonymizer.models.resolve import resolve_model_path
+
 log = logging.getLogger(__name__)
 
 SCHEDULERS: dict[str, type[SchedulerMixin]] = {
@@ -52,8 +54,9 @@ def build_scheduler(
 ) -> SchedulerMixin:
     """Return the scheduler ``name`` (``ddpm``, ``ddim``, ``dpm_solver``, ``euler``...).
 
-    With ``pretrained`` (a diffusers pipeline folder / hub id, read from ``subfolder``; a
-    local folder that holds ``scheduler_config.json`` itself also works) the saved config
+    With ``pretrained`` (a diffusers pipeline folder / hub id / store URL, read from
+    ``subfolder``; a local folder that holds ``scheduler_config.json`` itself also works;
+    see :func:`~anonymizer.models.resolve.resolve_model_path`) the saved config
     is loaded, with ``config`` overriding its fields; otherwise the scheduler is built from
     ``config`` (constructor keyword arguments, e.g. ``num_train_timesteps``).
     """
@@ -67,6 +70,7 @@ def build_scheduler(
             return cls(**config)
         except TypeError as err:
             raise TypeError(f"scheduler {name!r}: {err}") from err
+    pretrained = resolve_model_path(pretrained)
     local = Path(pretrained).expanduser()
     if not local.exists() and pretrained.startswith(("/", ".", "~")):
         raise FileNotFoundError(f"scheduler pretrained: no such folder {pretrained!r}")

@@ -1,4 +1,9 @@
-"""Export trained models as diffusers folders, atomically and without overwriting."""
+"""Export trained models as diffusers folders, atomically and without overwriting.
+
+Each export ends with a ``manifest.json`` (files, sizes, SHA-256; see
+:mod:`anonymizer.models.manifest`), written last inside the temporary folder, so a
+folder with a manifest is complete.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from typing import Any
 
 import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
+
+from anonymizer.models.manifest import write_manifest
 
 TEXT_EDIT_CONFIG = "text_edit_config.json"
 
@@ -63,8 +70,10 @@ def _move_aside(path: Path) -> Path | None:
     return aside
 
 
-def write_atomically(out_dir: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary sibling folder, then rename it to ``out_dir``.
+def write_atomically(out_dir: str | Path, write: Callable[[Path], None], kind: str,
+                     export: dict[str, Any] | None = None) -> Path:
+    """Call ``write(tmp)`` on a temporary sibling folder, add its ``manifest.json`` (``kind``,
+    ``export`` info), then rename it to ``out_dir``.
 
     An existing ``out_dir`` is moved aside (``<name>.prev-<time>``), never overwritten.
     """
@@ -75,23 +84,25 @@ def write_atomically(out_dir: str | Path, write: Callable[[Path], None]) -> Path
         shutil.rmtree(tmp)
     tmp.mkdir()
     write(tmp)
+    write_manifest(tmp, kind, export)
     _move_aside(out)
     tmp.rename(out)
     return out
 
 
 def export_autoencoder(vae: AutoencoderKL, out_dir: str | Path, scaling_factor: float, info: dict[str, Any]) -> Path:
-    """Save ``vae`` (with ``scaling_factor``) to ``out_dir`` as a diffusers folder.
+    """Save ``vae`` (with ``scaling_factor``) to ``out_dir`` as a diffusers folder (kind ``autoencoder``).
 
-    ``info`` goes to ``out_dir/export_info.json``; see :func:`write_atomically`.
+    ``info`` goes to ``out_dir/export_info.json`` and the manifest; see :func:`write_atomically`.
     """
     vae.register_to_config(scaling_factor=float(scaling_factor))
+    info = {**info, "scaling_factor": float(scaling_factor)}
 
     def write(tmp: Path) -> None:
         vae.save_pretrained(tmp, safe_serialization=True)
-        (tmp / "export_info.json").write_text(json.dumps({**info, "scaling_factor": float(scaling_factor)}, indent=2))
+        (tmp / "export_info.json").write_text(json.dumps(info, indent=2))
 
-    return write_atomically(out_dir, write)
+    return write_atomically(out_dir, write, "autoencoder", info)
 
 
 def export_text_edit(
@@ -104,7 +115,8 @@ def export_text_edit(
     config: dict[str, Any],
 ) -> Path:
     """Write a text-edit folder: ``unet/``, ``vae/``, ``scheduler/``, ``text_encoder/``
-    (glyph encoder, projection, ``processor/``) and ``text_edit_config.json``."""
+    (glyph encoder, projection, ``processor/``), ``text_edit_config.json`` and the manifest
+    (kind ``text_edit``, with ``config`` as its export info)."""
 
     def write(tmp: Path) -> None:
         unet.save_pretrained(tmp / "unet", safe_serialization=True)
@@ -114,4 +126,4 @@ def export_text_edit(
         processor.save_pretrained(tmp / "text_encoder" / "processor")
         (tmp / TEXT_EDIT_CONFIG).write_text(json.dumps(config, indent=2))
 
-    return write_atomically(out_dir, write)
+    return write_atomically(out_dir, write, "text_edit", config)

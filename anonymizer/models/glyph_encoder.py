@@ -22,6 +22,8 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel, VisionEncoderDecoderModel
 from transformers.models.auto.modeling_auto import MODEL_MAPPING
 
+from anonymizer.models.resolve import resolve_model_path
+
 log = logging.getLogger(__name__)
 
 ENCODER_DIR = "encoder"
@@ -38,7 +40,8 @@ def build_trocr_encoder(
 
     Exactly one of ``pretrained`` and ``config``:
 
-    * ``pretrained``: a hub id (``microsoft/trocr-base-printed``) or a local folder. A
+    * ``pretrained``: a hub id (``microsoft/trocr-base-printed``), a local folder or a store
+      URL (``s3://...``, see :func:`~anonymizer.models.resolve.resolve_model_path`). A
       ``vision-encoder-decoder`` checkpoint yields its ``.encoder``; any other model type
       (an encoder saved on its own, e.g. ``GlyphConditioner.save_pretrained``'s
       ``encoder/``) is loaded with ``AutoModel``.
@@ -53,6 +56,7 @@ def build_trocr_encoder(
     if config is not None:
         return _encoder_from_config(config)
 
+    pretrained = resolve_model_path(pretrained)
     local = Path(pretrained).expanduser()
     if not local.exists() and pretrained.startswith(("/", ".", "~")):
         raise FileNotFoundError(f"glyph encoder pretrained: no such folder {pretrained!r}")

@@ -6,6 +6,10 @@ training export (``unet/``, ``vae/``, ``scheduler/``, ``text_encoder/``,
 each box is cut out with context (as in training), re-drawn at the model resolution with
 the target string's glyph as conditioning, resized back and pasted with a feathered blend
 that is limited to the dilated box, so every pixel outside the dilated boxes is unchanged.
+
+The folder's ``manifest.json`` is verified on load (a changed, truncated, missing or
+unlisted file is an error naming it); a store URL (``s3://bucket/models/<name>/<version>``)
+is downloaded into the cache and verified first (:mod:`anonymizer.models.resolve`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from anonymizer.models.diffusion_utils import build_scheduler, scheduler_from
 from anonymizer.models.export import TEXT_EDIT_CONFIG
 from anonymizer.models.glyph_encoder import GlyphConditioner
 from anonymizer.models.inpaint_sampling import sample_inpaint
+from anonymizer.models.resolve import as_local_path, resolve_model_path
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +66,23 @@ class TextEditPipeline:
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu",
-                        dtype: torch.dtype = torch.float32) -> TextEditPipeline:
-        """Load a text-edit export folder."""
-        root = Path(path).expanduser()
-        config_file = root / TEXT_EDIT_CONFIG
-        if not config_file.is_file():
-            raise FileNotFoundError(f"{root}: not a text-edit export (no {TEXT_EDIT_CONFIG})")
-        config = json.loads(config_file.read_text())
+                        dtype: torch.dtype = torch.float32, verify: bool = True) -> TextEditPipeline:
+        """Load a text-edit export: a local folder or a store URL (``s3://...``).
+
+        Its ``manifest.json`` is required (kind ``text_edit``) and verified: sizes, the file
+        list and, unless ``verify=False``, every SHA-256. An export without a manifest
+        (written before manifests existed) is refused: re-export it, or run
+        ``python -m anonymizer.models manifest <folder>`` to vouch for its current files.
+        """
+        local = as_local_path(path)
+        if local is not None and not (local / TEXT_EDIT_CONFIG).is_file():
+            raise FileNotFoundError(f"{local}: not a text-edit export (no {TEXT_EDIT_CONFIG})")
+        root = Path(resolve_model_path(path, kind="text_edit", require_manifest=True, verify=verify))
+        config = json.loads((root / TEXT_EDIT_CONFIG).read_text())
         unet = UNet2DConditionModel.from_pretrained(root / "unet", torch_dtype=dtype)
         vae = AutoencoderKL.from_pretrained(root / "vae", torch_dtype=dtype)
         conditioner = GlyphConditioner.from_pretrained(root / "text_encoder")
-        scheduler = build_scheduler("ddpm", pretrained=str(root), subfolder="scheduler")
+        scheduler = build_scheduler("ddpm", pretrained=str(root / "scheduler"), subfolder=None)
         glyph_cfg = config["glyph"]
         font_path = glyph_cfg.get("font_path")
         if font_path and not Path(font_path).is_file():
