@@ -63,7 +63,7 @@ import threading
 import time
 import tracemalloc
 import warnings
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,8 +74,14 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from anonymizer.data.records import Box, PageRecord, Word  # noqa: E402
-from anonymizer.pipeline.verify import find_leaks, normalize  # noqa: E402
+from anonymizer.data.records import Box  # noqa: E402
+from anonymizer.metrics.anonymization import (  # noqa: E402
+    covered,
+    leaked_entities,
+    page_truth,
+    preserved,
+    surrogates_read,
+)
 
 SYSTEMS = ("ours", "ours_redact", "ours_noverify", "presidio")
 TITLES = {
@@ -211,99 +217,7 @@ def traced_peak(fn: Callable[[], Any]) -> int:
 
 
 # --------------------------------------------------------------------------- metrics
-def dilate(box: Sequence[float], px: float) -> Box:
-    return (box[0] - px, box[1] - px, box[2] + px, box[3] + px)
-
-
-def intersects(a: Sequence[float], b: Sequence[float]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def centre_in(box: Sequence[float], region: Sequence[float]) -> bool:
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
-@dataclass
-class Truth:
-    """The sensitive ground truth of one page (values in memory only)."""
-
-    labels: list[str]  # per sensitive entity
-    word_boxes: list[list[Box]]  # per entity, its words' boxes
-    pieces: list[str]  # one per line of each entity
-    owner: list[int]  # entity of each piece
-    checkable: list[bool]  # per entity: some line has >= min_chars normalised characters
-    readable_in: list[bool]  # per entity: readable in the input page's OCR
-
-
-def page_truth(record: PageRecord, input_words: list[Word], min_chars: int) -> Truth:
-    labels, word_boxes, pieces, owner = [], [], [], []
-    for entity in (e for e in record.entities if e.sensitive and e.words):
-        k = len(labels)
-        labels.append(entity.label)
-        word_boxes.append([record.words[i].box for i in entity.words])
-        lines: dict[Any, list[str]] = {}
-        for i in entity.words:
-            lines.setdefault(record.words[i].line, []).append(record.words[i].text)
-        for texts in lines.values():
-            pieces.append(" ".join(texts))
-            owner.append(k)
-    checkable = [False] * len(labels)
-    for piece, k in zip(pieces, owner):
-        checkable[k] |= len(normalize(piece)) >= min_chars
-    return Truth(labels, word_boxes, pieces, owner, checkable, leaked_entities(input_words, pieces, owner,
-                                                                             len(labels), min_chars))
-
-
-def leaked_entities(words: list[Word], pieces: list[str], owner: list[int], n: int, min_chars: int) -> list[bool]:
-    out = [False] * n
-    for leak in find_leaks(words, pieces, min_chars):
-        out[owner[leak.index]] = True
-    return out
-
-
-def preserved(input_words: list[Word], output_words: list[Word], truth: Truth, px: float, min_iou: float) -> tuple[int, int]:
-    """(found again, considered): input OCR words outside the sensitive boxes re-read in the output."""
-    sensitive = [dilate(b, px) for boxes in truth.word_boxes for b in boxes]
-    by_text: dict[str, list[Box]] = defaultdict(list)
-    for w in output_words:
-        by_text[normalize(w.text)].append(w.box)
-    found = considered = 0
-    for w in input_words:
-        text = normalize(w.text)
-        if not text or any(intersects(w.box, s) for s in sensitive):
-            continue
-        considered += 1
-        found += any(iou(w.box, b) >= min_iou for b in by_text.get(text, ()))
-    return found, considered
-
-
-def covered(truth: Truth, boxes: list[Box], px: float) -> list[bool]:
-    regions = [dilate(b, px) for b in boxes]
-    return [all(any(centre_in(wb, r) for r in regions) for wb in wbs) for wbs in truth.word_boxes]
-
-
-def surrogates_read(audit: dict[str, Any], output_words: list[Word], px: float, min_chars: int) -> tuple[int, int]:
-    """(read back, checked) over the surrogate lines of an audit."""
-    read = checked = 0
-    for entity in audit["entities"]:
-        for box, part in zip(entity["boxes"], entity["surrogate"]):
-            if len(normalize(part)) < min_chars:
-                continue
-            checked += 1
-            region = dilate(box, px)
-            inside = [w for w in output_words if centre_in(w.box, region)]
-            read += bool(inside and find_leaks(inside, [part], min_chars))
-    return read, checked
+# (anonymizer.metrics.anonymization: leaked_entities, page_truth, preserved, covered, surrogates_read)
 
 
 @dataclass

@@ -50,6 +50,13 @@ def test_bad_arguments_are_rejected() -> None:
         draw_audit(Image.new("RGB", (10, 10)), AUDIT, width=0)
 
 
+def test_flagged_leaks_are_crossed_when_nothing_was_redacted() -> None:
+    audit = {"entities": [], "verification": {"leaks": [{"entity": 0, "type": "PERSON", "boxes": [[60, 40, 90, 50]]}]}}
+    out = draw_audit(Image.new("RGB", (100, 60), "white"), audit)
+    assert out.getpixel((60, 45)) == REDACTED_COLOR and out.getpixel((75, 45)) == REDACTED_COLOR  # edge, cross
+    assert out.getpixel((62, 45)) == (255, 255, 255)
+
+
 def test_an_empty_audit_leaves_the_page_as_is() -> None:
     page = Image.new("L", (30, 20), 128)
     out = draw_audit(page, {"entities": [], "verification": {"checked": False}})

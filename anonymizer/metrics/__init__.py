@@ -1,1 +1,3 @@
-"""Metrics: legibility (OCR character error rate) and image quality."""
+"""Metrics: legibility (Tesseract OCR), text accuracy (CER, word/sentence accuracy, NED),
+image quality (PSNR, SSIM, LPIPS, unchanged pixels) and anonymization (leaks, detection
+precision/recall, preserved text, surrogate read-back)."""

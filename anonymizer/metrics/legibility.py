@@ -1,4 +1,9 @@
-"""Legibility of rendered text: OCR with Tesseract and the character error rate."""
+"""Legibility of rendered text: OCR with Tesseract and the character error rate.
+
+:func:`ocr_line` reads one line (Tesseract ``--psm 7`` on the upscaled image);
+:func:`ocr_box` reads the line inside a box of a larger image. The string metrics
+(CER, word/sentence accuracy, NED) are in :mod:`anonymizer.metrics.text_accuracy`.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,16 @@ def ocr_line(image: Image.Image, upscale: int = 4) -> str:
     if upscale > 1:
         image = image.resize((image.width * upscale, image.height * upscale), Image.Resampling.BICUBIC)
     return pytesseract.image_to_string(image.convert("L"), config="--psm 7").strip()
+
+
+def ocr_box(image: Image.Image, box: tuple[float, float, float, float], pad: float = 2.0, upscale: int = 4) -> str:
+    """:func:`ocr_line` on ``box`` of ``image`` grown by ``pad`` pixels on every side (clipped)."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    region = (max(int(np.floor(x0 - pad)), 0), max(int(np.floor(y0 - pad)), 0),
+              min(int(np.ceil(x1 + pad)), image.width), min(int(np.ceil(y1 + pad)), image.height))
+    if region[2] <= region[0] or region[3] <= region[1]:
+        raise ValueError(f"box {box!r} lies outside the {image.width}x{image.height} image")
+    return ocr_line(image.crop(region), upscale=upscale)
 
 
 def masked_region(image: np.ndarray, mask: np.ndarray, pad: int = 2) -> np.ndarray:

@@ -41,7 +41,8 @@ def draw_audit(
         width: outline width in pixels.
         font_size: label size in pixels.
 
-    Boxes that verification redacted are outlined in red with a cross.
+    Where verification still read an original value, its boxes are outlined in red with a
+    cross (redacted by the fallback, or only flagged with ``verify.fallback=none``).
     """
     if width < 1 or font_size < 1:
         raise ValueError(f"width and font_size must be >= 1, got {width}, {font_size}")
@@ -62,7 +63,9 @@ def draw_audit(
             y = max(0, y0 - (bottom - top) - 3)
             draw.rectangle([x0, y, x0 + right - left + 4, y + bottom - top + 2], fill=color)
             draw.text((x0 + 2 - left, y + 1 - top), text, fill=(255, 255, 255), font=font)
-    for box in page_audit.get("verification", {}).get("redacted", []) or []:
+    verification = page_audit.get("verification", {})
+    flagged = verification.get("redacted") or [b for leak in verification.get("leaks", []) for b in leak["boxes"]]
+    for box in flagged:
         x0, y0, x1, y1 = (round(v) for v in box)
         draw.rectangle([x0, y0, x1, y1], outline=REDACTED_COLOR, width=width)
         draw.line([x0, y0, x1, y1], fill=REDACTED_COLOR, width=width)

@@ -1,0 +1,70 @@
+"""Helpers shared by the evaluation tasks: model paths, dtypes, record files, config checks."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from anonymizer.data.records import PageRecord
+from anonymizer.evaluation.report import UsageError
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def torch_dtype(name: str, key: str = "model.dtype") -> torch.dtype:
+    """The torch dtype called ``name``; :class:`UsageError` naming ``key`` otherwise."""
+    if name not in DTYPES:
+        raise UsageError(f"{key} must be one of {sorted(DTYPES)}, got {name!r}")
+    return DTYPES[name]
+
+
+def looks_local(path: str) -> bool:
+    """Whether ``path`` is meant as a local folder (exists, or looks like a path), not a hub id
+    (``owner/name``) or a URL."""
+    if "://" in path:
+        return False
+    return Path(path).expanduser().exists() or path.startswith(("/", ".", "~")) or path.count("/") != 1
+
+
+def check_int(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int >= ``minimum``; :class:`UsageError` naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_number(name: str, value: Any, minimum: float, maximum: float | None = None) -> float:
+    """``value`` as a float in ``[minimum, maximum]``; :class:`UsageError` naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < minimum or (
+        maximum is not None and value > maximum
+    ):
+        bound = f"in [{minimum}, {maximum}]" if maximum is not None else f">= {minimum}"
+        raise UsageError(f"{name} must be a number {bound}, got {value!r}")
+    return float(value)
+
+
+def load_record_file(path: str | Path, splits: Sequence[str] | None = None, key: str = "data.records") -> list[PageRecord]:
+    """The valid records of a page-records JSONL file (only ``splits`` when given).
+
+    Invalid lines are skipped (their count and first reasons are logged, never text).
+
+    Raises:
+        UsageError: naming the file, when it is missing or holds no usable record.
+    """
+    from anonymizer.data.record_crops import read_record_file
+
+    file = Path(str(path)).expanduser()
+    if not file.is_file():
+        raise UsageError(f"{key}={path}: no such file")
+    records, invalid = read_record_file(file, key)
+    if splits is not None:
+        wanted = {splits} if isinstance(splits, str) else set(splits)
+        records = [r for r in records if r.split in wanted]
+    if not records:
+        where = f" with split in {sorted(wanted)}" if splits is not None else ""
+        raise UsageError(f"{key}={path}: no valid page record{where} ({invalid} invalid line(s))")
+    return records
