@@ -9,16 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import hydra
 import pytest
-import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from anonymizer.evaluate import run
 from anonymizer.metrics.legibility import ocr_available
-from tests.conftest import CONF_DIR, INPAINT_OVERRIDES, ROOT, compose_train
+from tests.conftest import CONF_DIR, ROOT
+from tests.tiny_artifacts import save_tiny_vae, tiny_text_edit_export
 
 pytestmark = pytest.mark.skipif(not ocr_available(), reason="tesseract not installed")
 
@@ -34,32 +33,13 @@ def compose_eval(overrides: list[str]) -> DictConfig:
 
 @pytest.fixture(scope="module")
 def vae_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from diffusers import AutoencoderKL
-
-    torch.manual_seed(0)
-    vae = AutoencoderKL(block_out_channels=[8, 16], down_block_types=["DownEncoderBlock2D"] * 2,
-                        up_block_types=["UpDecoderBlock2D"] * 2, norm_num_groups=4, layers_per_block=1,
-                        latent_channels=4, sample_size=32)
-    folder = tmp_path_factory.mktemp("vae") / "vae"
-    vae.save_pretrained(folder)
-    return folder
+    return save_tiny_vae(tmp_path_factory.mktemp("vae") / "vae")
 
 
 @pytest.fixture(scope="module")
 def text_edit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random text-edit export (no training): the unet_inpaint models at 32 pixels."""
-    from anonymizer.data.glyphs import GlyphRenderer
-    from anonymizer.models.export import export_text_edit
-
-    tmp = tmp_path_factory.mktemp("text_edit")
-    cfg = compose_train(tmp, INPAINT_OVERRIDES, experiment="unet_inpaint")
-    module = hydra.utils.instantiate(cfg.model)
-    g = cfg.data.glyph
-    glyph = GlyphRenderer(font_family=g.font_family, canvas=list(g.canvas), processor=dict(g.processor))
-    config = {"resolution": 32, "crop_side": 32, "mask_margin": 2, "glyph": glyph.describe(),
-              "prediction_type": "epsilon"}
-    return export_text_edit(module.unet, module.vae, module.conditioner, module.noise_scheduler, glyph.processor,
-                            tmp / "export", config)
+    return tiny_text_edit_export(tmp_path_factory.mktemp("text_edit"))
 
 
 def load(out: Path) -> dict:

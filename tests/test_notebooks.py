@@ -16,7 +16,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 def test_there_are_notebooks() -> None:
     names = {p.name for p in NOTEBOOKS}
-    assert "anonymization_demo.ipynb" in names
+    assert {"anonymization_demo.ipynb", "vae_evaluation.ipynb", "text_edit_evaluation.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -47,6 +47,52 @@ def outputs_text(nb: nbformat.NotebookNode) -> str:
     return json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
 
 
+def visible_text(nb: nbformat.NotebookNode) -> str:
+    """Printed and displayed text of the outputs (streams, text/plain, text/markdown), not image data."""
+    parts = []
+    for c in nb.cells:
+        for o in c.get("outputs", []) if c.cell_type == "code" else []:
+            if o.output_type == "stream":
+                parts.append(o.text)
+            for mime, value in o.get("data", {}).items():
+                if mime.startswith("text/"):
+                    parts.append(value)
+    return "\n".join(parts)
+
+
+def png_count(nb: nbformat.NotebookNode) -> int:
+    return sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def run_in_empty_folder(name: str, parameters: dict[str, Any], tmp_path: Path) -> nbformat.NotebookNode:
+    """Execute ``notebooks/<name>`` in an empty working folder; check that nothing was written
+    there or next to the notebook."""
+    work = tmp_path / "cwd"
+    work.mkdir()
+    before = sorted(p.name for p in (ROOT / "notebooks").iterdir())
+    nb = execute(ROOT / "notebooks" / name, parameters, work)
+    assert list(work.iterdir()) == []  # nothing written into the working directory
+    assert sorted(p.name for p in (ROOT / "notebooks").iterdir()) == before  # nor next to the notebook
+    return nb
+
+
+@pytest.fixture(scope="module")
+def record_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small synthetic page as page records."""
+    from anonymizer.data.synth_pages import PageConfig, write_pages
+
+    folder = tmp_path_factory.mktemp("pages")
+    write_pages(1, folder, seed=1, config=PageConfig(width=600, height=700, scan={"enabled": False}))
+    return folder / "records.jsonl"
+
+
+@pytest.fixture(scope="module")
+def text_edit_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.tiny_artifacts import tiny_text_edit_export
+
+    return tiny_text_edit_export(tmp_path_factory.mktemp("text_edit"))
+
+
 @pytest.mark.slow
 def test_anonymization_demo_runs(tmp_path: Path) -> None:
     from anonymizer.data.synth_pages import generate_page
@@ -64,3 +110,57 @@ def test_anonymization_demo_runs(tmp_path: Path) -> None:
         if len(value) >= 4:
             assert all(value not in cell for cell in audit_cells)
     assert list(tmp_path.iterdir()) == []  # nothing written next to the notebook
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["synthetic", "records"])
+def test_vae_evaluation_runs(source: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    from tests.tiny_artifacts import save_tiny_vae
+
+    vae = save_tiny_vae(tmp_path / "artifacts" / "vae", export=True)  # with manifest.json, as our exports
+    parameters: dict[str, Any] = {"MODEL_PATH": str(vae), "N": 4, "SEED": 0, "CROP_SIZE": 32, "HEIGHT_BUCKETS": [8, 12],
+                                  "SYNTHETIC": {"style": {"font_size": [8, 14]}}, "BATCH_SIZE": 2, "FIGSIZE": (8, 4)}
+    if source == "records":
+        parameters["RECORDS"] = str(request.getfixturevalue("record_file"))
+    nb = run_in_empty_folder("vae_evaluation.ipynb", parameters, tmp_path)
+    text = visible_text(nb)
+    assert png_count(nb) == 3  # reconstructions, the mosaic, the metric plots
+    assert "| text height (px) | n | PSNR | SSIM | LPIPS | CER orig. | CER recon. |" in text
+    assert "| <8 |" in text and "| 8-12 |" in text and "| >=12 |" in text and "| all |" in text
+    assert "not comparable with published LPIPS" in text
+    if source == "synthetic":
+        assert "4 crops of 32 px from synthetic crops; 0 failed" in text
+    else:
+        assert "from 1 page record(s)" in text and "0 failed" in text
+
+
+@pytest.mark.slow
+def test_text_edit_evaluation_runs(text_edit_export: Path, tmp_path: Path) -> None:
+    parameters = {"MODEL_PATH": str(text_edit_export), "N": 3, "SEED": 0, "STEPS": 1, "GUIDANCE": 1.0,
+                  "SOURCE_SIZE": 64, "FIGSIZE": (8, 6)}
+    nb = run_in_empty_folder("text_edit_evaluation.ipynb", parameters, tmp_path)
+    text = visible_text(nb)
+    assert png_count(nb) == 2  # glyph | output | original grid, the bar plots
+    assert "3 samples from synthetic crops" in text and "0 failed" in text
+    assert "| # | text height | target | OCR of edit | exact | 1-NED | source text | OCR of original | 1-NED |" in text
+    assert "| text height (px) | n | masked PSNR | masked LPIPS | sent. acc. edit | 1-NED edit |" in text
+    assert "pixels outside the boxes: all unchanged" in text
+
+
+@pytest.mark.slow
+def test_text_edit_evaluation_shows_no_record_text(text_edit_export: Path, record_file: Path, tmp_path: Path) -> None:
+    from anonymizer.data.records import read_records
+    from anonymizer.evaluation.text_edit import load_text_edit, record_text_edit_samples
+
+    parameters = {"MODEL_PATH": str(text_edit_export), "N": 3, "SEED": 0, "STEPS": 1, "RECORDS": str(record_file),
+                  "FIGSIZE": (8, 6)}
+    nb = run_in_empty_folder("text_edit_evaluation.ipynb", parameters, tmp_path)
+    text = visible_text(nb)
+    assert png_count(nb) == 2
+    assert "| # | text height | target | exact | 1-NED | 1-NED original | masked PSNR |" in text
+    assert "| text height (px) | n | masked PSNR |" in text
+    # the evaluated runs of the page (what the notebook drew from it) are never printed
+    samples, _ = record_text_edit_samples(load_text_edit(str(text_edit_export)), read_records(record_file)[0], 3, 0)
+    texts = [s.text for s in samples if len(s.text) >= 5]
+    assert texts
+    assert all(t not in text for t in texts)

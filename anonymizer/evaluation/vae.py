@@ -42,12 +42,20 @@ log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------- model
 def load_autoencoder(path: str, subfolder: str | None = None, dtype: str = "float32",
                      device: str = "cpu") -> AutoencoderKL:
-    """The ``AutoencoderKL`` at ``path`` (a local diffusers folder or a hub id) in eval mode.
+    """The ``AutoencoderKL`` at ``path`` (a local diffusers folder, a hub id, or a store URL
+    such as ``s3://bucket/models/doc-vae/v1``) in eval mode. A folder with a ``manifest.json``
+    (our exports) is verified first.
 
     Raises:
         UsageError: naming ``path`` when it cannot be loaded.
     """
+    from anonymizer.models.resolve import resolve_model_path
+
     torch_type = torch_dtype(dtype)
+    try:
+        path = resolve_model_path(path)
+    except (OSError, ValueError) as err:
+        raise UsageError(f"model.path={path}: {str(err).strip().splitlines()[0][:300]}") from None
     local = Path(path).expanduser()
     if looks_local(path):
         folder = local / (subfolder or "")
