@@ -8,6 +8,8 @@ the renderer and the verification (never an original value). Inputs are never mo
 writes are atomic, existing outputs are kept unless ``overwrite=true``. A failing document
 is reported and the others are still done; the exit code is 1 when any document failed,
 2 for usage errors (missing or wrong ``input``/``output``, a component that cannot start).
+The in-memory steps of one document (:func:`anonymize_pages`, :func:`document_audit`) are
+shared with the HTTP API (:mod:`anonymizer.serving`).
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
+from PIL import Image
 
 from anonymizer.data.documents import DOCUMENT_EXTENSIONS, check_document, iter_pages
 from anonymizer.data.image_io import ImageLoadError
@@ -146,13 +149,96 @@ def surrogate_secret(cfg: DictConfig) -> str | None:
 
 
 # --------------------------------------------------------------------------- one document
+class Cancelled(RuntimeError):
+    """Processing was stopped between two pages (the caller asked it to stop)."""
+
+
+def ocr_settings(cfg: DictConfig) -> dict[str, Any]:
+    """The OCR settings recorded in audits (``extra_config`` left out: it may hold paths)."""
+    return {k: v for k, v in dict(_plain(cfg.ocr)).items() if k != "extra_config"}
+
+
+def anonymize_pages(
+    pages: Iterable[tuple[int, Image.Image]],
+    anonymizer,
+    secret: str | None,
+    locale: str = "en_US",
+    should_stop: Callable[[], bool] | None = None,
+    audits: list[dict[str, Any]] | None = None,
+) -> tuple[list[Image.Image], list[dict[str, Any]]]:
+    """Anonymize the ``(index, image)`` pages of one document, in memory.
+
+    One surrogate generator serves all pages (same value → same surrogate in the
+    document). Each page's audit entry is appended to ``audits`` (a new list by default)
+    as soon as the page is done, so a caller sees the pages finished before an error.
+
+    Raises:
+        Cancelled: ``should_stop()`` returned true before a page.
+        ImageLoadError: from ``pages`` (a page that cannot be loaded).
+    """
+    from anonymizer.pipeline.page_anonymizer import DocumentContext
+    from anonymizer.pipeline.surrogates import SurrogateGenerator
+
+    doc = DocumentContext(SurrogateGenerator(secret=secret, locale=str(locale)))
+    audits = [] if audits is None else audits
+    images: list[Image.Image] = []
+    for index, page in pages:
+        if should_stop is not None and should_stop():
+            raise Cancelled(f"stopped before page {index}")
+        result = anonymizer(page, doc, index)
+        images.append(result.image)
+        audits.append(result.audit)
+    return images, audits
+
+
+def summarize_pages(pages_audit: list[dict[str, Any]]) -> tuple[Counter, int]:
+    """``(entity counts per type, leaks found)`` over the pages' audit entries."""
+    entities: Counter = Counter()
+    leaks = 0
+    for page in pages_audit:
+        entities.update(e["type"] for e in page["entities"])
+        leaks += len(page["verification"].get("leaks", []))
+    return entities, leaks
+
+
+def document_audit(
+    *,
+    input_name: str,
+    output_name: str | None,
+    status: str,
+    reason: str | None,
+    renderer: str,
+    ocr: dict[str, Any],
+    consistent: bool,
+    pages_audit: list[dict[str, Any]],
+    seconds: float,
+) -> dict[str, Any]:
+    """The audit record of one document (:data:`AUDIT_VERSION`); never an original value."""
+    entities, leaks = summarize_pages(pages_audit)
+    return {
+        "schema": AUDIT_VERSION,
+        "input": input_name,
+        "output": output_name if status == "ok" else None,
+        "status": status,
+        "reason": reason,
+        "renderer": renderer,
+        "ocr": ocr,
+        "consistent_across_documents": consistent,
+        "pages": pages_audit if status == "ok" else [],
+        "summary": {
+            "pages": len(pages_audit),
+            "entities": dict(entities),
+            "leaks_found": leaks,
+            "verification_passed": leaks == 0,
+        },
+        "seconds": round(seconds, 3),
+    }
+
+
 def anonymize_document(
     path: Path, target: Path, anonymizer, cfg: DictConfig, secret: str | None, renderer: str
 ) -> DocumentOutcome:
     """Anonymize one document into ``target`` and write its audit; never raises for bad input."""
-    from anonymizer.pipeline.page_anonymizer import DocumentContext
-    from anonymizer.pipeline.surrogates import SurrogateGenerator
-
     outcome = DocumentOutcome(input=path, output=target, status="ok")
     overwrite = bool(cfg.overwrite)
     audit_file = audit_path(target)
@@ -164,12 +250,8 @@ def anonymize_document(
     started = time.perf_counter()
     try:
         fmt = check_document(path)
-        doc = DocumentContext(SurrogateGenerator(secret=secret, locale=str(cfg.surrogates.locale)))
-        images = []
-        for index, page in iter_pages(path, dpi=io.dpi, max_pixels=io.max_pixels, max_pages=io.max_pages):
-            result = anonymizer(page, doc, index)
-            images.append(result.image)
-            pages_audit.append(result.audit)
+        pages = iter_pages(path, dpi=io.dpi, max_pixels=io.max_pixels, max_pages=io.max_pages)
+        images, _ = anonymize_pages(pages, anonymizer, secret, str(cfg.surrogates.locale), audits=pages_audit)
         write_document(target, images, fmt, dpi=io.dpi, jpeg_quality=io.jpeg_quality, overwrite=overwrite)
     except ImageLoadError as err:
         outcome.status, outcome.reason = "failed", err.reason
@@ -180,27 +262,12 @@ def anonymize_document(
         outcome.status, outcome.reason = "failed", f"{type(err).__name__} while processing (see the log)"
         log.error("%s: %s failed", path, type(err).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
     outcome.pages = len(pages_audit)
-    for page in pages_audit:
-        outcome.entities.update(e["type"] for e in page["entities"])
-        outcome.leaks += len(page["verification"].get("leaks", []))
-    audit = {
-        "schema": AUDIT_VERSION,
-        "input": path.name,
-        "output": target.name if outcome.status == "ok" else None,
-        "status": outcome.status,
-        "reason": outcome.reason,
-        "renderer": renderer,
-        "ocr": {k: v for k, v in dict(_plain(cfg.ocr)).items() if k != "extra_config"},
-        "consistent_across_documents": secret is not None,
-        "pages": pages_audit if outcome.status == "ok" else [],
-        "summary": {
-            "pages": outcome.pages,
-            "entities": dict(outcome.entities),
-            "leaks_found": outcome.leaks,
-            "verification_passed": outcome.leaks == 0,
-        },
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    outcome.entities, outcome.leaks = summarize_pages(pages_audit)
+    audit = document_audit(
+        input_name=path.name, output_name=target.name, status=outcome.status, reason=outcome.reason,
+        renderer=renderer, ocr=ocr_settings(cfg), consistent=secret is not None, pages_audit=pages_audit,
+        seconds=time.perf_counter() - started,
+    )
     try:
         write_json(audit_file, audit, overwrite=overwrite)
     except FileExistsError:

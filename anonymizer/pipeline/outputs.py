@@ -5,6 +5,7 @@ as a multi-page TIFF, PDF as an image-only PDF whose pages keep their size in po
 pages are rendered at ``dpi`` and written back at ``dpi``). Nothing of the input file
 survives except pixels: no text layer, no metadata (EXIF, XMP, PDF info), no thumbnails,
 which is what makes a PDF's hidden text and a photo's EXIF safe.
+:func:`encode_document` returns the same bytes in memory (what the HTTP API sends back).
 
 Writes go to a temporary file in the target folder, then are published with a hard link
 (which fails when the target exists, so a file that appears meanwhile is not replaced) or
@@ -13,6 +14,7 @@ Writes go to a temporary file in the target folder, then are published with a ha
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -51,6 +53,32 @@ def _publish(path: Path, write: Callable[[BinaryIO], None], overwrite: bool) -> 
         Path(tmp).unlink(missing_ok=True)
 
 
+def _prepare(name: str, pages: Sequence[Image.Image], fmt: str, jpeg_quality: int) -> list[Image.Image]:
+    """Validated RGB copies of ``pages`` without their info/EXIF; ``name`` starts the errors."""
+    if fmt not in FORMATS:
+        raise ValueError(f"{name}: cannot write format {fmt!r} (supported: {', '.join(FORMATS)})")
+    if not pages:
+        raise ValueError(f"{name}: no pages to write")
+    if fmt in ("PNG", "JPEG") and len(pages) != 1:
+        raise ValueError(f"{name}: {fmt} holds one page, got {len(pages)}")
+    if not 1 <= int(jpeg_quality) <= 100:
+        raise ValueError(f"jpeg_quality must be in [1, 100], got {jpeg_quality}")
+    rgb = [p if p.mode == "RGB" else p.convert("RGB") for p in pages]
+    return [Image.frombytes("RGB", p.size, p.tobytes()) for p in rgb]  # no info/EXIF carried over
+
+
+def _save(f: BinaryIO, clean: Sequence[Image.Image], fmt: str, dpi: float, jpeg_quality: int) -> None:
+    first, rest = clean[0], list(clean[1:])
+    if fmt == "PNG":
+        first.save(f, "PNG", optimize=False)
+    elif fmt == "JPEG":
+        first.save(f, "JPEG", quality=int(jpeg_quality), subsampling=0)
+    elif fmt == "TIFF":
+        first.save(f, "TIFF", save_all=True, append_images=rest, compression="tiff_deflate")
+    else:
+        first.save(f, "PDF", save_all=True, append_images=rest, resolution=float(dpi))
+
+
 def write_document(
     path: str | Path,
     pages: Sequence[Image.Image],
@@ -66,29 +94,20 @@ def write_document(
         FileExistsError: ``path`` exists and ``overwrite`` is false.
     """
     path = Path(path)
-    if fmt not in FORMATS:
-        raise ValueError(f"{path}: cannot write format {fmt!r} (supported: {', '.join(FORMATS)})")
-    if not pages:
-        raise ValueError(f"{path}: no pages to write")
-    if fmt in ("PNG", "JPEG") and len(pages) != 1:
-        raise ValueError(f"{path}: {fmt} holds one page, got {len(pages)}")
-    if not 1 <= int(jpeg_quality) <= 100:
-        raise ValueError(f"jpeg_quality must be in [1, 100], got {jpeg_quality}")
-    rgb = [p if p.mode == "RGB" else p.convert("RGB") for p in pages]
-    clean = [Image.frombytes("RGB", p.size, p.tobytes()) for p in rgb]  # no info/EXIF carried over
+    clean = _prepare(str(path), pages, fmt, jpeg_quality)
+    _publish(path, lambda f: _save(f, clean, fmt, dpi, jpeg_quality), overwrite)
 
-    def write(f: BinaryIO) -> None:
-        first, rest = clean[0], clean[1:]
-        if fmt == "PNG":
-            first.save(f, "PNG", optimize=False)
-        elif fmt == "JPEG":
-            first.save(f, "JPEG", quality=int(jpeg_quality), subsampling=0)
-        elif fmt == "TIFF":
-            first.save(f, "TIFF", save_all=True, append_images=rest, compression="tiff_deflate")
-        else:
-            first.save(f, "PDF", save_all=True, append_images=rest, resolution=float(dpi))
 
-    _publish(path, write, overwrite)
+def encode_document(pages: Sequence[Image.Image], fmt: str, dpi: float = 200, jpeg_quality: int = 95) -> bytes:
+    """The bytes :func:`write_document` would write, in memory (same format rules, no metadata).
+
+    Raises:
+        ValueError: unknown format, no pages, or several pages for PNG/JPEG.
+    """
+    clean = _prepare("document", pages, fmt, jpeg_quality)
+    buffer = io.BytesIO()
+    _save(buffer, clean, fmt, dpi, jpeg_quality)
+    return buffer.getvalue()
 
 
 def write_json(path: str | Path, data: Any, overwrite: bool = False) -> None:

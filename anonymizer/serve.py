@@ -1,0 +1,78 @@
+"""``python -m anonymizer.serve``: the anonymization pipeline as an HTTP API.
+
+The pipeline (``conf/pipeline.yaml``: renderer, OCR, detection, surrogates, verification)
+is built once at startup and shared by ``server.workers`` worker threads; the host, port,
+queue, time limit, upload limits and the optional API key come from ``conf/serve.yaml``::
+
+    python -m anonymizer.serve
+    python -m anonymizer.serve server.host=0.0.0.0 server.port=9000 server.workers=4 renderer=redact
+    ANONYMIZER_API_KEY=... python -m anonymizer.serve server.api_key_env=ANONYMIZER_API_KEY
+
+A problem at startup (a bad setting, Tesseract or a language missing, the port in use, an
+API-key variable that is not set) is one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from anonymizer.anonymize import USAGE, UsageError
+
+log = logging.getLogger("anonymizer.serve")
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+
+def run(cfg: DictConfig) -> int:
+    """Build the pipeline and the app, then serve until interrupted; returns the exit code."""
+    from anonymizer.serving.app import create_app
+    from anonymizer.serving.background import listen, url_of
+    from anonymizer.serving.settings import ServeSettings
+
+    try:
+        settings = ServeSettings.from_config(cfg)
+        if settings.omp_thread_limit is not None:  # parallel Tesseract processes: one thread each
+            os.environ.setdefault("OMP_THREAD_LIMIT", str(settings.omp_thread_limit))
+        logging.getLogger("anonymizer").setLevel(settings.log_level.upper())
+        try:  # before the (slower) pipeline build: a taken port fails at once
+            sock = listen(settings.host, settings.port)
+        except OSError as err:
+            raise UsageError(f"cannot listen on {settings.host}:{settings.port} ({err.strerror or err})") from None
+        try:
+            app = create_app(cfg)
+        except BaseException:
+            sock.close()
+            raise
+    except (UsageError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return USAGE
+
+    import uvicorn
+
+    log.info("serving on %s (docs: %s/docs)", url_of(sock), url_of(sock))
+    config = uvicorn.Config(app, log_level=settings.log_level, access_log=settings.access_log, lifespan="on")
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C it handled, after a graceful shutdown
+        log.info("stopped")
+    finally:
+        sock.close()
+    return 0
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="serve")
+def main(cfg: DictConfig) -> None:
+    """Hydra entry: exits with :func:`run`'s code."""
+    code = run(cfg)
+    if code:
+        sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,357 @@
+"""The FastAPI application: ``POST /anonymize``, ``GET /health``, ``/openapi.json``, ``/docs``.
+
+:func:`create_app` builds it from a composed ``conf/serve.yaml``; the pipeline is built
+once (or injected: tests pass a fake page anonymizer) and shared by every request through
+a bounded worker pool. :func:`build_app` takes plain objects.
+
+Privacy: the server logs request ids, formats, page and entity counts, entity types,
+statuses and times; never the client's file name, never document text. Error messages
+say "the upload". Responses carry the anonymized file and its audit (positions, types,
+surrogates, value ids), never an original value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+from fastapi import FastAPI, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from anonymizer import __version__
+from anonymizer.serving.auth import ApiKeyAuth, api_key_from_env
+from anonymizer.serving.errors import ApiError
+from anonymizer.serving.service import Anonymized, DocumentService
+from anonymizer.serving.settings import ServeSettings
+from anonymizer.serving.threadsafe import share_between_threads
+from anonymizer.serving.upload import FIELD, receive_upload
+from anonymizer.serving.workers import PoolFull, WorkerPool
+
+log = logging.getLogger("anonymizer.serve")
+
+DESCRIPTION = """\
+Anonymizes document images and PDFs: OCR → PII detection → consistent surrogates →
+style-preserving rendering → re-OCR verification, the same pipeline as
+`python -m anonymizer.anonymize`.
+
+Send one document per request as `multipart/form-data` field `file` (PNG, JPEG, TIFF or
+PDF; the type is read from the content). The answer is JSON with the anonymized file in
+base64 and its audit (default), or the file itself with `?response=file`. The output has
+the input's format; PDFs come back image-only (no text layer, no metadata).
+
+Errors are JSON `{"detail": "..."}`: 400 malformed or empty upload, 401 missing or wrong
+API key, 413 upload, pages or pixels over the limits, 415 not a PNG/JPEG/TIFF/PDF, 422
+corrupt, truncated or encrypted document or a missing `file` field, 503 busy (see
+`Retry-After`), 504 the document took longer than the server's time limit.
+"""
+
+
+# --------------------------------------------------------------------------- schemas
+class AnonymizeResult(BaseModel):
+    """The anonymized document (base64) and its audit (``anonymizer.audit/1``)."""
+
+    request_id: str = Field(description="Also in the X-Request-ID header and the server log.")
+    filename: str = Field(description="The client's file name with the output's extension, or `document.<ext>`.")
+    media_type: str = Field(description="image/png, image/jpeg, image/tiff or application/pdf.")
+    pages: int
+    bytes: int = Field(description="Size of the decoded file.")
+    verification: Literal["passed", "redacted", "flagged", "off"] = Field(
+        description="passed: no original value readable after rendering; redacted/flagged: some were "
+        "(covered by solid boxes / only reported, per verify.fallback); off: verification disabled."
+    )
+    file_base64: str = Field(description="The anonymized file, standard base64.")
+    audit: dict[str, Any] = Field(
+        description="Per page: entity types, scores, boxes, surrogates, value ids and the verification. "
+        "Never an original value."
+    )
+
+
+class ErrorResponse(BaseModel):
+    detail: str
+
+
+class QueueState(BaseModel):
+    running: int = Field(description="Documents being processed.")
+    waiting: int = Field(description="Accepted requests uploading or waiting for a worker.")
+    workers: int
+    queue_size: int
+    capacity: int = Field(description="workers + queue_size: more concurrent requests get 503.")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    renderer: str
+    verify: bool
+    auth: bool = Field(description="Whether POST /anonymize needs an API key.")
+    queue: QueueState
+    limits: dict[str, float | int | None]
+
+
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": [FIELD],
+                "properties": {
+                    FIELD: {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "The document: PNG, JPEG, TIFF (multi-page) or PDF.",
+                    }
+                },
+            }
+        }
+    },
+}
+FILE_TYPES = ("image/png", "image/jpeg", "image/tiff", "application/pdf")
+ERRORS = {
+    400: "Malformed multipart body, empty upload, several `file` fields.",
+    401: "API key missing or wrong (only when the server has one).",
+    413: "Upload, page count, page pixels or document pixels over the limits.",
+    415: "Not multipart/form-data, or the content is not PNG/JPEG/TIFF/PDF.",
+    422: "No `file` field; corrupt, truncated or encrypted document; invalid query parameter.",
+    500: "Unexpected failure of the pipeline (the server log has the request id).",
+    503: "All workers busy and the queue full; retry after `Retry-After` seconds.",
+    504: "Processing took longer than server.request_timeout_s.",
+}
+
+
+# --------------------------------------------------------------------------- helpers
+def verification_status(audit: dict[str, Any]) -> str:
+    """``off``, ``passed``, ``redacted`` or ``flagged`` over the audit's pages."""
+    pages = audit.get("pages", [])
+    if not pages or not all(p["verification"].get("checked") for p in pages):
+        return "off"
+    actions = {p["verification"].get("action") for p in pages if p["verification"].get("leaks")}
+    if not actions:
+        return "passed"
+    return "flagged" if "flagged" in actions else "redacted"
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the UTF-8 name (RFC 6266 / 5987)."""
+    ascii_name = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in filename)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def _validation_detail(exc: RequestValidationError) -> str:
+    """A one-line message from FastAPI's errors, without the rejected input values."""
+    parts = []
+    for error in exc.errors():
+        loc = ".".join(str(p) for p in error.get("loc", ()) if p not in ("query", "body", "header", "path"))
+        parts.append(f"{loc}: {error.get('msg', 'invalid')}" if loc else str(error.get("msg", "invalid")))
+    return "invalid request: " + "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- the app
+def create_app(cfg: Any, anonymizer: Any = None) -> FastAPI:
+    """The API for a composed ``conf/serve.yaml``.
+
+    ``anonymizer`` is the shared page anonymizer (built from ``cfg`` when None; a test may
+    pass any thread-safe ``(image, DocumentContext, page_index) -> PageResult``). A
+    :class:`PageAnonymizer` gets its renderer and detector wrapped in locks, in place
+    (:func:`~anonymizer.serving.threadsafe.share_between_threads`).
+
+    Raises:
+        ValueError: invalid server settings, or ``server.api_key_env`` names an unset variable.
+        anonymizer.anonymize.UsageError: a pipeline component cannot start.
+    """
+    from anonymizer.anonymize import build_components, ocr_settings, surrogate_secret
+
+    settings = ServeSettings.from_config(cfg)
+    auth = ApiKeyAuth(api_key_from_env(settings.api_key_env))
+    if anonymizer is None:
+        anonymizer = build_components(cfg)
+    renderer = str(cfg.renderer.name)
+    service = DocumentService(
+        share_between_threads(anonymizer),
+        renderer=renderer,
+        ocr=ocr_settings(cfg),
+        secret=surrogate_secret(cfg),
+        locale=str(cfg.surrogates.locale),
+        dpi=settings.dpi,
+        jpeg_quality=settings.jpeg_quality,
+        max_pages=settings.max_pages,
+        max_pixels=settings.max_pixels,
+        max_document_pixels=settings.max_document_pixels,
+    )
+    return build_app(settings, service, auth, verify=bool(cfg.verify.enabled))
+
+
+def build_app(settings: ServeSettings, service: DocumentService, auth: ApiKeyAuth, verify: bool = True) -> FastAPI:
+    """The FastAPI application over ``service`` (see the module docstring)."""
+    pool = WorkerPool(settings.workers, settings.queue_size)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        log.info("anonymizer API ready: renderer %s, verification %s, %d worker(s), queue %d, API key %s",
+                 service.renderer, "on" if verify else "off", settings.workers, settings.queue_size,
+                 "required" if auth.enabled else "not required")
+        yield
+        pool.shutdown()
+
+    app = FastAPI(title="anonymizer", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.pool = pool
+    app.state.settings = settings
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        headers = dict(exc.headers)
+        request_id = getattr(request.state, "request_id", None)
+        if request_id:
+            headers["X-Request-ID"] = request_id
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_detail(exc)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    dependencies = []
+    if auth.enabled:
+        api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The server's API key.")
+        bearer = HTTPBearer(auto_error=False, description="The server's API key as a bearer token.")
+
+        async def require_key(
+            request: Request,
+            key: str | None = Security(api_key_header),
+            token: HTTPAuthorizationCredentials | None = Security(bearer),
+        ) -> None:
+            presented = key if key is not None else (token.credentials if token is not None else None)
+            if not auth.check(presented):
+                log.info("request rejected: 401 (%s API key)", "wrong" if presented else "no")
+                raise ApiError(401, "a valid API key is required: send it as X-API-Key: <key> or "
+                                    "Authorization: Bearer <key>", {"WWW-Authenticate": "Bearer"})
+
+        dependencies.append(Security(require_key))
+
+    @app.get("/health", response_model=Health, summary="Liveness, configuration and queue state")
+    async def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "renderer": service.renderer,
+            "verify": verify,
+            "auth": auth.enabled,
+            "queue": pool.stats(),
+            "limits": {
+                "max_upload_bytes": settings.max_upload_bytes,
+                "max_pages": settings.max_pages,
+                "max_pixels": settings.max_pixels,
+                "max_document_pixels": settings.max_document_pixels,
+                "dpi": settings.dpi,
+                "request_timeout_s": settings.request_timeout_s,
+            },
+        }
+
+    responses: dict[int | str, dict[str, Any]] = {
+        200: {
+            "description": "The anonymized document: JSON by default; the file itself with `response=file` "
+            "(its summary in the X-Anonymizer-* headers).",
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in FILE_TYPES},
+        },
+    }
+    responses.update({code: {"model": ErrorResponse, "description": text} for code, text in ERRORS.items()})
+
+    @app.post(
+        "/anonymize",
+        response_model=AnonymizeResult,
+        responses=responses,
+        dependencies=dependencies,
+        openapi_extra={"requestBody": UPLOAD_BODY},
+        summary="Anonymize one document (PNG, JPEG, TIFF or PDF)",
+    )
+    async def anonymize(
+        request: Request,
+        response_type: Literal["json", "file"] = Query(
+            "json", alias="response",
+            description="json: the file in base64 with the full audit; file: the file itself (summary in headers).",
+        ),
+    ) -> Response:
+        request_id = uuid.uuid4().hex[:16]
+        request.state.request_id = request_id
+        started = time.perf_counter()
+        try:
+            ticket = pool.admit()
+        except PoolFull:
+            log.warning("request %s: 503, busy (%s)", request_id, pool.stats())
+            raise ApiError(
+                503,
+                f"the server is busy ({settings.workers} worker(s) processing, queue of {settings.queue_size} full); "
+                f"retry after {settings.retry_after_s} s",
+                {"Retry-After": str(settings.retry_after_s)},
+            ) from None
+        folder = Path(tempfile.mkdtemp(prefix="anonymizer-upload-", dir=settings.upload_dir))
+        try:
+            upload = await receive_upload(request, folder, settings.max_upload_bytes)
+            stop = threading.Event()
+            future = ticket.submit(service, upload.path, upload.filename, stop.is_set)
+            future.add_done_callback(lambda _: shutil.rmtree(folder, ignore_errors=True))
+            try:
+                result: Anonymized = await asyncio.wait_for(asyncio.wrap_future(future), settings.request_timeout_s)
+            except TimeoutError:
+                stop.set()
+                raise ApiError(504, f"processing the upload took longer than {settings.request_timeout_s:g} s "
+                                    "(server.request_timeout_s); it was stopped") from None
+        except ApiError as err:
+            log.info("request %s: %d %s", request_id, err.status, err.detail)
+            raise
+        except Exception as err:  # noqa: BLE001 - no traceback: messages could hold document text
+            log.error("request %s: 500, %s while processing", request_id, type(err).__name__,
+                      exc_info=log.isEnabledFor(logging.DEBUG))
+            raise ApiError(500, f"internal error while processing the upload ({type(err).__name__}); "
+                                f"the server log has request {request_id}") from None
+        finally:
+            ticket.close()
+            if ticket.future is None:
+                shutil.rmtree(folder, ignore_errors=True)
+        summary = result.audit["summary"]
+        status = verification_status(result.audit)
+        types = dict(Counter(summary["entities"]))
+        log.info("request %s: 200 %s, %d page(s), %d entities %s, verification %s, %.2f s", request_id,
+                 result.format, summary["pages"], sum(types.values()), types or "", status,
+                 time.perf_counter() - started)
+        headers = {"X-Request-ID": request_id}
+        if response_type == "file":
+            headers.update({
+                "Content-Disposition": content_disposition(result.filename),
+                "X-Anonymizer-Pages": str(summary["pages"]),
+                "X-Anonymizer-Entities": str(sum(types.values())),
+                "X-Anonymizer-Verification": status,
+            })
+            return Response(result.data, media_type=result.media_type, headers=headers)
+        body = {
+            "request_id": request_id,
+            "filename": result.filename,
+            "media_type": result.media_type,
+            "pages": summary["pages"],
+            "bytes": len(result.data),
+            "verification": status,
+            "file_base64": base64.b64encode(result.data).decode("ascii"),
+            "audit": result.audit,
+        }
+        return JSONResponse(body, headers=headers)
+
+    return app

@@ -1,0 +1,111 @@
+"""One upload through the pipeline, in memory: check → pages → anonymize → encode → audit.
+
+Runs on a worker thread. The result is the anonymized file's bytes (the input's format;
+PDFs image-only, as the command line writes them) and the audit record of
+:func:`anonymizer.anonymize.document_audit`, which holds no original value.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from anonymizer.anonymize import anonymize_pages, document_audit
+from anonymizer.data.documents import EXTENSION_FORMATS, iter_pages
+from anonymizer.data.image_io import ImageLoadError
+from anonymizer.pipeline.outputs import encode_document
+from anonymizer.serving.limits import EXTENSIONS, MEDIA_TYPES, check_upload, load_error
+from anonymizer.serving.threadsafe import locked_iter
+
+
+@dataclass(frozen=True)
+class Anonymized:
+    """The anonymized document and its audit."""
+
+    data: bytes
+    format: str
+    filename: str
+    audit: dict[str, Any]
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[self.format]
+
+
+def output_name(filename: str | None, fmt: str) -> str:
+    """The client's name when its extension fits ``fmt``, else its stem (or ``document``)
+    with the format's extension (``scan.jpeg`` stays, ``blob`` → ``blob.pdf``)."""
+    stem = filename or "document"
+    suffix = Path(stem).suffix.lower()
+    if EXTENSION_FORMATS.get(suffix) == fmt:
+        return stem
+    if suffix in EXTENSION_FORMATS:  # the client's extension names another format
+        stem = stem[: -len(suffix)]
+    return (stem or "document") + EXTENSIONS[fmt]
+
+
+class DocumentService:
+    """Anonymizes uploaded files with a shared page anonymizer.
+
+    Args:
+        anonymizer: ``(image, DocumentContext, page_index) -> PageResult``, safe to call
+            from several threads (see :func:`~anonymizer.serving.threadsafe.share_between_threads`).
+        renderer: the renderer's name (for the audit).
+        ocr: the OCR settings recorded in the audit.
+        secret: the surrogate secret (None: consistent within a document only).
+        locale: Faker locale of the surrogates.
+        dpi, jpeg_quality: PDF resolution, JPEG output quality.
+        max_pages, max_pixels, max_document_pixels: limits per upload.
+    """
+
+    def __init__(
+        self,
+        anonymizer: Callable[..., Any],
+        renderer: str,
+        ocr: dict[str, Any],
+        secret: str | None = None,
+        locale: str = "en_US",
+        dpi: float = 200,
+        jpeg_quality: int = 95,
+        max_pages: int = 20,
+        max_pixels: int = 50_000_000,
+        max_document_pixels: int = 200_000_000,
+    ) -> None:
+        self.anonymizer = anonymizer
+        self.renderer = renderer
+        self.ocr = dict(ocr)
+        self.secret = secret
+        self.locale = locale
+        self.dpi = float(dpi)
+        self.jpeg_quality = int(jpeg_quality)
+        self.max_pages = int(max_pages)
+        self.max_pixels = int(max_pixels)
+        self.max_document_pixels = int(max_document_pixels)
+
+    def __call__(self, path: Path, filename: str | None, should_stop: Callable[[], bool] | None = None) -> Anonymized:
+        """Anonymize the uploaded file at ``path`` (renamed to its format's extension).
+
+        Raises:
+            ApiError: the upload is rejected (400, 413, 415, 422).
+            anonymizer.anonymize.Cancelled: ``should_stop()`` became true between pages.
+        """
+        started = time.perf_counter()
+        info = check_upload(path, self.max_pages, self.max_pixels, self.max_document_pixels, self.dpi)
+        pages = iter_pages(info.path, dpi=self.dpi, max_pixels=self.max_pixels, max_pages=self.max_pages)
+        if info.format == "PDF":
+            pages = locked_iter(pages)  # PDFium is not thread-safe
+        try:
+            images, audits = anonymize_pages(pages, self.anonymizer, self.secret, self.locale, should_stop)
+        except ImageLoadError as err:
+            raise load_error(err, info.format) from None
+        data = encode_document(images, info.format, dpi=self.dpi, jpeg_quality=self.jpeg_quality)
+        name = output_name(filename, info.format)
+        audit = document_audit(
+            input_name=filename or "upload", output_name=name, status="ok", reason=None, renderer=self.renderer,
+            ocr=self.ocr, consistent=self.secret is not None, pages_audit=audits,
+            seconds=time.perf_counter() - started,
+        )
+        return Anonymized(data, info.format, name, audit)

@@ -1,0 +1,110 @@
+"""Server settings from ``conf/serve.yaml`` (``server.*`` plus the ``io`` limits), validated."""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from anonymizer.data.documents import check_dpi, check_max_pages
+
+#: Room for the multipart framing (boundaries, part headers, small form fields) on top of
+#: ``max_upload_bytes`` when the whole request body is counted.
+FORM_OVERHEAD_BYTES = 64 * 1024
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def _int(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """What the server listens on, how much it accepts and how many documents it works on.
+
+    ``max_pages`` and ``max_pixels`` are ``io.max_pages`` / ``io.max_pixels`` (the same keys as
+    the command line); ``max_document_pixels`` bounds the pages of one upload together (the
+    memory a request can take: about 3 bytes per pixel, twice while it is processed).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    queue_size: int = 8
+    retry_after_s: int = 10
+    request_timeout_s: float | None = 300.0
+    max_upload_bytes: int = 25 * 1024 * 1024
+    max_pages: int = 20
+    max_pixels: int = 50_000_000
+    max_document_pixels: int = 200_000_000
+    dpi: float = 200.0
+    jpeg_quality: int = 95
+    api_key_env: str | None = None
+    upload_dir: str | None = None
+    omp_thread_limit: int | None = 1
+    log_level: str = "info"
+    access_log: bool = True
+
+    def __post_init__(self) -> None:
+        _int("server.port", self.port, 0)
+        if self.port > 65535:
+            raise ValueError(f"server.port must be in 0..65535, got {self.port}")
+        _int("server.workers", self.workers, 1)
+        _int("server.queue_size", self.queue_size, 0)
+        _int("server.retry_after_s", self.retry_after_s, 1)
+        _int("server.max_upload_bytes", self.max_upload_bytes, 1)
+        _int("server.max_document_pixels", self.max_document_pixels, 1)
+        _int("io.max_pixels", self.max_pixels, 1)
+        check_max_pages(self.max_pages)
+        _int("io.max_pages", self.max_pages, 1)
+        check_dpi(self.dpi)
+        if not 1 <= _int("io.jpeg_quality", self.jpeg_quality, 1) <= 100:
+            raise ValueError(f"io.jpeg_quality must be in [1, 100], got {self.jpeg_quality}")
+        timeout = self.request_timeout_s
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or timeout <= 0):
+            raise ValueError(f"server.request_timeout_s must be a positive number of seconds or null, got {timeout!r}")
+        if self.upload_dir is not None and not Path(self.upload_dir).expanduser().is_dir():
+            raise ValueError(f"server.upload_dir {self.upload_dir} is not an existing folder")
+        if self.omp_thread_limit is not None:
+            _int("server.omp_thread_limit", self.omp_thread_limit, 1)
+        if str(self.log_level).lower() not in LOG_LEVELS:
+            raise ValueError(f"server.log_level must be one of {LOG_LEVELS}, got {self.log_level!r}")
+
+    @property
+    def capacity(self) -> int:
+        """Requests accepted at once: the ones being processed plus the queue."""
+        return self.workers + self.queue_size
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> ServeSettings:
+        """Settings from a composed ``conf/serve.yaml`` (``server`` and ``io`` sections).
+
+        Raises:
+            ValueError: a missing section or an invalid value, with the key's name.
+        """
+        server, io = cfg.get("server"), cfg.get("io")
+        if server is None or io is None:
+            raise ValueError("the config has no server or io section (use conf/serve.yaml)")
+        timeout = server.get("request_timeout_s", 300.0)
+        return cls(
+            host=str(server.get("host", "127.0.0.1")),
+            port=server.get("port", 8000),
+            workers=server.get("workers", 2),
+            queue_size=server.get("queue_size", 8),
+            retry_after_s=server.get("retry_after_s", 10),
+            request_timeout_s=None if timeout in (None, 0) else timeout,
+            max_upload_bytes=server.get("max_upload_bytes", 25 * 1024 * 1024),
+            max_document_pixels=server.get("max_document_pixels", 200_000_000),
+            max_pages=io.get("max_pages", 20),
+            max_pixels=io.get("max_pixels", 50_000_000),
+            dpi=io.get("dpi", 200),
+            jpeg_quality=io.get("jpeg_quality", 95),
+            api_key_env=server.get("api_key_env") or None,
+            upload_dir=str(Path(str(server.get("upload_dir"))).expanduser()) if server.get("upload_dir") else None,
+            omp_thread_limit=server.get("omp_thread_limit"),
+            log_level=str(server.get("log_level", "info")).lower(),
+            access_log=bool(server.get("access_log", True)),
+        )

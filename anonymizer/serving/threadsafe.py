@@ -1,0 +1,109 @@
+"""What the worker threads may share, and locks for what they may not.
+
+Checked for the pipeline's parts (one :class:`~anonymizer.pipeline.page_anonymizer.PageAnonymizer`
+built at startup, shared by every worker):
+
+* **Tesseract** runs as a subprocess per call (pytesseract writes each image to its own
+  temporary file): concurrent calls are safe and run in parallel. Only a configured
+  ``tesseract_cmd`` is switched through a module-level global per call; the server sets
+  that global once instead (:func:`share_between_threads`).
+* **PDFium** (PDF page counting and rendering) is not thread-safe, not even on different
+  documents: every call goes through :data:`PDFIUM_LOCK` (:func:`locked_iter`, and the
+  callers of :mod:`anonymizer.serving.limits`).
+* **Renderers**: the classical renderer caches the measured context words of the page it
+  saw last on the instance; the diffusion renderer holds a torch model and its sampler.
+  Calls are serialized with a lock. The fallback redactor keeps no state.
+* **Detector**: Presidio's analyzer and its spaCy pipeline are not documented as
+  thread-safe; calls are serialized (a few milliseconds per page).
+* Surrogates and value ids are per document (a new generator per request); the fonts
+  cached with ``functools.lru_cache`` are Pillow FreeType objects whose calls hold the GIL.
+* Raster loading silences Pillow's decompression-bomb warning with
+  ``warnings.catch_warnings`` (not thread-safe: concurrent loads may leave that warning
+  silenced for the process). Harmless here: every load has an explicit pixel limit.
+
+So OCR (twice per page with verification: most of a page's time) runs in parallel and
+detection and rendering take turns.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: Every PDFium call of the server process holds this lock.
+PDFIUM_LOCK = threading.RLock()
+
+
+class Serialized:
+    """A proxy whose calls (of the object and of its methods) hold one lock."""
+
+    def __init__(self, target: Any, lock: threading.Lock | threading.RLock | None = None) -> None:
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_lock", lock or threading.RLock())
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return self._target(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if not callable(value) or isinstance(value, type):
+            return value
+        lock = self._lock
+
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return value(*args, **kwargs)
+
+        return locked
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._target, name, value)
+
+    def __repr__(self) -> str:
+        return f"Serialized({self._target!r})"
+
+
+def share_between_threads(anonymizer: T) -> T:
+    """Make a :class:`PageAnonymizer` safe to call from several threads at once (in place).
+
+    Its renderer and detector are wrapped in :class:`Serialized`; a configured
+    ``tesseract_cmd`` becomes pytesseract's process-wide setting. Other callables (a test's
+    fake anonymizer) are returned unchanged: they must be thread-safe themselves.
+    """
+    from anonymizer.pipeline.page_anonymizer import PageAnonymizer
+
+    if not isinstance(anonymizer, PageAnonymizer):
+        return anonymizer
+    if not isinstance(anonymizer.renderer, Serialized):
+        anonymizer.renderer = Serialized(anonymizer.renderer)  # type: ignore[assignment]
+    if not isinstance(anonymizer.detector, Serialized):
+        anonymizer.detector = Serialized(anonymizer.detector)  # type: ignore[assignment]
+    cmd = getattr(anonymizer.ocr, "tesseract_cmd", None)
+    if cmd:
+        import pytesseract
+
+        pytesseract.pytesseract.tesseract_cmd = cmd
+        anonymizer.ocr.tesseract_cmd = None  # type: ignore[attr-defined]
+    return anonymizer
+
+
+def locked_iter(items: Iterator[T], lock: threading.Lock | threading.RLock = PDFIUM_LOCK) -> Iterator[T]:
+    """``items`` with every step (and the final close) of the underlying generator under
+    ``lock``; the loop body of the caller runs without it."""
+    try:
+        while True:
+            with lock:
+                try:
+                    item = next(items)
+                except StopIteration:
+                    return
+            yield item
+    finally:
+        close: Callable[[], None] | None = getattr(items, "close", None)
+        if close is not None:
+            with lock:
+                close()
