@@ -103,6 +103,16 @@ def _plain(node: Any) -> Any:
     return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
 
 
+def limit_ocr_threads(threads: Any) -> None:
+    """Set ``OMP_THREAD_LIMIT`` (inherited by every Tesseract process) to ``threads`` unless the
+    environment already sets it; ``None`` leaves it alone."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"ocr.threads must be an integer >= 1 or null, got {threads!r}")
+    os.environ.setdefault("OMP_THREAD_LIMIT", str(threads))
+
+
 def build_components(cfg: DictConfig):
     """The page anonymizer (OCR engine, detector, renderer: loaded once) from ``cfg``.
 
@@ -116,12 +126,14 @@ def build_components(cfg: DictConfig):
     from anonymizer.pipeline.render import build_renderer
 
     ocr_cfg = dict(_plain(cfg.ocr))
+    threads = ocr_cfg.pop("threads", None)
     renderer_cfg = dict(_plain(cfg.renderer))
     name = renderer_cfg.pop("name", "classical")
     if name == "diffusion" and renderer_cfg.get("margin") is None:
         renderer_cfg.pop("margin", None)
     verify = dict(_plain(cfg.verify))
     try:
+        limit_ocr_threads(threads)
         ocr = build_ocr(ocr_cfg.pop("engine", "tesseract"), **ocr_cfg)
         detector = PiiDetector(**dict(_plain(cfg.detect)))
         renderer = build_renderer(name, **renderer_cfg)

@@ -37,8 +37,6 @@ def run(cfg: DictConfig) -> int:
 
     try:
         settings = ServeSettings.from_config(cfg)
-        if settings.omp_thread_limit is not None:  # parallel Tesseract processes: one thread each
-            os.environ.setdefault("OMP_THREAD_LIMIT", str(settings.omp_thread_limit))
         logging.getLogger("anonymizer").setLevel(settings.log_level.upper())
         try:  # before the (slower) pipeline build: a taken port fails at once
             sock = listen(settings.host, settings.port)

@@ -248,6 +248,25 @@ def test_usage_errors(overrides: list[str], message: str, capsys) -> None:
     assert message in capsys.readouterr().err
 
 
+def test_ocr_threads_limit_tesseract_unless_the_environment_says(tmp_path: Path, monkeypatch, capsys) -> None:
+    from anonymizer.anonymize import limit_ocr_threads
+
+    monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
+    limit_ocr_threads(None)
+    assert "OMP_THREAD_LIMIT" not in os.environ
+    limit_ocr_threads(1)
+    assert os.environ["OMP_THREAD_LIMIT"] == "1"
+    monkeypatch.setenv("OMP_THREAD_LIMIT", "3")
+    limit_ocr_threads(1)
+    assert os.environ["OMP_THREAD_LIMIT"] == "3"  # the user's setting wins
+    for bad in (0, -2, True, "two"):
+        with pytest.raises(ValueError, match="ocr.threads"):
+            limit_ocr_threads(bad)
+    Image.new("RGB", (100, 50), "white").save(tmp_path / "a.png")
+    assert run(compose_anonymize([f"input={tmp_path}", f"output={tmp_path / 'out'}", "ocr.threads=0"])) == USAGE
+    assert "ocr.threads must be an integer >= 1" in capsys.readouterr().err
+
+
 def test_output_folder_equal_to_input_is_refused(tmp_path: Path, capsys) -> None:
     Image.new("RGB", (100, 50), "white").save(tmp_path / "a.png")
     assert run(compose_anonymize([f"input={tmp_path}", f"output={tmp_path}"])) == USAGE

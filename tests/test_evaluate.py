@@ -92,6 +92,9 @@ def test_vae_api_reconstructs_and_counts_a_failing_sample(vae_dir: Path, monkeyp
     assert groups["all"]["n"] == 2 and groups["all"]["lpips"] is None
     evaluation = ev.vae_evaluation(results, [10], {}, with_text=False)
     assert evaluation.summary["n_failed"] == 1 and "text" not in evaluation.samples[0]
+    assert groups["all"]["cer_original"] is not None
+    unread = ev.evaluate_vae(model, samples[1:], None, [10], batch_size=2, ocr=False)
+    assert ev.summarize_vae(unread, [10], ocr=True)["all"]["cer_original"] is None  # n/a, not 0.0
 
 
 # --------------------------------------------------------------------------- text edit

@@ -301,8 +301,10 @@ def summarize_vae(results: Sequence[VaeResult], edges: Sequence[float], ocr: boo
 
     Means over samples for PSNR (finite values), SSIM and LPIPS; corpus rates for CER
     (summed edits / summed characters) and word accuracy (summed words read / summed words).
+    OCR metrics are n/a (None) unless ``ocr`` and every sample was read by OCR.
     """
     ok = [r for r in results if r.error is None]
+    ocr = ocr and all(r.ocr_original is not None and r.ocr_reconstruction is not None for r in ok)
     groups = {label: _group([r for r in ok if r.bucket == label], ocr) for label in bucket_labels(edges)}
     groups[OVERALL] = _group(ok, ocr)
     return groups

@@ -44,7 +44,6 @@ class ServeSettings:
     jpeg_quality: int = 95
     api_key_env: str | None = None
     upload_dir: str | None = None
-    omp_thread_limit: int | None = 1
     log_level: str = "info"
     access_log: bool = True
 
@@ -68,8 +67,6 @@ class ServeSettings:
             raise ValueError(f"server.request_timeout_s must be a positive number of seconds or null, got {timeout!r}")
         if self.upload_dir is not None and not Path(self.upload_dir).expanduser().is_dir():
             raise ValueError(f"server.upload_dir {self.upload_dir} is not an existing folder")
-        if self.omp_thread_limit is not None:
-            _int("server.omp_thread_limit", self.omp_thread_limit, 1)
         if str(self.log_level).lower() not in LOG_LEVELS:
             raise ValueError(f"server.log_level must be one of {LOG_LEVELS}, got {self.log_level!r}")
 
@@ -104,7 +101,6 @@ class ServeSettings:
             jpeg_quality=io.get("jpeg_quality", 95),
             api_key_env=server.get("api_key_env") or None,
             upload_dir=str(Path(str(server.get("upload_dir"))).expanduser()) if server.get("upload_dir") else None,
-            omp_thread_limit=server.get("omp_thread_limit"),
             log_level=str(server.get("log_level", "info")).lower(),
             access_log=bool(server.get("access_log", True)),
         )
