@@ -431,7 +431,7 @@ def main() -> None:
 
     args.code_state = code_state()  # before anything is imported from the package's pipeline
     systems, base = build_systems(names)
-    ocr_cfg = {k: v for k, v in dict(base.ocr).items() if k != "engine"}
+    ocr_cfg = {k: v for k, v in dict(base.ocr).items() if k not in ("engine", "threads")}  # threads: build_components
     ocr = build_ocr(str(base.ocr.engine), **ocr_cfg)  # the metric OCR: the pipeline's own settings
     config = page_config(args.scan)
     tallies = {s: Tally() for s in names}
