@@ -103,16 +103,6 @@ def _plain(node: Any) -> Any:
     return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
 
 
-def limit_ocr_threads(threads: Any) -> None:
-    """Set ``OMP_THREAD_LIMIT`` (inherited by every Tesseract process) to ``threads`` unless the
-    environment already sets it; ``None`` leaves it alone."""
-    if threads is None:
-        return
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"ocr.threads must be an integer >= 1 or null, got {threads!r}")
-    os.environ.setdefault("OMP_THREAD_LIMIT", str(threads))
-
-
 def build_components(cfg: DictConfig):
     """The page anonymizer (OCR engine, detector, renderer: loaded once) from ``cfg``.
 
@@ -121,7 +111,7 @@ def build_components(cfg: DictConfig):
             option, the diffusion export not found), with the reason.
     """
     from anonymizer.pipeline.detect import PiiDetector
-    from anonymizer.pipeline.ocr import OcrError, build_ocr
+    from anonymizer.pipeline.ocr import OcrError, build_ocr, limit_ocr_threads
     from anonymizer.pipeline.page_anonymizer import PageAnonymizer
     from anonymizer.pipeline.render import build_renderer
 

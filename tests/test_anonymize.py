@@ -248,17 +248,25 @@ def test_usage_errors(overrides: list[str], message: str, capsys) -> None:
     assert message in capsys.readouterr().err
 
 
-def test_ocr_threads_limit_tesseract_unless_the_environment_says(tmp_path: Path, monkeypatch, capsys) -> None:
-    from anonymizer.anonymize import limit_ocr_threads
+def test_ocr_threads_limit_tesseract_only_unless_the_environment_says(tmp_path: Path, monkeypatch, capsys) -> None:
+    import pytesseract
 
+    from anonymizer.pipeline.ocr import limit_ocr_threads
+
+    monkeypatch.setattr(pytesseract.pytesseract, "environ", os.environ)
     monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
-    limit_ocr_threads(None)
-    assert "OMP_THREAD_LIMIT" not in os.environ
     limit_ocr_threads(1)
-    assert os.environ["OMP_THREAD_LIMIT"] == "1"
+    env = pytesseract.pytesseract.environ
+    assert env["OMP_THREAD_LIMIT"] == "1" and "OMP_THREAD_LIMIT" not in os.environ  # Tesseract's only
+    monkeypatch.setenv("ANONYMIZER_PROBE", "live")
+    assert env["ANONYMIZER_PROBE"] == "live" and env["PATH"] == os.environ["PATH"]  # a live view
+    out = subprocess.run([sys.executable, "-c", "import os; print(os.environ.get('OMP_THREAD_LIMIT'))"],
+                         env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "1"  # what a Tesseract child process sees
     monkeypatch.setenv("OMP_THREAD_LIMIT", "3")
-    limit_ocr_threads(1)
-    assert os.environ["OMP_THREAD_LIMIT"] == "3"  # the user's setting wins
+    assert env["OMP_THREAD_LIMIT"] == "3"  # the user's setting wins
+    limit_ocr_threads(None)
+    assert pytesseract.pytesseract.environ is os.environ
     for bad in (0, -2, True, "two"):
         with pytest.raises(ValueError, match="ocr.threads"):
             limit_ocr_threads(bad)

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shlex
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from PIL import Image
@@ -43,6 +44,43 @@ class OcrEngine(Protocol):
     def read(self, image: Image.Image) -> list[Word]:
         """Words with ``box`` (page pixels), ``line`` id and ``conf`` (0..100)."""
         ...
+
+
+class _TesseractEnvironment(Mapping[str, str]):
+    """``os.environ`` (read live) plus defaults for variables it does not set."""
+
+    def __init__(self, defaults: Mapping[str, str]) -> None:
+        self.defaults = dict(defaults)
+
+    def _merged(self) -> dict[str, str]:
+        return {**self.defaults, **os.environ}
+
+    def __getitem__(self, key: str) -> str:
+        return self._merged()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._merged())
+
+    def __len__(self) -> int:
+        return len(self._merged())
+
+
+def limit_ocr_threads(threads: Any) -> None:
+    """Give the Tesseract processes ``OMP_THREAD_LIMIT=threads`` unless the environment sets it.
+
+    Only pytesseract's child processes get it (its environment is swapped for a live view of
+    ``os.environ`` plus this default): set process-wide, the limit made PyTorch training in
+    the same process hang. ``None`` removes the default. On 2 cores Tesseract's OpenMP threads
+    made each OCR pass 3-5x slower (experiments/RESULTS.md).
+    """
+    import pytesseract
+
+    if threads is None:
+        pytesseract.pytesseract.environ = os.environ
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"ocr.threads must be an integer >= 1 or null, got {threads!r}")
+    pytesseract.pytesseract.environ = _TesseractEnvironment({"OMP_THREAD_LIMIT": str(threads)})
 
 
 def debian_package(lang: str) -> str:
