@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from anonymizer.data import checks
 from anonymizer.data.records import PageRecord
 from anonymizer.evaluation.report import UsageError
 
@@ -32,19 +32,18 @@ def looks_local(path: str) -> bool:
 
 def check_int(name: str, value: Any, minimum: int) -> int:
     """``value`` as an int >= ``minimum``; :class:`UsageError` naming ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    try:
+        return checks.check_int(name, value, minimum)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def check_number(name: str, value: Any, minimum: float, maximum: float | None = None) -> float:
     """``value`` as a float in ``[minimum, maximum]``; :class:`UsageError` naming ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < minimum or (
-        maximum is not None and value > maximum
-    ):
-        bound = f"in [{minimum}, {maximum}]" if maximum is not None else f">= {minimum}"
-        raise UsageError(f"{name} must be a number {bound}, got {value!r}")
-    return float(value)
+    try:
+        return checks.check_number(name, value, minimum, maximum)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def load_record_file(path: str | Path, splits: Sequence[str] | None = None, key: str = "data.records") -> list[PageRecord]:

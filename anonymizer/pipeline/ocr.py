@@ -52,17 +52,15 @@ class _TesseractEnvironment(Mapping[str, str]):
     def __init__(self, defaults: Mapping[str, str]) -> None:
         self.defaults = dict(defaults)
 
-    def _merged(self) -> dict[str, str]:
-        return {**self.defaults, **os.environ}
-
     def __getitem__(self, key: str) -> str:
-        return self._merged()[key]
+        return os.environ[key] if key in os.environ else self.defaults[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._merged())
+        yield from os.environ
+        yield from (key for key in self.defaults if key not in os.environ)
 
     def __len__(self) -> int:
-        return len(self._merged())
+        return len(os.environ) + sum(key not in os.environ for key in self.defaults)
 
 
 def limit_ocr_threads(threads: Any) -> None:

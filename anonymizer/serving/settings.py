@@ -7,18 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from anonymizer.data.checks import check_int
 from anonymizer.data.documents import check_dpi, check_max_pages
 
 #: Room for the multipart framing (boundaries, part headers, small form fields) on top of
 #: ``max_upload_bytes`` when the whole request body is counted.
 FORM_OVERHEAD_BYTES = 64 * 1024
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
-
-
-def _int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -48,19 +43,19 @@ class ServeSettings:
     access_log: bool = True
 
     def __post_init__(self) -> None:
-        _int("server.port", self.port, 0)
+        check_int("server.port", self.port, 0)
         if self.port > 65535:
             raise ValueError(f"server.port must be in 0..65535, got {self.port}")
-        _int("server.workers", self.workers, 1)
-        _int("server.queue_size", self.queue_size, 0)
-        _int("server.retry_after_s", self.retry_after_s, 1)
-        _int("server.max_upload_bytes", self.max_upload_bytes, 1)
-        _int("server.max_document_pixels", self.max_document_pixels, 1)
-        _int("io.max_pixels", self.max_pixels, 1)
+        check_int("server.workers", self.workers, 1)
+        check_int("server.queue_size", self.queue_size, 0)
+        check_int("server.retry_after_s", self.retry_after_s, 1)
+        check_int("server.max_upload_bytes", self.max_upload_bytes, 1)
+        check_int("server.max_document_pixels", self.max_document_pixels, 1)
+        check_int("io.max_pixels", self.max_pixels, 1)
         check_max_pages(self.max_pages)
-        _int("io.max_pages", self.max_pages, 1)
+        check_int("io.max_pages", self.max_pages, 1)
         check_dpi(self.dpi)
-        if not 1 <= _int("io.jpeg_quality", self.jpeg_quality, 1) <= 100:
+        if not 1 <= check_int("io.jpeg_quality", self.jpeg_quality, 1) <= 100:
             raise ValueError(f"io.jpeg_quality must be in [1, 100], got {self.jpeg_quality}")
         timeout = self.request_timeout_s
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or timeout <= 0):
