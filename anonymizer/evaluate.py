@@ -251,6 +251,8 @@ def run_anonymize(cfg: DictConfig, show_progress: bool) -> Evaluation:
         "cover": check_number("metrics.cover", m.get("cover", 0.5), 0.0, 1.0),
         "inside": check_number("metrics.inside", m.get("inside", 0.5), 0.0, 1.0),
         "pad": check_number("metrics.pad", m.get("pad", 0.5), 0.0),
+        "ink_cover": check_number("metrics.ink_cover", m.get("ink_cover", 0.6), 0.0, 1.0),
+        "outside_px": check_number("metrics.outside_px", m.get("outside_px", 4.0), 0.0),
     }
     n, seed = int(cfg.n), int(cfg.seed)
     records = _records(cfg)

@@ -364,12 +364,46 @@ def build_manifest(root: str | Path) -> Path:
     return base
 
 
+# ---------------------------------------------------------------------------- truth.json (hand-marked values)
+TRUTH_PAGE = [("Patient:", (20, 20, 110, 40)), ("Quorbin", (120, 20, 210, 40)), ("Velaskett", (220, 20, 330, 40)),
+              ("Phone:", (20, 60, 100, 80)), ("0161", (110, 60, 160, 80)), ("4960", (170, 60, 220, 80)),
+              ("Quorbin", (20, 220, 110, 240))]
+TRUTH = {
+    "pages": {
+        "intake.png": {
+            "sensitive": [
+                {"value": "Quorbin Velaskett", "type": "PERSON", "scope": "personal", "box": [120, 20, 330, 40],
+                 "boxes": [[120, 20, 330, 40], [20, 220, 110, 240]], "box_source": "manual",
+                 "tesseract_reads": True, "printed_forms": ["Quorbin"]},
+                {"value": "0161 4960", "type": "ID", "scope": "business", "box": [110, 60, 220, 80],
+                 "boxes": [[110, 60, 220, 80]]},
+                {"value": "Zelvoran", "type": "LOCATION", "scope": "personal", "boxes": [[900, 900, 950, 950]]},
+            ],
+            "plain": ["Patient", "Phone"],
+        },
+        "missing.png": {"sensitive": [{"value": "Quorbin", "type": "PERSON", "box": [1, 1, 5, 5]}], "plain": []},
+    },
+    "sources": {"intake.png": {"repository": "example/none"}},
+}
+
+
+def build_truth(root: str | Path) -> Path:
+    """``root/real_pages/`` with ``pages/intake.png`` and ``truth.json`` (one value off the page,
+    one page whose image is missing); returns the folder."""
+    base = Path(root) / "real_pages"
+    (base / "pages").mkdir(parents=True, exist_ok=True)
+    page_image((400, 300), TRUTH_PAGE).save(base / "pages" / "intake.png")
+    _write_json(base / "truth.json", TRUTH)
+    return base
+
+
 BUILDERS = {
     "funsd": build_funsd,
     "xfund": build_xfund,
     "cord": build_cord,
     "sroie": build_sroie,
     "manifest": build_manifest,
+    "truth": build_truth,
 }
 
 
@@ -380,4 +414,5 @@ def fixture_words() -> set[str]:
     words |= {t for _, lines in CORD_PAGES.values() for _, _, ws in lines for t, _, _, _ in ws}
     words |= {t for _, lines, _, _ in SROIE_PAGES.values() for _, t in lines}
     words |= {t for t, _ in MANIFEST_FORM + MANIFEST_SCAN_P1 + MANIFEST_PDF} | {"Tindrabel"}
+    words |= {t for t, _ in TRUTH_PAGE} | {"Zelvoran", "Velaskett"}
     return words

@@ -189,6 +189,41 @@ def test_cli_on_page_records_counts_a_missing_page(tmp_path: Path) -> None:
     assert list(work.iterdir()) == []  # nothing written into the working directory
 
 
+def test_hand_marked_pages_report_coverage_per_scope(tmp_path: Path, capsys) -> None:
+    """A ``truth.json`` folder (the real-page development set's layout) is read directly; the
+    report has coverage, pixels changed outside, plain words and a personal-values section."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    folder = tmp_path / "real"
+    (folder / "pages").mkdir(parents=True)
+    image = Image.new("RGB", (700, 260), "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype("DejaVuSans.ttf", 26)
+    draw.text((20, 20), "Email: quorbin.velask@example.org", fill="black", font=font)
+    draw.text((20, 90), "Phone: (212) 555-0187", fill="black", font=font)
+    draw.text((20, 160), "Thank you for your order", fill="black", font=font)
+    image.save(folder / "pages" / "p.png")
+    email = draw.textbbox((105, 20), "quorbin.velask@example.org", font=font)
+    phone = draw.textbbox((112, 90), "(212) 555-0187", font=font)
+    truth = {"pages": {"p.png": {
+        "sensitive": [{"value": "quorbin.velask@example.org", "type": "EMAIL_ADDRESS", "scope": "personal",
+                       "boxes": [list(email)]},
+                      {"value": "(212) 555-0187", "type": "PHONE_NUMBER", "scope": "business", "boxes": [list(phone)]}],
+        "plain": ["Thank", "order"]}}}
+    (folder / "truth.json").write_text(json.dumps(truth))
+    out = tmp_path / "out"
+    assert run(compose_eval([f"data.records={folder}", "n=5", f"output={out}"])) == 0
+    metrics = load(out)["metrics"]
+    overall, personal = metrics["overall"], metrics["personal"]["overall"]
+    assert overall["entities"] == 2 and personal["entities"] == 1
+    assert overall["covered"] == 2 and overall["coverage"] == 1.0  # both replaced (email and phone patterns)
+    assert overall["plain_words_kept"] == 1.0 and overall["plain_words_read_in_input"] == 2
+    assert 0 <= overall["pixels_changed_outside"] < 0.002
+    shown = capsys.readouterr().out
+    assert "coverage of personal values" in shown and "Per entity type (personal values)" in shown
+    assert "quorbin" not in shown and "555-0187" not in shown
+
+
 # --------------------------------------------------------------------------- usage errors
 def test_missing_model_path_is_a_usage_error_on_the_command_line(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

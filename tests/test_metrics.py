@@ -15,15 +15,20 @@ from anonymizer.evaluation.buckets import bucket_labels, bucket_of, check_edges
 from anonymizer.evaluation.report import Evaluation, Table, json_safe, samples_csv
 from anonymizer.metrics.anonymization import (
     box_correct,
+    changed_outside,
     covered,
     entity_found,
+    ink_mask,
     iou,
     leaked_entities,
     page_truth,
+    plain_kept,
     preserved,
+    rewritten_mask,
     score_page,
     surrogate_readback,
     surrogates_read,
+    value_coverage,
 )
 from anonymizer.metrics.image_quality import Lpips, dilated_box, psnr, resize_min_side, ssim, unchanged_outside
 from anonymizer.metrics.legibility import ocr_available, ocr_box
@@ -214,6 +219,71 @@ def test_score_page_counts() -> None:
     assert s.fallback_boxes == 1
     total = s.add(s)  # in place: doubles
     assert total.leaked["PHONE_NUMBER"] == 2 and total.kept_of == 4
+
+
+def test_ink_mask_takes_the_minority_side() -> None:
+    patch = np.full((10, 20), 250, np.uint8)
+    patch[4:6, 2:18] = 20  # dark text on light paper
+    assert ink_mask(patch).sum() == 32 and ink_mask(patch)[5, 5]
+    assert (ink_mask(255 - patch) == ink_mask(patch)).all()  # light text on a dark band
+    assert ink_mask(np.full((4, 4), 128, np.uint8)).all()  # no contrast: every pixel counts
+
+
+def _ink_page() -> tuple[Image.Image, PageRecord]:
+    image = Image.new("RGB", (100, 50), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((22, 14, 58, 15), fill="black")  # the name's ink (box 20..60 x 10..20)
+    draw.rectangle((27, 34, 58, 35), fill="black")  # the phone's ink (box 25..60 x 30..40)
+    draw.rectangle((70, 34, 90, 35), fill="black")  # the phone printed a second time (box 68..92 x 30..40)
+    record = page()
+    words = [*record.words, Word("555-1234", (68, 30, 92, 40), line=2)]
+    entities = [Entity("PERSON", (1, 2), True, scope="personal"), Entity("PHONE_NUMBER", (4, 5), True, scope="business")]
+    return image, PageRecord(id="p", image="p.png", width=100, height=50, words=words, entities=entities,
+                             plain=["Name", "Phone", "absent"])
+
+
+def test_coverage_needs_every_printed_place_rewritten() -> None:
+    image, record = _ink_page()
+    out = image.copy()
+    ImageDraw.Draw(out).rectangle((20, 10, 60, 20), fill="white")  # the name rewritten
+    ImageDraw.Draw(out).rectangle((25, 30, 60, 40), fill="white")  # the phone's first place only
+    boxes = [(20, 10, 60, 20), (25, 30, 60, 40), (0, 0, 10, 5)]  # the last box changed nothing: not rewritten
+    mask = rewritten_mask(image, out, boxes, margin=0)
+    assert mask[15, 30] and mask[35, 30] and not mask[2, 2]
+    assert value_coverage(record, image, mask) == [True, False]
+    # "Jane" wholly rewritten, 6 of the 16 ink columns of "Doe": each word box must reach ink_cover
+    part = rewritten_mask(image, out, [(20, 10, 48, 20)], margin=0)
+    assert value_coverage(record, image, part)[0] is False
+    assert value_coverage(record, image, part, ink_cover=0.3)[0] is True
+
+
+def test_pixels_changed_outside_and_plain_words() -> None:
+    image, record = _ink_page()
+    out = image.copy()
+    out.putpixel((5, 45), (0, 0, 0))  # outside every box
+    out.putpixel((30, 15), (255, 255, 255))  # inside the name's box
+    assert changed_outside(image, out, [(20, 10, 60, 20)], px=0) == (1, 100 * 50 - 40 * 10)
+    words_in = [Word("Name:", (0, 0, 5, 5)), Word("PHONE", (0, 0, 5, 5))]
+    words_out = [Word("name", (0, 0, 5, 5))]
+    assert plain_kept(record.plain, words_in, words_out) == (1, 2)  # "absent" is not read in the input
+
+
+def test_score_page_pixels_and_scope() -> None:
+    image, record = _ink_page()
+    out = image.copy()
+    ImageDraw.Draw(out).rectangle((19, 9, 61, 21), fill="white")
+    ImageDraw.Draw(out).rectangle((3, 44, 4, 45), fill="black")  # 4 pixels changed outside
+    audit = {"entities": [{"type": "PERSON", "boxes": [[20, 10, 60, 20]], "surrogate": ["Mary Smith"]}],
+             "verification": {"redacted": [[25, 30, 60, 40], [68, 30, 92, 40]]}}
+    ImageDraw.Draw(out).rectangle((25, 30, 92, 40), fill="black")  # the fallback boxes drawn
+    s = score_page(record, record.words, [], audit, images=(image, out), margin=1, readback=False)
+    assert s.covered == Counter({"PERSON": 1, "PHONE_NUMBER": 1})
+    assert (s.changed_outside, s.plain_read, s.plain_kept) == (4, 2, 0)
+    personal = score_page(record, record.words, [], audit, images=(image, out), margin=1, readback=False,
+                          scope="personal")
+    assert personal.entities == Counter({"PERSON": 1}) and personal.covered == Counter({"PERSON": 1})
+    assert personal.changed_outside == 4  # page-level figures count every sensitive box
+    assert score_page(record, record.words, [], audit).covered == Counter({"PERSON": 0, "PHONE_NUMBER": 0})
 
 
 # --------------------------------------------------------------------------- buckets and report

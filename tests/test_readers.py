@@ -23,6 +23,7 @@ from tests.fixtures_datasets import (
     build_funsd,
     build_manifest,
     build_sroie,
+    build_truth,
     build_xfund,
     fixture_words,
 )
@@ -479,15 +480,66 @@ def test_manifest_missing_is_a_clear_error(tmp_path: Path) -> None:
         READERS["manifest"](tmp_path)
 
 
+# ------------------------------------------------------------------------------ truth.json
+
+
+def test_truth_values_become_sensitive_entities_with_scope_and_occurrences(tmp_path: Path) -> None:
+    result = read_dataset("truth", build_truth(tmp_path))
+    (record,) = result.records
+    assert record.id == "truth/intake" and (record.width, record.height) == (400, 300)
+    person, ident = record.entities
+    assert (person.label, person.scope, person.sensitive) == ("PERSON", "personal", True)
+    assert (ident.label, ident.scope) == ("ID_NUMBER", "business")  # the project's name for "ID"
+    # two printed places + one extra printed form, each a line of its own
+    assert [record.words[i].box for i in person.words] == [(120, 20, 330, 40), (20, 220, 110, 240), (120, 20, 330, 40)]
+    assert len({record.words[i].line for i in person.words}) == 3
+    assert [record.words[i].text for i in ident.words] == ["0161 4960"]
+    assert record.plain == ["Patient", "Phone"]
+    reasons = sorted((s.item, s.reason) for s in result.skipped)
+    assert reasons == [("pages/missing.png", "missing image"),
+                       ("truth.json page intake.png value 2", "bad word box: outside the 400x300 page"),
+                       ("truth.json page intake.png value 2", "value without a usable box")]
+    _assert_private(result)
+
+
+def test_truth_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(ReaderError, match="no truth.json"):
+        read_dataset("truth", tmp_path)
+    (tmp_path / "truth.json").write_text("[1, 2]")
+    with pytest.raises(ReaderError, match="'pages' object"):
+        read_dataset("truth", tmp_path)
+    (tmp_path / "truth.json").write_text("{not json")
+    with pytest.raises(ReaderError, match="malformed JSON"):
+        read_dataset("truth", tmp_path)
+    with pytest.raises(ReaderError, match="no split 'train'"):
+        read_dataset("truth", build_truth(tmp_path / "x"), split="train")
+
+
+def test_record_scope_and_plain_round_trip_and_validation() -> None:
+    from anonymizer.data.records import PageRecord, RecordError
+
+    base = {"id": "a", "image": "a.png", "width": 10, "height": 10,
+            "words": [{"text": "x", "box": [0, 0, 5, 5]}]}
+    record = PageRecord.from_json({**base, "entities": [{"label": "PERSON", "words": [0], "scope": "personal"}],
+                                   "plain": ["Date"]})
+    assert record.entities[0].scope == "personal" and record.plain == ["Date"]
+    assert PageRecord.from_json(record.to_json()).to_json() == record.to_json()
+    assert "plain" not in PageRecord.from_json(base).to_json()  # optional fields stay absent
+    with pytest.raises(RecordError, match="'scope' must be one of"):
+        PageRecord.from_json({**base, "entities": [{"label": "PERSON", "words": [0], "scope": "public"}]})
+    with pytest.raises(RecordError, match="'plain' must be a list of strings"):
+        PageRecord.from_json({**base, "plain": "Date"})
+
+
 # ------------------------------------------------------------------------------ all readers
 
 BUILDERS = {"funsd": build_funsd, "xfund": build_xfund, "cord": build_cord, "sroie": build_sroie,
-            "manifest": build_manifest}
-PAGES = {"funsd": 3, "xfund": 3, "cord": 4, "sroie": 3, "manifest": 3}
+            "manifest": build_manifest, "truth": build_truth}
+PAGES = {"funsd": 3, "xfund": 3, "cord": 4, "sroie": 3, "manifest": 3, "truth": 1}
 
 
 def test_registry_has_every_reader() -> None:
-    assert list(READERS) == ["funsd", "xfund", "cord", "sroie", "manifest"]
+    assert list(READERS) == ["funsd", "xfund", "cord", "sroie", "manifest", "truth"]
     with pytest.raises(ReaderError, match="unknown dataset 'rvl'"):
         read_dataset("rvl", ".")
 

@@ -23,8 +23,8 @@ Record JSON (``schema`` is :data:`RECORD_SCHEMA`)::
      "width": 762, "height": 1000,
      "words": [{"text": "Date:", "box": [x0, y0, x1, y1], "line": 0},
                {"text": "...", "box": [...], "quad": [[x, y], [x, y], [x, y], [x, y]], "line": 0}],
-     "entities": [{"id": 0, "label": "DATE_TIME", "words": [1], "sensitive": true}],
-     "links": [[3, 0]]}
+     "entities": [{"id": 0, "label": "DATE_TIME", "words": [1], "sensitive": true, "scope": "personal"}],
+     "links": [[3, 0]], "plain": ["Date"]}
 
 ``image`` is resolved against the folder of the JSONL file unless it is absolute. ``page``
 is the frame (TIFF) or page (PDF) index, 0-based; ``dpi`` is the resolution PDF pages are
@@ -34,6 +34,11 @@ indices under a label: PII types in Presidio's vocabulary (``PERSON``, ``LOCATIO
 ``US_SSN``, ...) or a dataset's own labels (FUNSD ``question``/``answer``, CORD
 ``menu.nm``); ``sensitive`` says whether the entity's text is personal data to replace.
 ``links`` are ``[from_entity_id, to_entity_id]`` pairs (FUNSD/XFUND key→value links).
+Optional fields, absent unless a source knows them: an entity's ``scope`` (one of
+:data:`SCOPES`: ``personal`` is data about the person the document is about or any named
+person; ``business`` is the issuer's, vendor's or provider's public data) and the page's
+``plain`` list: texts of ordinary words known to be printed on the page, which
+anonymization must keep (ground truth for retention without word boxes).
 
 Error messages of this module name the file, the line and the field, never word text.
 """
@@ -55,6 +60,8 @@ Box = tuple[float, float, float, float]
 Quad = tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]
 
 RECORD_SCHEMA = "anonymizer.page/1"
+#: Whose data a sensitive entity is (``Entity.scope``): the person's, or a business's public data.
+SCOPES = ("personal", "business")
 
 #: Entity labels the project treats as personal data (Presidio's names where it has one).
 PII_LABELS = frozenset(
@@ -107,6 +114,7 @@ class Entity:
     words: tuple[int, ...]
     sensitive: bool = False
     id: int | None = None
+    scope: str | None = None  # one of SCOPES, when the source knows it
 
 
 class RecordError(ValueError):
@@ -128,6 +136,7 @@ class PageRecord:
     dpi: float | None = None
     source: str = ""
     split: str | None = None
+    plain: list[str] = field(default_factory=list)  # ordinary words known to be on the page (no boxes)
     root: Path | None = None  # folder relative ``image`` paths are resolved against (not stored)
 
     @property
@@ -177,8 +186,10 @@ class PageRecord:
             item = {"label": e.label, "words": list(e.words), "sensitive": e.sensitive}
             if e.id is not None:
                 item = {"id": e.id, **item}
+            if e.scope is not None:
+                item["scope"] = e.scope
             entities.append(item)
-        return {
+        out = {
             "schema": RECORD_SCHEMA,
             "id": self.id,
             "source": self.source,
@@ -192,6 +203,9 @@ class PageRecord:
             "entities": entities,
             "links": [list(link) for link in self.links],
         }
+        if self.plain:
+            out["plain"] = list(self.plain)
+        return out
 
     @classmethod
     def from_json(cls, data: Any, root: Path | None = None, where: str = "record") -> "PageRecord":
@@ -243,6 +257,9 @@ class PageRecord:
         source = data.get("source", "")
         if not isinstance(source, str):
             raise RecordError(f"{where}: 'source' must be a string")
+        plain = data.get("plain", [])
+        if not isinstance(plain, list) or not all(isinstance(w, str) for w in plain):
+            raise RecordError(f"{where}: 'plain' must be a list of strings")
         return cls(
             id=rid,
             image=image,
@@ -255,6 +272,7 @@ class PageRecord:
             dpi=float(dpi) if dpi is not None else None,
             source=source,
             split=split,
+            plain=list(plain),
             root=root,
         )
 
@@ -352,7 +370,10 @@ def _parse_entity(item: Any, where: str, n_words: int) -> Entity:
     eid = item.get("id")
     if eid is not None and (isinstance(eid, bool) or not isinstance(eid, int)):
         raise RecordError(f"{where}: 'id' must be an integer or absent")
-    return Entity(label=label, words=tuple(indices), sensitive=sensitive, id=eid)
+    scope = item.get("scope")
+    if scope is not None and scope not in SCOPES:
+        raise RecordError(f"{where}: 'scope' must be one of {list(SCOPES)} or absent")
+    return Entity(label=label, words=tuple(indices), sensitive=sensitive, id=eid, scope=scope)
 
 
 def _geometric_lines(words: Sequence[Word]) -> list[list[int]]:

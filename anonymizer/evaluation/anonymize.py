@@ -140,6 +140,7 @@ class PageEvaluation:
     id: str
     kind: str
     score: PageScore = field(default_factory=PageScore)
+    personal: PageScore | None = None  # the counts over personal values only, when the record has scopes
     seconds: float = 0.0
     error: str | None = None
     output: Image.Image | None = field(default=None, repr=False)
@@ -156,7 +157,9 @@ class PageEvaluation:
             "boxes_correct": sum(s.boxes_correct.values()), "words_kept": s.kept, "words_considered": s.kept_of,
             "surrogate_lines": sum(s.surrogates.values()), "surrogates_read": sum(s.surrogates_read.values()),
             "surrogate_char_errors": s.surrogate_errors, "surrogate_chars": s.surrogate_chars,
-            "fallback_boxes": s.fallback_boxes,
+            "fallback_boxes": s.fallback_boxes, "covered": sum(s.covered.values()),
+            "pixels_changed_outside": s.changed_outside, "pixels_outside": s.outside,
+            "plain_words_kept": s.plain_kept, "plain_words_read": s.plain_read,
             "leaked_by_type": dict(s.leaked), "readable_by_type": dict(s.readable), "entities_by_type": dict(s.entities),
         }
 
@@ -195,8 +198,12 @@ def evaluate_page(anonymizer: Any, page: Page, secret: str | None = None, locale
         out = anonymizer(image, DocumentContext(SurrogateGenerator(secret=secret, locale=locale)), 0)
         result.seconds = time.perf_counter() - started
         output_words = ocr.read(out.image)
-        result.score = score_page(page.record, input_words, output_words, out.audit, **dict(metrics or {}),
-                                  readback=draws_text(anonymizer.renderer))
+        kwargs = dict(metrics or {}, readback=draws_text(anonymizer.renderer), images=(image, out.image),
+                      margin=int(getattr(anonymizer.renderer, "margin", 0) or 0))
+        result.score = score_page(page.record, input_words, output_words, out.audit, **kwargs)
+        if any(e.scope is not None for e in page.record.entities):
+            result.personal = score_page(page.record, input_words, output_words, out.audit, **kwargs,
+                                         scope="personal")
     except Exception as err:  # noqa: BLE001 - one page must not stop the evaluation; no content in the reason
         result.error = f"{type(err).__name__} while processing"
         log.warning("%s: %s", page.id, result.error)
@@ -231,48 +238,67 @@ class _Sized:
 
 
 # --------------------------------------------------------------------------- summary
-def total_score(results: Sequence[PageEvaluation]) -> PageScore:
-    """The summed counts of the pages that did not fail."""
+def total_score(results: Sequence[PageEvaluation], personal: bool = False) -> PageScore:
+    """The summed counts of the pages that did not fail (``personal``: over personal values only,
+    pages without scopes counting all their values)."""
     total = PageScore()
     for r in results:
         if r.error is None:
-            total.add(r.score)
+            total.add(r.personal if personal and r.personal is not None else r.score)
     return total
 
 
-def summarize_anonymize(results: Sequence[PageEvaluation]) -> dict[str, Any]:
-    """Overall rates and per-type tables from the pages' counts (see the module docstring)."""
-    t = total_score(results)
+def _value_figures(t: PageScore) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Overall and per-type value figures (coverage, leaks, recall) of ``t``."""
     readable, leaked = sum(t.readable.values()), sum(t.leaked.values())
-    entities, found = sum(t.entities.values()), sum(t.found.values())
+    entities, found, covered = sum(t.entities.values()), sum(t.found.values()), sum(t.covered.values())
+    overall = {
+        "entities": entities,
+        "covered": covered,
+        "coverage": ratio(covered, entities),
+        "readable_in_input": readable,
+        "leaked": leaked,
+        "leak_rate": ratio(leaked, readable),
+        "leaked_unreadable_in_input": t.leaked_unreadable,
+        "detected": found,
+        "detection_recall": ratio(found, entities),
+    }
+    by_type = {
+        label: {
+            "entities": t.entities[label], "covered": t.covered[label],
+            "coverage": ratio(t.covered[label], t.entities[label]),
+            "readable_in_input": t.readable[label], "leaked": t.leaked[label],
+            "leak_rate": ratio(t.leaked[label], t.readable[label]),
+            "detected": t.found[label], "detection_recall": ratio(t.found[label], t.entities[label]),
+        }
+        for label in sorted(t.entities)
+    }
+    return overall, by_type
+
+
+def summarize_anonymize(results: Sequence[PageEvaluation]) -> dict[str, Any]:
+    """Overall rates and per-type tables from the pages' counts (see the module docstring);
+    ``personal``: the value figures over personal values only, when the records have scopes."""
+    t = total_score(results)
+    values, by_type = _value_figures(t)
     boxes, correct = sum(t.boxes.values()), sum(t.boxes_correct.values())
     lines, read = sum(t.surrogates.values()), sum(t.surrogates_read.values())
     ok = [r for r in results if r.error is None]
     overall = {
         "pages": len(ok),
-        "entities": entities,
-        "readable_in_input": readable,
-        "leaked": leaked,
-        "leak_rate": ratio(leaked, readable),
-        "leaked_unreadable_in_input": t.leaked_unreadable,
-        "detection_recall": ratio(found, entities),
+        **values,
         "detection_precision": ratio(correct, boxes),
         "boxes": boxes,
         "non_sensitive_word_recall": ratio(t.kept, t.kept_of),
         "non_sensitive_words": t.kept_of,
+        "plain_words_kept": ratio(t.plain_kept, t.plain_read),
+        "plain_words_read_in_input": t.plain_read,
+        "pixels_changed_outside": ratio(t.changed_outside, t.outside),
         "surrogate_lines": lines,
         "surrogate_readback_rate": ratio(read, lines),
         "surrogate_cer": ratio(t.surrogate_errors, t.surrogate_chars),
         "fallback_boxes": t.fallback_boxes,
         "seconds_per_page": sum(r.seconds for r in ok) / len(ok) if ok else None,
-    }
-    by_type = {
-        label: {
-            "entities": t.entities[label], "readable_in_input": t.readable[label], "leaked": t.leaked[label],
-            "leak_rate": ratio(t.leaked[label], t.readable[label]),
-            "detected": t.found[label], "detection_recall": ratio(t.found[label], t.entities[label]),
-        }
-        for label in sorted(t.entities)
     }
     by_detected_type = {
         label: {"boxes": t.boxes[label], "correct": t.boxes_correct[label],
@@ -281,7 +307,11 @@ def summarize_anonymize(results: Sequence[PageEvaluation]) -> dict[str, Any]:
                 "surrogate_readback_rate": ratio(t.surrogates_read[label], t.surrogates[label])}
         for label in sorted(set(t.boxes) | set(t.surrogates))
     }
-    return {"overall": overall, "by_entity_type": by_type, "by_detected_type": by_detected_type}
+    out = {"overall": overall, "by_entity_type": by_type, "by_detected_type": by_detected_type}
+    if any(r.personal is not None for r in ok):
+        personal, personal_by_type = _value_figures(total_score(results, personal=True))
+        out["personal"] = {"overall": personal, "by_entity_type": personal_by_type}
+    return out
 
 
 def _pct(a: int, b: int) -> str:
@@ -292,6 +322,16 @@ def _rate(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
+def _type_table(title: str, overall: dict[str, Any], by_type: dict[str, Any]) -> Table:
+    rows = [[label, v["entities"], _rate(v["coverage"]), v["readable_in_input"], v["leaked"], _rate(v["leak_rate"]),
+             _rate(v["detection_recall"])] for label, v in by_type.items()]
+    o = overall
+    rows.append(["**all**", o["entities"], _rate(o["coverage"]), o["readable_in_input"], o["leaked"],
+                 _rate(o["leak_rate"]), _rate(o["detection_recall"])])
+    return Table(title, ["entity type", "values", "coverage", "readable in input", "leaked", "leak rate",
+                         "detection recall"], rows)
+
+
 def anonymize_evaluation(results: Sequence[PageEvaluation], info: dict[str, Any], n_images: int = 8) -> Evaluation:
     """The :class:`Evaluation` of ``results``: overall and per-type tables, per-page rows (counts
     only), plots per type and a panel of anonymized output pages (never inputs)."""
@@ -299,47 +339,54 @@ def anonymize_evaluation(results: Sequence[PageEvaluation], info: dict[str, Any]
     t = total_score(results)
     o = metrics["overall"]
     failed = sum(r.error is not None for r in results)
-    overall = Table(
-        f"Anonymization ({info.get('renderer', '')} renderer, {o['pages']} pages)",
-        ["metric", "value"],
-        [
-            ["leak rate (values readable in the input still readable in the output)",
-             _pct(sum(t.leaked.values()), sum(t.readable.values()))],
-            ["detection recall (entities, >= 50 % of word-box area covered)",
-             _pct(sum(t.found.values()), sum(t.entities.values()))],
-            ["detection precision (boxes, >= 50 % inside sensitive lines)",
-             _pct(sum(t.boxes_correct.values()), sum(t.boxes.values()))],
-            ["non-sensitive words preserved (OCR word recall outside the boxes)", _pct(t.kept, t.kept_of)],
-            ["surrogate lines read back in their boxes",
-             _pct(sum(t.surrogates_read.values()), sum(t.surrogates.values()))],
-            ["surrogate CER", o["surrogate_cer"]],
-            ["leaks of values not readable in the input", t.leaked_unreadable],
-            ["verification fallback boxes", t.fallback_boxes],
-            ["seconds per page", o["seconds_per_page"]],
-        ],
-    )
-    per_type = Table(
-        "Per entity type",
-        ["entity type", "entities", "readable in input", "leaked", "leak rate", "detection recall"],
-        [[label, v["entities"], v["readable_in_input"], v["leaked"], _rate(v["leak_rate"]), _rate(v["detection_recall"])]
-         for label, v in metrics["by_entity_type"].items()]
-        + [["**all**", o["entities"], o["readable_in_input"], o["leaked"], _rate(o["leak_rate"]),
-            _rate(o["detection_recall"])]],
-    )
+    rows = [
+        ["coverage (values whose ink the output rewrote, every place printed)",
+         _pct(sum(t.covered.values()), sum(t.entities.values()))],
+        ["leak rate (values readable in the input still readable in the output)",
+         _pct(sum(t.leaked.values()), sum(t.readable.values()))],
+    ]
+    if "personal" in metrics:
+        p = metrics["personal"]["overall"]
+        rows += [["coverage of personal values", _pct(p["covered"], p["entities"])],
+                 ["leak rate of personal values", _pct(p["leaked"], p["readable_in_input"])]]
+    rows += [
+        ["detection recall (entities, >= 50 % of word-box area covered)",
+         _pct(sum(t.found.values()), sum(t.entities.values()))],
+        ["detection precision (boxes, >= 50 % inside sensitive lines)",
+         _pct(sum(t.boxes_correct.values()), sum(t.boxes.values()))],
+        ["non-sensitive words preserved (OCR word recall outside the boxes)", _pct(t.kept, t.kept_of)],
+        ["plain words still read (of those read in the input)", _pct(t.plain_kept, t.plain_read)],
+        ["pixels changed outside the sensitive boxes", _rate(o["pixels_changed_outside"]) if t.outside else "n/a"],
+        ["surrogate lines read back in their boxes",
+         _pct(sum(t.surrogates_read.values()), sum(t.surrogates.values()))],
+        ["surrogate CER", o["surrogate_cer"]],
+        ["leaks of values not readable in the input", t.leaked_unreadable],
+        ["verification fallback boxes", t.fallback_boxes],
+        ["seconds per page", o["seconds_per_page"]],
+    ]
+    overall = Table(f"Anonymization ({info.get('renderer', '')} renderer, {o['pages']} pages)", ["metric", "value"],
+                    rows)
+    tables = [overall, _type_table("Per entity type (all values)", o, metrics["by_entity_type"])]
+    if "personal" in metrics:
+        tables.append(_type_table("Per entity type (personal values)", metrics["personal"]["overall"],
+                                  metrics["personal"]["by_entity_type"]))
     notes = [
         f"{len(results)} pages, {failed} failed; each page is one document (surrogates consistent within it)",
         "leak rate counts only values readable by OCR in the input page (what OCR cannot read there cannot be "
         "measured as a leak); OCR = the pipeline's own engine and settings",
+        "coverage: a value counts when, at every place it is printed, >= "
+        f"{info.get('metrics_settings', {}).get('ink_cover', 0.6)} of its ink pixels lie in regions the output rewrote",
     ]
     images = [(f"{r.id} (anonymized output)", _thumbnail(r.output)) for r in results if r.output is not None][:n_images]
     plots = {
+        "coverage_by_type": {k: v["coverage"] for k, v in metrics["by_entity_type"].items()},
         "leak_rate_by_type": {k: v["leak_rate"] for k, v in metrics["by_entity_type"].items()},
         "detection_recall_by_type": {k: v["detection_recall"] for k, v in metrics["by_entity_type"].items()},
         "precision_by_detected_type": {k: v["precision"] for k, v in metrics["by_detected_type"].items()},
     }
     summary = {**info, "n_samples": len(results), "n_failed": failed,
                "failures": dict(Counter(r.error for r in results if r.error)), "metrics": metrics}
-    return Evaluation("anonymize", summary, [overall, per_type], [r.row() for r in results], images, plots, notes)
+    return Evaluation("anonymize", summary, [overall, *tables[1:]], [r.row() for r in results], images, plots, notes)
 
 
 def _thumbnail(image: Image.Image, side: int = 1024) -> Image.Image:

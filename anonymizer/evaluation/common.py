@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ import torch
 from anonymizer.data import checks
 from anonymizer.data.records import PageRecord
 from anonymizer.evaluation.report import UsageError
+
+log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -47,19 +50,28 @@ def check_number(name: str, value: Any, minimum: float, maximum: float | None = 
 
 
 def load_record_file(path: str | Path, splits: Sequence[str] | None = None, key: str = "data.records") -> list[PageRecord]:
-    """The valid records of a page-records JSONL file (only ``splits`` when given).
+    """The valid records of a page-records JSONL file (only ``splits`` when given), or of a
+    folder of hand-marked pages (``truth.json`` beside ``pages/``, read with
+    :func:`~anonymizer.data.readers.truth.read_truth`).
 
-    Invalid lines are skipped (their count and first reasons are logged, never text).
+    Invalid lines (values) are skipped (their count and first reasons are logged, never text).
 
     Raises:
         UsageError: naming the file, when it is missing or holds no usable record.
     """
     from anonymizer.data.record_crops import read_record_file
+    from anonymizer.data.readers.truth import TRUTH_FILE, read_truth
 
     file = Path(str(path)).expanduser()
-    if not file.is_file():
-        raise UsageError(f"{key}={path}: no such file")
-    records, invalid = read_record_file(file, key)
+    if file.is_dir() and (file / TRUTH_FILE).is_file():
+        result = read_truth(file)
+        for skip in result.skipped:
+            log.warning("%s=%s: skipped %s: %s", key, path, skip.item, skip.reason)
+        records, invalid = result.records, len(result.skipped)
+    elif not file.is_file():
+        raise UsageError(f"{key}={path}: no such file (nor a folder holding {TRUTH_FILE})")
+    else:
+        records, invalid = read_record_file(file, key)
     if splits is not None:
         wanted = {splits} if isinstance(splits, str) else set(splits)
         records = [r for r in records if r.split in wanted]

@@ -21,6 +21,16 @@ pipeline's own verification does. All values stay in memory; results hold counts
 * **non-sensitive text preserved** (:func:`preserved`): of the input page's OCR words that
   lie outside every sensitive ground-truth word box (dilated by ``px``), the share found
   again in the output page's OCR with the same normalised text and IoU >= ``min_iou``.
+* **coverage** (:func:`value_coverage`): a sensitive value is covered when, at every place it
+  is printed (each of its boxes), at least ``ink_cover`` (0.6) of its ink pixels lie in the
+  regions the pipeline rewrote (the audit's boxes dilated by the renderer's margin, and the
+  verification's fallback boxes) and that region changed. Ink is the minority side of an
+  Otsu split of the box's grey levels (:func:`ink_mask`), so a loose hand-drawn box or
+  paper around the text does not count.
+* **pixels changed outside** (:func:`changed_outside`): the share of the page's pixels outside
+  every sensitive box (dilated by ``outside_px``) that differ between input and output.
+* **plain words kept** (:func:`plain_kept`): of a record's ``plain`` words (ordinary words known
+  to be on the page) that OCR reads in the input, the share it still reads in the output.
 * **surrogate read-back** (:func:`surrogate_readback`): a surrogate line (at least
   ``min_chars`` normalised characters) is read back when ``find_leaks`` finds it among the
   output OCR words whose centre lies in its box (dilated by ``px``); its CER is the edit
@@ -81,6 +91,25 @@ def box_mask(boxes: Sequence[Sequence[float]], width: int, height: int) -> np.nd
         ys, xs = _pixels(box)
         mask[ys, xs] = True
     return mask
+
+
+def ink_mask(gray: np.ndarray) -> np.ndarray:
+    """Ink pixels of a grey-level patch: the smaller side of an Otsu split (dark text on light
+    paper or light text on a dark band); the whole patch when it has no contrast."""
+    values = gray.astype(np.uint8).ravel()
+    if values.size == 0 or int(values.max()) - int(values.min()) < 24:
+        return np.ones(gray.shape, bool)
+    hist = np.bincount(values, minlength=256).astype(np.float64)
+    levels = np.arange(256)
+    w0 = np.cumsum(hist)
+    m0 = np.cumsum(hist * levels)
+    total, mean = w0[-1], m0[-1]
+    w1 = total - w0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mean * w0 - m0 * total) ** 2 / (w0 * w1)
+    threshold = int(np.nanargmax(np.where((w0 > 0) & (w1 > 0), between, np.nan)))
+    dark = gray <= threshold
+    return dark if dark.sum() * 2 <= gray.size else ~dark
 
 
 # --------------------------------------------------------------------------- ground truth
@@ -148,6 +177,57 @@ def preserved(input_words: list[Word], output_words: list[Word], truth: Truth, p
         considered += 1
         found += any(iou(w.box, b) >= min_iou for b in by_text.get(text, ()))
     return found, considered
+
+
+def rewritten_mask(input_image: Any, output_image: Any, boxes: Sequence[Sequence[float]], margin: int) -> np.ndarray:
+    """Pixels of the regions the pipeline rewrote: each of ``boxes`` dilated by ``margin``
+    (clipped to the page) whose pixels changed somewhere between input and output."""
+    before = np.asarray(input_image.convert("RGB"), np.int16)
+    after = np.asarray(output_image.convert("RGB"), np.int16)
+    height, width = before.shape[:2]
+    mask = np.zeros((height, width), bool)
+    for box in boxes:
+        ys, xs = _pixels(dilate(box, margin))
+        if np.any(before[ys, xs] != after[ys, xs]):
+            mask[ys, xs] = True
+    return mask
+
+
+def value_coverage(record: PageRecord, input_image: Any, rewritten: np.ndarray, ink_cover: float = 0.6
+                   ) -> list[bool]:
+    """Per sensitive entity of ``record`` (in order): whether at each of its word boxes at least
+    ``ink_cover`` of the ink pixels (:func:`ink_mask`) lie in ``rewritten``."""
+    gray = np.asarray(input_image.convert("L"))
+    out = []
+    for entity in (e for e in record.entities if e.sensitive and e.words):
+        ok = True
+        for box in {record.words[i].box for i in entity.words}:
+            ys, xs = _pixels(box)
+            ink = ink_mask(gray[ys, xs])
+            total = int(ink.sum())
+            ok = ok and total > 0 and int(rewritten[ys, xs][ink].sum()) >= ink_cover * total
+        out.append(ok)
+    return out
+
+
+def changed_outside(input_image: Any, output_image: Any, boxes: Sequence[Sequence[float]], px: float
+                    ) -> tuple[int, int]:
+    """(changed, considered): pixels outside ``boxes`` dilated by ``px`` that differ between the pages."""
+    before = np.asarray(input_image.convert("RGB"))
+    after = np.asarray(output_image.convert("RGB"))
+    height, width = before.shape[:2]
+    outside = ~box_mask([dilate(b, px) for b in boxes], width, height)
+    changed = np.any(before != after, axis=2)
+    return int((changed & outside).sum()), int(outside.sum())
+
+
+def plain_kept(plain: Sequence[str], input_words: list[Word], output_words: list[Word]) -> tuple[int, int]:
+    """(still read, read in the input): ``plain`` words (normalised) among the OCR words of
+    the input page, and of those, the ones also among the output page's."""
+    before = {normalize(w.text) for w in input_words}
+    after = {normalize(w.text) for w in output_words}
+    wanted = [t for t in (normalize(p) for p in plain) if t and t in before]
+    return sum(t in after for t in wanted), len(wanted)
 
 
 def covered(truth: Truth, boxes: list[Box], px: float) -> list[bool]:
@@ -239,29 +319,44 @@ class PageScore:
     surrogate_errors: int = 0
     surrogate_chars: int = 0
     fallback_boxes: int = 0  # boxes the verification redacted
+    covered: Counter = field(default_factory=Counter)  # ground-truth type -> values whose ink was rewritten
+    changed_outside: int = 0  # pixels changed outside the sensitive boxes
+    outside: int = 0  # pixels outside the sensitive boxes
+    plain_kept: int = 0  # plain words still read in the output
+    plain_read: int = 0  # plain words read in the input
 
     def add(self, other: PageScore) -> PageScore:
         """Add ``other``'s counts to this one (in place) and return it."""
         for name in ("entities", "checkable", "readable", "leaked", "found", "boxes", "boxes_correct",
-                     "surrogates", "surrogates_read"):
+                     "surrogates", "surrogates_read", "covered"):
             getattr(self, name).update(getattr(other, name))
-        for name in ("leaked_unreadable", "kept", "kept_of", "surrogate_errors", "surrogate_chars", "fallback_boxes"):
+        for name in ("leaked_unreadable", "kept", "kept_of", "surrogate_errors", "surrogate_chars", "fallback_boxes",
+                     "changed_outside", "outside", "plain_kept", "plain_read"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         return self
 
 
 def score_page(record: PageRecord, input_words: list[Word], output_words: list[Word], audit: dict[str, Any],
                min_chars: int = 3, px: float = 3.0, min_iou: float = 0.5, cover: float = 0.5,
-               inside: float = 0.5, pad: float = 0.5, readback: bool = True) -> PageScore:
+               inside: float = 0.5, pad: float = 0.5, readback: bool = True, images: tuple[Any, Any] | None = None,
+               margin: int = 0, ink_cover: float = 0.6, outside_px: float = 4.0, scope: str | None = None
+               ) -> PageScore:
     """Every metric of the module docstring for one page, as counts.
 
     Args:
-        record: the page's ground truth (sensitive entities, word boxes).
+        record: the page's ground truth (sensitive entities, word boxes, ``plain`` words).
         input_words / output_words: OCR of the input and of the anonymized page.
         audit: the page's audit entry (``PageAnonymizer``): entity types, boxes, surrogates,
             verification.
         min_chars, px, min_iou, cover, inside, pad: see the module docstring.
         readback: read the surrogates back (False for renderers that draw no text, e.g. redact).
+        images: ``(input, output)`` pages for the pixel metrics (coverage, pixels changed
+            outside); ``None`` leaves them at zero.
+        margin: the renderer's margin (pixels around each audit box it may rewrite).
+        ink_cover, outside_px: see the module docstring.
+        scope: count only sensitive entities of this scope (``personal``/``business``) in the
+            per-entity figures (entities, leaks, recall, coverage); entities without a scope
+            count in every scope. Page-level figures (words and pixels kept) use all of them.
     """
     truth = page_truth(record, input_words, min_chars)
     score = PageScore()
@@ -269,21 +364,34 @@ def score_page(record: PageRecord, input_words: list[Word], output_words: list[W
     types = [e["type"] for e in audit["entities"] for _ in e["boxes"]]
     leaked = leaked_entities(output_words, truth.pieces, truth.owner, len(truth.labels), min_chars)
     found = entity_found(truth, boxes, record.width, record.height, cover)
-    for label, ok, was, now, hit in zip(truth.labels, truth.checkable, truth.readable_in, leaked, found):
+    hit_ink = [False] * len(truth.labels)
+    redacted = [tuple(b) for b in audit.get("verification", {}).get("redacted", [])]
+    if images is not None:
+        rewritten = rewritten_mask(images[0], images[1], boxes, margin) | rewritten_mask(*images, redacted, 0)
+        hit_ink = value_coverage(record, images[0], rewritten, ink_cover)
+        sensitive_boxes = [b for wbs in truth.word_boxes for b in wbs]
+        score.changed_outside, score.outside = changed_outside(images[0], images[1], sensitive_boxes, outside_px)
+    scopes = [e.scope for e in record.entities if e.sensitive and e.words]
+    for label, ok, was, now, hit, inked, where in zip(truth.labels, truth.checkable, truth.readable_in, leaked,
+                                                      found, hit_ink, scopes):
+        if scope is not None and where is not None and where != scope:
+            continue
         score.entities[label] += 1
         score.checkable[label] += ok
         score.readable[label] += was
         score.leaked[label] += was and now
         score.leaked_unreadable += now and not was
         score.found[label] += hit
+        score.covered[label] += inked
     for etype, ok in zip(types, box_correct(truth, boxes, record.width, record.height, inside, pad)):
         score.boxes[etype] += 1
         score.boxes_correct[etype] += ok
     score.kept, score.kept_of = preserved(input_words, output_words, truth, px, min_iou)
+    score.plain_kept, score.plain_read = plain_kept(record.plain, input_words, output_words)
     for line in surrogate_readback(audit, output_words, px, min_chars) if readback else []:
         score.surrogates[line.type] += 1
         score.surrogates_read[line.type] += line.read
         score.surrogate_errors += line.errors
         score.surrogate_chars += line.chars
-    score.fallback_boxes = len(audit.get("verification", {}).get("redacted", []))
+    score.fallback_boxes = len(redacted)
     return score

@@ -10,6 +10,7 @@ layout raises :class:`ReaderError`. See each module for the exact layout it read
 * ``cord``: :mod:`~anonymizer.data.readers.cord`
 * ``sroie``: :mod:`~anonymizer.data.readers.sroie` (task 1, line-level words)
 * ``manifest``: :mod:`~anonymizer.data.readers.manifest` (your own pages)
+* ``truth``: :mod:`~anonymizer.data.readers.truth` (pages with hand-marked sensitive values)
 
 ``python -m anonymizer.data.prepare`` converts a folder into a validated JSONL file.
 """
@@ -23,6 +24,7 @@ from anonymizer.data.readers.cord import read_cord
 from anonymizer.data.readers.funsd import read_funsd
 from anonymizer.data.readers.manifest import read_manifest
 from anonymizer.data.readers.sroie import read_sroie
+from anonymizer.data.readers.truth import read_truth
 from anonymizer.data.readers.xfund import read_xfund
 
 READERS: dict[str, Reader] = {
@@ -31,6 +33,7 @@ READERS: dict[str, Reader] = {
     "cord": read_cord,
     "sroie": read_sroie,
     "manifest": read_manifest,
+    "truth": read_truth,
 }
 
 
@@ -52,5 +55,6 @@ __all__ = [
     "read_funsd",
     "read_manifest",
     "read_sroie",
+    "read_truth",
     "read_xfund",
 ]

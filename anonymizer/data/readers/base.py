@@ -88,6 +88,7 @@ class ReadResult:
         split: str | None = None,
         page: int = 0,
         dpi: float | None = None,
+        plain: Sequence[str] = (),
     ) -> None:
         """:meth:`add` the record of one page: ``image`` made absolute, ``source`` = :attr:`dataset`."""
         width, height = size
@@ -103,6 +104,7 @@ class ReadResult:
             dpi=dpi,
             source=self.dataset,
             split=split,
+            plain=list(plain),
         )
         self.add(record, item)
 
