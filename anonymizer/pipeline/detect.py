@@ -48,7 +48,9 @@ from pathlib import Path
 from typing import Any
 
 from anonymizer.data.records import Word
+from anonymizer.pipeline.address_blocks import AddressBlocks
 from anonymizer.pipeline.form_context import FormContext, trim_span
+from anonymizer.pipeline.names import recognizers as name_recognizers
 from anonymizer.pipeline.page_text import Detection, PageText, build_page_text
 
 log = logging.getLogger(__name__)
@@ -269,6 +271,10 @@ class PiiDetector:
         cache_dir: where the blank spaCy pipeline is saved (default ``~/.cache/anonymizer``).
         phone_regions: regions (ISO 3166 codes) whose national phone formats are recognized
             (:data:`DEFAULT_PHONE_REGIONS` when ``None``; ``[]`` keeps Presidio's own list).
+        names: recognise people, organisations and places without NER
+            (:mod:`anonymizer.pipeline.names`: given-name gazetteer, legal forms, residence cues).
+        address_blocks: ``True`` (defaults), ``False`` (off) or the keyword arguments of
+            :class:`~anonymizer.pipeline.address_blocks.AddressBlocks` (postal address blocks).
     """
 
     def __init__(
@@ -284,8 +290,11 @@ class PiiDetector:
         extra_recognizers: Sequence[str] | None = None,
         cache_dir: str | None = None,
         phone_regions: Sequence[str] | None = None,
+        names: bool = True,
+        address_blocks: bool | Mapping[str, Any] = True,
     ) -> None:
         self.language = language
+        self.names = bool(names)
         self.phone_regions = tuple(DEFAULT_PHONE_REGIONS if phone_regions is None else phone_regions)
         self.score_threshold = float(score_threshold)
         self.entities = None if entities is None else {str(e) for e in entities}
@@ -298,6 +307,10 @@ class PiiDetector:
             self.form = None
         else:
             self.form = FormContext(**dict(form_context))
+        if address_blocks is True:
+            self.blocks: AddressBlocks | None = AddressBlocks()
+        else:
+            self.blocks = AddressBlocks(**dict(address_blocks)) if address_blocks else None
         nlp = dict(DEFAULT_NLP if nlp is None else nlp)
         engine = str(nlp.get("engine") or "none").lower()
         if engine not in ("spacy", "transformers", "none"):
@@ -370,6 +383,9 @@ class PiiDetector:
                     device=nlp.get("device"),
                 )
             )
+        if self.names:
+            for recognizer in name_recognizers(self.language):
+                registry.add_recognizer(recognizer)
         registry.add_recognizer(
             PatternRecognizer(
                 supported_entity="DATE_TIME", name="WrittenDateRecognizer", supported_language=self.language,
@@ -427,6 +443,8 @@ class PiiDetector:
                     and any(d.entity_type == f.entity_type and d.start < f.end and f.start < d.end for d in found)
                 )
             ]
+        if self.blocks is not None:
+            found += [b for b in self.blocks.detect(page) if self._wanted(b.entity_type, b.entity_type)]
         found = [d for d in found if d.score >= self.score_threshold]
         allowed = [d for d in found if " ".join(text[d.start : d.end].split()).casefold() in self.allow]
         found = [d for d in found if not any(a.start <= d.start and d.end <= a.end for a in allowed)]

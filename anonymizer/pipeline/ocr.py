@@ -29,6 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 from PIL import Image
 
 from anonymizer.data.records import Word
+from anonymizer.pipeline.illumination import PREPROCESS_MODES, prepare_for_ocr
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,9 @@ class TesseractEngine:
             at ``2``); boxes are mapped back to the original pixels.
         tesseract_cmd: path of the ``tesseract`` binary when it is not on ``PATH``.
         timeout: seconds per page (0: no limit).
+        preprocess: ``auto`` (flatten the lighting of pages with grey paper: phone photos,
+            shadowed scans), ``flatten`` (always) or ``none``; see
+            :mod:`anonymizer.pipeline.illumination`.
 
     Raises:
         OcrError: the binary or a language is missing.
@@ -133,7 +137,10 @@ class TesseractEngine:
         scale: float = 1.0,
         tesseract_cmd: str | None = None,
         timeout: float = 0,
+        preprocess: str = "auto",
     ) -> None:
+        if preprocess not in PREPROCESS_MODES:
+            raise OcrError(f"tesseract: preprocess must be one of {list(PREPROCESS_MODES)}, got {preprocess!r}")
         if not lang or not all(lang.split("+")):
             raise OcrError(f"tesseract: invalid language {lang!r} (expected e.g. 'eng' or 'eng+deu')")
         if scale <= 0:
@@ -146,6 +153,7 @@ class TesseractEngine:
         self.scale = float(scale)
         self.tesseract_cmd = tesseract_cmd
         self.timeout = timeout
+        self.preprocess = preprocess
         self._check()
 
     @property
@@ -175,6 +183,7 @@ class TesseractEngine:
         import pytesseract
 
         img = image if image.mode in ("RGB", "L") else image.convert("RGB")
+        img = prepare_for_ocr(img, self.preprocess)
         if self.scale != 1.0:
             size = (max(1, round(img.width * self.scale)), max(1, round(img.height * self.scale)))
             img = img.resize(size, Image.Resampling.LANCZOS)
