@@ -78,7 +78,7 @@ COUNTRIES = frozenset({
     "mexico", "méxico", "brazil", "brasil", "japan", "china", "singapore",
 })
 _NOT_NAME = re.compile(r"[@:]|https?|www\.|\d{3,}|[.!?]$")
-BLOCK_SCORE = 0.6
+BLOCK_SCORE = 0.7
 
 
 @dataclass

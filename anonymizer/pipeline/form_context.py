@@ -134,6 +134,28 @@ DEFAULT_LABELS: dict[str, dict[str, str | list[str]]] = {
         **dict.fromkeys(["iban", "account iban", "bank account iban", "iban number"], "IBAN_CODE"),
         **dict.fromkeys(["card", "card number", "card no", "credit card", "credit card number", "credit card no",
                          "debit card", "card num"], "CREDIT_CARD"),
+        **dict.fromkeys(
+            ["total", "total due", "amount due", "balance", "balance due", "amount paid", "total paid", "grand total",
+             "total amount", "total amount due", "invoice total", "total payable", "amount payable", "amount owed",
+             "please pay", "pay this amount", "net pay", "gross pay", "net amount", "wages", "salary", "earnings",
+             "total earnings", "total deductions", "gross earnings", "net earnings", "take home pay",
+             "wages tips other compensation", "federal income tax withheld", "social security wages",
+             "social security tax withheld", "medicare wages and tips", "medicare tax withheld",
+             "social security tips", "allocated tips", "state wages tips etc", "state income tax",
+             "local wages tips etc", "local income tax", "current balance", "new balance", "previous balance",
+             "opening balance", "closing balance", "available balance", "minimum payment due", "payment amount"],
+            "AMOUNT",
+        ),
+        **dict.fromkeys(["no", "invoice", "order", "receipt", "claim", "claim no", "claim number", "statement",
+                         "ticket", "booking", "booking reference", "confirmation", "confirmation number",
+                         "bank account", "bank account number", "account no", "routing number", "sort code",
+                         "control number", "employer identification number", "ein", "tin",
+                         "taxpayer identification number", "group number", "group no", "plan number", "rx bin",
+                         "license no", "licence no", "dl", "dl no", "vehicle", "serial number", "serial no",
+                         "communication", "payment reference"], "ID_NUMBER"),
+        **dict.fromkeys(["name and address", "name address", "name address and zip code",
+                         "name address city state and zip code", "name street address city state and zip code",
+                         "name and mailing address"], _BLOCK),
     },
     "de": {
         **dict.fromkeys(
@@ -168,6 +190,8 @@ DEFAULT_LABELS: dict[str, dict[str, str | list[str]]] = {
         **dict.fromkeys(["iban", "bankverbindung iban"], "IBAN_CODE"),
         **dict.fromkeys(["kartennummer", "kreditkarte", "karten nr", "karte", "kreditkartennummer"],
                         "CREDIT_CARD"),
+        **dict.fromkeys(["gesamtbetrag", "endbetrag", "rechnungsbetrag", "zu zahlen", "zahlbetrag", "nettolohn",
+                         "bruttolohn", "auszahlungsbetrag", "saldo", "offener betrag", "gesamtsumme"], "AMOUNT"),
     },
     "fr": {
         **dict.fromkeys(
@@ -196,6 +220,31 @@ DEFAULT_LABELS: dict[str, dict[str, str | list[str]]] = {
                         "EMAIL_ADDRESS"),
         **dict.fromkeys(["iban", "compte bancaire iban"], "IBAN_CODE"),
         **dict.fromkeys(["numéro de carte", "no de carte", "carte bancaire", "carte"], "CREDIT_CARD"),
+        **dict.fromkeys(["total ttc", "montant total", "montant dû", "net à payer", "solde", "à payer", "total à payer",
+                         "salaire net", "salaire brut", "montant à payer"], "AMOUNT"),
+    },
+    "nl": {
+        **dict.fromkeys(["naam", "voornaam", "voornamen", "achternaam", "klantnaam", "contactpersoon", "tav",
+                         "ter attentie van", "patiënt", "werknemer", "aanvrager", "verzekerde", "rekeninghouder",
+                         "begunstigde", "handtekening", "kassier", "kassamedewerker"], "PERSON"),
+        **dict.fromkeys(["bedrijf", "bedrijfsnaam", "firma", "werkgever", "organisatie"], "ORGANIZATION"),
+        **dict.fromkeys(["adres", "factuuradres", "afleveradres", "postadres", "woonadres", "bezoekadres",
+                         "leveradres", "correspondentieadres"], _ADDRESS),
+        **dict.fromkeys(["klant", "aan", "factuur aan", "geleverd aan"], _BLOCK),
+        **dict.fromkeys(["straat", "plaats", "woonplaats", "postcode", "stad", "geboorteplaats", "gemeente"],
+                        "LOCATION"),
+        **dict.fromkeys(["datum", "geboortedatum", "factuurdatum", "factuur datum", "vervaldatum", "orderdatum",
+                         "leverdatum", "besteldatum", "betaaldatum", "geldig tot", "afgiftedatum"], "DATE_TIME"),
+        **dict.fromkeys(["klantnummer", "klantnr", "factuurnummer", "factuurnr", "factuur", "ordernummer", "order",
+                         "bestelnummer", "referentie", "kenmerk", "ons kenmerk", "uw kenmerk", "polisnummer",
+                         "lidnummer", "dossiernummer", "contractnummer", "btw nummer", "btw nr", "uw btw nummer",
+                         "kvk", "kvk nummer", "serienummer", "rekeningnummer", "pasnummer"], "ID_NUMBER"),
+        **dict.fromkeys(["bsn", "burgerservicenummer", "sofinummer"], "NATIONAL_ID"),
+        **dict.fromkeys(["telefoon", "tel", "telefoonnummer", "mobiel", "gsm", "fax"], "PHONE_NUMBER"),
+        **dict.fromkeys(["e-mail", "email", "mail", "e-mailadres"], "EMAIL_ADDRESS"),
+        **dict.fromkeys(["iban", "bankrekening"], "IBAN_CODE"),
+        **dict.fromkeys(["totaal", "totaalbedrag", "te betalen", "factuur totaal", "totaal incl btw",
+                         "openstaand bedrag", "saldo", "nettoloon", "brutoloon"], "AMOUNT"),
     },
 }
 
@@ -205,27 +254,38 @@ OTHER_LABELS: dict[str, list[str]] = {
     "en": ["personal details", "personal information", "contact details", "contact information", "payment details",
            "payment information", "bank details", "account details", "applicant details", "declaration",
            "gender", "sex", "title", "nationality", "citizenship", "marital status", "occupation", "job title",
-           "position", "department", "description", "qty", "quantity", "unit price", "price", "amount", "total",
-           "subtotal", "sub total", "total due", "amount due", "balance", "vat", "tax", "discount", "notes",
-           "comments", "remarks", "items", "item", "page"],
+           "position", "department", "description", "qty", "quantity", "unit price", "price", "amount",
+           "subtotal", "sub total", "vat", "tax", "discount", "shipping", "notes", "comments", "remarks", "items",
+           "item", "page", "rate", "hours", "units", "terms"],
     "de": ["persönliche angaben", "persönliche daten", "kontaktdaten", "zahlungsangaben", "bankverbindung",
            "angaben zur person", "geschlecht", "anrede", "titel", "staatsangehörigkeit", "familienstand", "beruf",
            "beschreibung", "bezeichnung", "menge", "anzahl", "einzelpreis", "preis", "betrag", "summe",
-           "zwischensumme", "gesamtbetrag", "gesamt", "mwst", "artikel", "bemerkungen"],
+           "zwischensumme", "gesamt", "mwst", "artikel", "bemerkungen"],
     "fr": ["informations personnelles", "coordonnées", "informations de paiement", "coordonnées bancaires",
            "état civil", "sexe", "civilité", "nationalité", "situation familiale", "profession", "désignation",
-           "qté", "quantité", "prix unitaire", "prix", "montant", "total", "total ht", "total ttc", "tva",
-           "remarques", "articles"],
+           "qté", "quantité", "prix unitaire", "prix", "montant", "total ht", "tva", "remarques", "articles"],
+    "nl": ["persoonsgegevens", "contactgegevens", "betaalgegevens", "omschrijving", "aantal", "prijs", "bedrag",
+           "btw", "subtotaal", "korting", "artikel", "hoeveelheid", "eenheidsprijs", "geslacht", "beroep",
+           "nationaliteit", "opmerkingen", "pagina", "prijs per stuk", "grondslag"],
 }
 
 #: Types whose values have a recognisable shape (checked with :func:`shape_end`).
 PATTERN_TYPES = frozenset(
-    {"PHONE_NUMBER", "EMAIL_ADDRESS", "DATE_TIME", "IBAN_CODE", "CREDIT_CARD", "US_SSN", "NATIONAL_ID", "ID_NUMBER"}
+    {"PHONE_NUMBER", "EMAIL_ADDRESS", "DATE_TIME", "IBAN_CODE", "CREDIT_CARD", "US_SSN", "NATIONAL_ID", "ID_NUMBER",
+     "AMOUNT"}
 )
 _NUMERO = re.compile(r"(?:[#№]|N[°º*e]|n[°º])\.?")  # "#", "N°", "Nº" and Tesseract's "Ne" for "N°"
 _NUMERO_PREFIX = re.compile(r"^[Nn][°º]")
 _MIN_FUZZY = 5  # labels of at least this many letters also match with one letter missing or misread
 _ID_TYPES = frozenset({"ID_NUMBER", "NATIONAL_ID", "US_SSN"})
+#: Words before a label in its cell that do not make it running text: box numbers of tax and
+#: claim forms (``1``, ``12b``, ``a``) and a possessive (``Employee's``, ``Patient's``).
+_BOX_NUMBER = re.compile(r"(?:\d{1,2}[a-z]?|[a-z])\.?")
+_POSSESSIVE = re.compile(r"\w+(?:['’]s|s['’])")
+#: Generic labels ending with a colon: the last word names a number (``Klantnummer:``,
+#: ``Policy No:``) or a date (``Orderdatum:``, ``Ship date:``).
+_ID_WORD = re.compile(r"\w*(?:nummer|number|nr)|no|num|id")
+_DATE_WORD = re.compile(r"\w*datum|date")
 #: An identifier in running text: upper-case letters, digits, ``-`` or ``/``, with 4 digits or more.
 _STRONG_ID = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Z0-9][A-Z0-9/-]{4,}")
 #: Labels of names that may be followed by their value without colon or gap (``Cashier Jane``).
@@ -275,6 +335,16 @@ def _date_token(tok: str) -> bool:
     return any(c.isdigit() for c in tok) or n in _MONTH_SET or n in _DATE_WORDS
 
 
+_CURRENCY = re.compile(r"[$€£¥₹]|(?:eur|usd|gbp|chf|cad|aud|jpy|inr|sek|nok|dkk|pln)\.?", re.IGNORECASE)
+_MONEY = re.compile(r"[-+(]?(?:[$€£¥₹]|[A-Z]{3})?[-+]?\d[\d.,' ]*\)?(?:[$€£¥₹]|[A-Z]{3})?-?")
+
+
+def _money_token(tok: str) -> bool:
+    """A piece of an amount: a currency sign or code, or a number (``$4,647.68``, ``49,99``, ``(12.00)``)."""
+    core = tok.strip(";:")
+    return bool(_CURRENCY.fullmatch(core) or _MONEY.fullmatch(core))
+
+
 def _card_token(tok: str) -> bool:
     """A group of a (masked) card number; OCR turns ``****`` into anything, but never into a word."""
     return re.search(r"[a-z]{5}", tok) is None
@@ -282,7 +352,7 @@ def _card_token(tok: str) -> bool:
 
 _TOKEN_SHAPES = {
     "PHONE_NUMBER": _phone_token, "ID_NUMBER": _id_token, "NATIONAL_ID": _id_token, "US_SSN": _id_token,
-    "IBAN_CODE": _id_token, "CREDIT_CARD": _card_token, "DATE_TIME": _date_token,
+    "IBAN_CODE": _id_token, "CREDIT_CARD": _card_token, "DATE_TIME": _date_token, "AMOUNT": _money_token,
 }
 
 
@@ -325,6 +395,8 @@ def shape_end(entity_type: str, tokens: Sequence[str]) -> int:
             ok = digits >= 4 and n <= 6
         elif entity_type in ("US_SSN", "NATIONAL_ID"):
             ok = digits >= 6 and letters <= 6
+        elif entity_type == "AMOUNT":  # a currency or two decimals: "$ 12", "49,99", not a quantity "3"
+            ok = digits >= 1 and n <= 3 and bool(_CURRENCY.search(text) or re.search(r"\d[.,]\d{2}(?!\d)", text))
         else:  # ID_NUMBER
             ok = digits >= 3 and n <= 6
         return n if ok else 0
@@ -456,7 +528,7 @@ class FormContext:
         labels: extra or changed labels, ``{"Kundennummer": "ID_NUMBER", "Address":
             ["LOCATION", "LOCATION"]}``; ``None`` as a value removes a default label, ``[]``
             makes it a label whose value is not personal data (it stops other values).
-        languages: the built-in label sets to use (``en``, ``de``, ``fr``); ``[]`` for
+        languages: the built-in label sets to use (``en``, ``de``, ``fr``, ``nl``); ``[]`` for
             only ``labels``.
         score: score of every form-context detection.
         word_gap: a horizontal gap larger than this × line height ends a cell (and a value).
@@ -473,7 +545,7 @@ class FormContext:
     def __init__(
         self,
         labels: Mapping[str, str | Sequence[str] | None] | None = None,
-        languages: Sequence[str] = ("en", "de", "fr"),
+        languages: Sequence[str] = ("en", "de", "fr", "nl"),
         score: float = 0.65,
         word_gap: float = 1.5,
         label_gap: float | None = None,
@@ -548,9 +620,49 @@ class FormContext:
                 return key
         return None
 
+    def _generic(self, toks: Sequence[_Tok], j: int) -> str | None:
+        """A label the tables do not list: up to three words ending with a colon whose last word
+        names a number or a date (``Factuurnummer:``, ``Policy No:``, ``Ship date:``); it is
+        added to the tables (``ID_NUMBER`` / ``DATE_TIME``) and its letters returned."""
+        for n in range(1, min(3, len(toks) - j) + 1):
+            part = toks[j : j + n]
+            if not part[-1].norm:
+                return None
+            if not part[-1].colon:
+                continue
+            if any(self._known(toks, k) is not None for k in range(j + 1, j + n)):
+                return None  # "... com Phone #:": the listed label starts later
+            last = part[-1].norm
+            single = n == 1 and len(last) > 6
+            if _ID_WORD.fullmatch(last) and (n > 1 or single and not last.endswith(("no", "num", "id"))):
+                etype = "ID_NUMBER"
+            elif _DATE_WORD.fullmatch(last) and (n > 1 or single):
+                etype = "DATE_TIME"
+            else:
+                return None
+            key = "".join(t.norm for t in part)
+            if key not in self._joined:
+                self._joined[key] = (etype,)
+                self._pattern_keys.add(key)
+                self._tight_keys.add(key)
+                if etype == "ID_NUMBER":
+                    self._id_keys.add(key)
+            return key
+        return None
+
     def _lookup(self, toks: Sequence[_Tok], j: int) -> tuple[int, str, bool, int | None] | None:
         """The longest label starting at token ``j``: (tokens it covers, the label's letters,
-        colon, glued offset); misread labels only when no label is read exactly."""
+        colon, glued offset); misread labels only when no label is read exactly, generic
+        labels (:meth:`_generic`) only when neither is."""
+        known = self._known(toks, j)
+        key = self._generic(toks, j) if known is None else None
+        if key is None:
+            return known
+        n = next(k for k in range(1, 4) if toks[j + k - 1].colon)
+        return n, key, True, toks[j + n - 1].glued
+
+    def _known(self, toks: Sequence[_Tok], j: int) -> tuple[int, str, bool, int | None] | None:
+        """The longest listed (or misread) label starting at token ``j``; see :meth:`_lookup`."""
         if not toks[j].norm:
             return None
         for exact in (True, False):
@@ -587,10 +699,15 @@ class FormContext:
     def _validate(self, found: list[_Label], toks: list[_Tok], gaps: list[bool]) -> None:
         in_value = False
         for lab in found:
-            cell_start = gaps[lab.first]
+            cell = lab.first
+            while cell > 0 and not gaps[cell]:
+                cell -= 1
+            prefix = toks[cell : lab.first]
+            cell_start = gaps[lab.first] or len(prefix) <= 3 and all(
+                _BOX_NUMBER.fullmatch(t.text) or _POSSESSIVE.fullmatch(t.text) for t in prefix)
             alone = lab.end >= len(toks) or gaps[lab.end]
-            if lab.colon:
-                lab.valid = cell_start or in_value
+            if lab.colon:  # a label of a shaped type may follow other words: its value's shape decides
+                lab.valid = cell_start or in_value or lab.key in self._pattern_keys
             elif cell_start and alone:
                 lab.valid = True
             elif lab.key in self._tight_keys and (lab.first == 0 or cell_start and lab.key in self._pattern_keys):
