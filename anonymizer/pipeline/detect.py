@@ -12,8 +12,9 @@
   IBANs and card numbers (checksummed) are also found across a line break;
 * written dates (:data:`WRITTEN_DATE_PATTERNS`, ``WrittenDateRecognizer``): ``1 June 2016``,
   ``June 1, 2016``, ``1st of June 2016``, ``Jun 1 2016``, ``01-Jun-2016``, ``1. Juni 2016``,
-  ``1 juin 2016``, ``1er juin 2016``, month names and abbreviations in English, German
-  and French, also broken over two lines;
+  ``1 juin 2016``, ``1er juin 2016``, ``25 mei 2015``, month names and abbreviations in
+  English, German, French, Dutch, Spanish, Italian and Portuguese
+  (:mod:`anonymizer.pipeline.months`), also broken over two lines;
 * NER for PERSON / LOCATION / ORGANIZATION when the configured model is installed
   (``nlp: {engine: spacy, model: en_core_web_lg}`` or ``{engine: transformers, model:
   <hub id or folder>}``). A missing model gives one warning and detection goes on;
@@ -47,9 +48,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from anonymizer.data.records import Word
 from anonymizer.pipeline.address_blocks import AddressBlocks
+from anonymizer.pipeline.field_ink import FieldInk, InkRegion
 from anonymizer.pipeline.form_context import FormContext, trim_span
+from anonymizer.pipeline.months import month_words
 from anonymizer.pipeline.names import recognizers as name_recognizers
 from anonymizer.pipeline.page_text import Detection, PageText, build_page_text
 
@@ -91,19 +96,8 @@ _PATTERN_TYPES = frozenset(
      "NATIONAL_ID"}
 )
 
-# -- written dates ("1 June 2016", "June 1, 2016", "1. Juni 2016", "1er juin 2016") ----------
-_MONTH_NAMES = [
-    # English
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
-    "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sept", "sep", "oct", "nov", "dec",
-    # German
-    "januar", "jänner", "februar", "märz", "maerz", "mai", "juni", "juli", "oktober", "dezember", "mrz", "okt",
-    "dez",
-    # French
-    "janvier", "février", "fevrier", "mars", "avril", "juin", "juillet", "août", "aout", "septembre", "octobre",
-    "novembre", "décembre", "decembre", "janv", "févr", "fevr", "fév", "fev", "avr", "juil", "déc",
-]
-_MONTH = "(?:" + "|".join(sorted({re.escape(m) for m in _MONTH_NAMES}, key=lambda m: (-len(m), m))) + r")\.?"
+# -- written dates ("1 June 2016", "June 1, 2016", "1. Juni 2016", "1er juin 2016", "25 mei 2015") --
+_MONTH = "(?:" + "|".join(sorted({re.escape(m) for m in month_words()}, key=lambda m: (-len(m), m))) + r")\.?"
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _YEAR = r"(?:1[89]|20)\d\d"
 _SEP = r"(?:\s{1,2}|\s?[-/.]\s?)"  # a space (a line break in wrapped text) or - / .
@@ -275,6 +269,9 @@ class PiiDetector:
             (:mod:`anonymizer.pipeline.names`: given-name gazetteer, legal forms, residence cues).
         address_blocks: ``True`` (defaults), ``False`` (off) or the keyword arguments of
             :class:`~anonymizer.pipeline.address_blocks.AddressBlocks` (postal address blocks).
+        field_ink: ``True`` (defaults), ``False`` (off) or the keyword arguments of
+            :class:`~anonymizer.pipeline.field_ink.FieldInk`: values written into labelled
+            fields that OCR cannot read (handwriting); needs ``form_context``.
     """
 
     def __init__(
@@ -292,6 +289,7 @@ class PiiDetector:
         phone_regions: Sequence[str] | None = None,
         names: bool = True,
         address_blocks: bool | Mapping[str, Any] = True,
+        field_ink: bool | Mapping[str, Any] = True,
     ) -> None:
         self.language = language
         self.names = bool(names)
@@ -307,6 +305,10 @@ class PiiDetector:
             self.form = None
         else:
             self.form = FormContext(**dict(form_context))
+        if field_ink is True:
+            self.field_ink: FieldInk | None = FieldInk()
+        else:
+            self.field_ink = FieldInk(**dict(field_ink)) if field_ink else None
         if address_blocks is True:
             self.blocks: AddressBlocks | None = AddressBlocks()
         else:
@@ -457,6 +459,19 @@ class PiiDetector:
         """Build the page text of ``words`` and detect in it."""
         page = build_page_text(words)
         return page, self.detect(page)
+
+    def detect_page(self, image: Image.Image, words: Sequence[Word]
+                    ) -> tuple[PageText, list[Detection], list[InkRegion]]:
+        """:meth:`detect_words`, then the unread values of labelled fields in ``image``
+        (:class:`~anonymizer.pipeline.field_ink.FieldInk`): ``(page, detections, regions)``."""
+        page, detections = self.detect_words(words)
+        if self.field_ink is None or self.form is None or not page.lines:
+            return page, detections, []
+        fields = [f for f in self.form.fields(page) if self._wanted(f.entities[0], f.entities[0])]
+        detections, regions = self.field_ink.detect(image, page, fields, detections)
+        if regions:
+            log.debug("unread field values: %s", dict(Counter(r.entity_type for r in regions)))
+        return page, detections, regions
 
 
 Detector = PiiDetector

@@ -62,6 +62,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from anonymizer.pipeline.months import fold, month_words
 from anonymizer.pipeline.page_text import Detection, PageText
 
 SOURCE = "form_context"
@@ -69,18 +70,7 @@ SOURCE = "form_context"
 _ADDRESS = ["LOCATION", "LOCATION", "LOCATION"]
 _BLOCK = ["PERSON", "LOCATION", "LOCATION", "LOCATION"]
 
-#: Month names and abbreviations (en, de, fr; accents stripped, lower case) for date values.
-MONTHS: dict[str, list[str]] = {
-    "en": ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
-           "dec"],
-    "de": ["januar", "janner", "februar", "marz", "maerz", "april", "mai", "juni", "juli", "august", "september",
-           "oktober", "november", "dezember", "jan", "feb", "mar", "mrz", "apr", "jun", "jul", "aug", "sep", "sept",
-           "okt", "nov", "dez"],
-    "fr": ["janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre",
-           "novembre", "decembre", "janv", "fevr", "fev", "avr", "juil", "sept", "oct", "nov", "dec"],
-}
-_MONTH_SET = frozenset(m for names in MONTHS.values() for m in names)
+_MONTH_SET = frozenset(fold(m) for m in month_words())  # accents stripped, lower case
 _DATE_WORDS = frozenset({"of", "the", "de", "du", "le", "am", "den", "er", "st", "nd", "rd", "th"})
 
 #: Default labels per language: label → entity type, or one type per value line.
@@ -286,6 +276,7 @@ _POSSESSIVE = re.compile(r"\w+(?:['’]s|s['’])")
 #: ``Policy No:``) or a date (``Orderdatum:``, ``Ship date:``).
 _ID_WORD = re.compile(r"\w*(?:nummer|number|nr)|no|num|id")
 _DATE_WORD = re.compile(r"\w*datum|date")
+_PRINTED = 60.0  # OCR confidence of a word that is print, not handwriting read as noise
 #: An identifier in running text: upper-case letters, digits, ``-`` or ``/``, with 4 digits or more.
 _STRONG_ID = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Z0-9][A-Z0-9/-]{4,}")
 #: Labels of names that may be followed by their value without colon or gap (``Cashier Jane``).
@@ -356,14 +347,20 @@ _TOKEN_SHAPES = {
 }
 
 
+#: Values that say there is no value, or point elsewhere: never personal data.
+NON_VALUE = re.compile(r"(?:n/?a|none|nil|null|no|unknown|not applicable|tbd|pending|present|current|self|same"
+                       r"|same as .*|see (?:above|below|attached|over)|as above|-+|—+|\*+|/+)", re.IGNORECASE)
+
+
 def shape_end(entity_type: str, tokens: Sequence[str]) -> int:
     """How many of the value ``tokens`` form a value of ``entity_type`` (0: not a value of it).
 
     Pattern-shaped types keep the leading tokens that fit the shape and need enough of it
     (digits, an ``@``, …); names, places and organisations need letters and must not be a
-    sentence; other types are taken as they are.
+    sentence; other types are taken as they are. A :data:`NON_VALUE` (``N/A``, ``same as home
+    address``, ``none``) is no value of any type.
     """
-    if not tokens:
+    if not tokens or NON_VALUE.fullmatch(" ".join(tokens).strip(" .,;:()")):
         return 0
     if entity_type == "EMAIL_ADDRESS":
         at = next((k for k, t in enumerate(tokens[:3]) if "@" in t), None)
@@ -444,6 +441,19 @@ class _Label:
 
 
 @dataclass(frozen=True)
+class Field:
+    """Where the value of a colon label is written on its row: from the label's end to the next
+    label (or the row's end), the height of the label's line; ``words`` are the OCR words read
+    there (maybe none: OCR found nothing it could read, e.g. handwriting)."""
+
+    entities: tuple[str, ...]
+    box: tuple[float, float, float, float]
+    line_height: float
+    words: tuple[int, ...]
+    label: str = ""  # the label's letters ("zipcode", "dateofbirth")
+
+
+@dataclass(frozen=True)
 class _Segment:
     """One value line: tokens ``[first, end)`` of line ``line``; ``start`` is the
     page-text offset of a value that begins inside its first word."""
@@ -475,8 +485,10 @@ class _Layout:
         self.labels = [form._match(self.toks[n], n) for n in range(self.n)]
         for n in range(self.n):
             form._validate(self.labels[n], self.toks[n], self.gap_before[n])
-        # every colon label or valid label stops a value; keyed by token position per line
-        self.stops = [{lab.first for lab in found if lab.valid or lab.colon} for found in self.labels]
+        # every colon label or valid label stops a value, and so does a label right before a colon
+        # label ("Emergency Contact Phone:"); keyed by token position per line
+        self.stops = [{lab.first for lab in found if lab.valid or lab.colon
+                       or any(o.first == lab.end and o.colon for o in found)} for found in self.labels]
 
     def _tokens(self, line: int) -> list[_Tok]:
         page = self.page
@@ -732,11 +744,36 @@ class FormContext:
             for lab in found:
                 if not lab.valid:
                     continue
-                segments = self._value(lay, lab)
-                dets = self._detections(page, lay, segments, lab.entities, group)
+                segments, types = self._value(lay, lab)
+                dets = self._detections(page, lay, segments, types, group)
                 if len(dets) > 1:
                     group += 1
                 out += dets
+        return out
+
+    def fields(self, page: PageText) -> list[Field]:
+        """The value areas right of every valid colon label of a personal type (see :class:`Field`):
+        up to the next valid label or word with a colon on the row (in any OCR block), or the
+        page's right edge."""
+        if not any(self.labels.values()) or not page.lines:
+            return []
+        lay = _Layout(self, page)
+        right_edge = max(w.box[2] for w in page.words)
+        out = []
+        for n, found in enumerate(lay.labels):
+            h = lay.h[n]
+            for lab in found:
+                if not (lab.valid and lab.colon and lab.entities):
+                    continue
+                x0 = lay.toks[n][lab.end - 1].x1
+                row = [(m, k, t) for m in lay.row(n) for k, t in enumerate(lay.toks[m]) if t.x0 > x0 + 1]
+                starts = {(m, k) for m in lay.row(n) for k in lay.stops[m]}
+                printed = [(m, k, t) for m, k, t in row if (page.words[t.word].conf or 100.0) >= _PRINTED]
+                x1 = min([right_edge] + [t.x0 for m, k, t in printed if t.colon or (m, k) in starts])
+                words = tuple(t.word for m, k, t in row if t.x1 <= x1 + 1)
+                y0, y1 = lay.band[n]
+                if x1 - x0 > h:
+                    out.append(Field(lab.entities, (x0, y0, x1, y1), h, words, lab.key))
         return out
 
     def _extend(self, lay: _Layout, line: int, pos: int) -> int:
@@ -774,8 +811,10 @@ class FormContext:
             return None
         return _Segment(line, pos, self._extend(lay, line, pos))
 
-    def _value(self, lay: _Layout, lab: _Label) -> list[_Segment]:
-        """The value's lines: right of the label, else below it; shape-checked."""
+    def _value(self, lay: _Layout, lab: _Label) -> tuple[list[_Segment], tuple[str, ...]]:
+        """The value's lines (right of the label, else below it; shape-checked) and their types:
+        the label's, or ``ID_NUMBER`` for one identifier-shaped word under a name or place label
+        (a ``Customer`` column holding customer numbers)."""
         n, h = lab.line, lay.h[lab.line]
         ltoks = lay.toks[n][lab.first : lab.end]
         lx0, lx1 = ltoks[0].x0, ltoks[-1].x1
@@ -786,7 +825,7 @@ class FormContext:
             start = right
             first = "" if right is None else lay.toks[right.line][right.first].text
             if lab.entities[0] not in PATTERN_TYPES and not first[:1].isupper() and not first[:1].isdigit():
-                return []  # "Cashier Jane", not "Account holder signs here"
+                return [], lab.entities  # "Cashier Jane", not "Account holder signs here"
         else:
             below = None
             if right is None or right.line != n or (not lab.colon and self._heads_column(lay, lab, right)):
@@ -795,24 +834,28 @@ class FormContext:
             # height in another OCR block (another column) while the label's own block goes on below it
             start = below if right is None or below is not None and (right.line != n or not lab.colon) else right
         if start is None:
-            return []
-        start = self._shaped(lay, start, lab.entities[0])
+            return [], lab.entities
+        types = lab.entities
+        first_tok = lay.toks[start.line][start.first].text.rstrip(".,;:")
+        if types[0] in ("PERSON", "ORGANIZATION", "LOCATION") and _STRONG_ID.fullmatch(first_tok):
+            types = ("ID_NUMBER",)
+        start = self._shaped(lay, start, types[0])
         if start is None:
-            return []
+            return [], types
         segments = [start]
         lead = lay.toks[start.line][start.first]
         beside = lead.x0 > lx1  # the value is right of the label: continuation lines leave the label column empty
-        while len(segments) < len(lab.entities):
+        while len(segments) < len(types):
             last = segments[-1].line
             hm = lay.h[last]
             nxt = self._below(lay, last, hm, lambda t: abs(t.x0 - lead.x0) <= self.align * hm)
             if nxt is None or beside and self._occupied(lay, nxt.line, lx0 - h, lead.x0 - self.align * hm):
                 break
-            nxt = self._shaped(lay, nxt, lab.entities[min(len(segments), len(lab.entities) - 1)])
+            nxt = self._shaped(lay, nxt, types[min(len(segments), len(types) - 1)])
             if nxt is None:
                 break
             segments.append(nxt)
-        return segments
+        return segments, types
 
     def _shaped(self, lay: _Layout, seg: _Segment, etype: str) -> _Segment | None:
         """``seg`` cut to the tokens that have the shape of ``etype``; ``None`` when none do."""

@@ -31,6 +31,8 @@ from collections.abc import Iterable, Sequence
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
+from anonymizer.pipeline.months import month_words
+
 #: Faker locales whose given and family names make the gazetteer.
 NAME_LOCALES = ("en_US", "en_GB", "en_IN", "de_DE", "fr_FR", "nl_NL", "it_IT", "es_ES", "pt_BR", "sv_SE", "da_DK")
 #: Given names that are also everyday English words: names only before a known family
@@ -58,10 +60,6 @@ NOT_SURNAMES = frozenset({
     "st", "rd", "ave", "avenue", "blvd", "boulevard", "dr", "drive", "ln", "road", "way", "pkwy", "parkway",
     "ct", "court", "pl", "place", "sq", "square", "hwy", "highway", "ter", "terrace", "cir", "circle",
 })
-MONTHS = frozenset({
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
-    "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-})
 #: Lower-case words inside names (``Ludwig van Beethoven``, ``Maria de la Cruz``).
 PARTICLES = frozenset({"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le", "ter", "ten",
                        "dos", "das", "zu", "y", "bin", "al"})
@@ -78,6 +76,10 @@ LEGAL_FORMS = frozenset({
     "ohg", "ug", "ev", "bv", "nv", "vof", "sa", "sas", "sarl", "sasu", "srl", "spa", "sl", "pty", "pvt", "ab",
     "asa", "as", "aps", "oy", "oyj", "kft", "spzoo", "sro", "md", "pc", "pllc",
 })
+#: Legal forms that are also common abbreviations (``AB``, ``SA``, ``CO``): without dots they
+#: end a name only after a word in mixed case (``Volvo Cars AB``, not ``NINO AB``).
+SHORT_FORMS = frozenset({"ab", "as", "sa", "ag", "co", "nv", "bv", "kg", "ug", "ev", "lp", "pc", "md", "oy", "sl",
+                         "spa", "sas", "aps", "asa", "oyj", "kft", "sro", "ohg", "vof", "pvt", "sasu"})
 #: Cues before a place in running text (``lives in Boston``): words of the cue, last word first.
 PLACE_CUES = ("lives in", "live in", "lived in", "living in", "born in", "based in", "located in", "resides in",
               "residing in", "resident of", "moved to", "relocated to", "wohnt in", "geboren in", "habite à",
@@ -137,7 +139,7 @@ def person_span(tokens: Sequence[str], start: int, caps: bool = False, cue: bool
         return None
     last = tokens[k].strip(",;:")
     low = last.casefold().strip(".")
-    if not _capital(last, caps) or low in NOT_SURNAMES or low in MONTHS or any(c.isdigit() for c in last):
+    if not _capital(last, caps) or low in NOT_SURNAMES or low in month_words() or any(c.isdigit() for c in last):
         return None
     if k + 1 < len(tokens) and _MODEL_NUMBER.fullmatch(tokens[k + 1].strip(".,;:")):
         return None  # a product: "Mario Kart 7"
@@ -179,7 +181,11 @@ def _cued(tokens: Sequence[str], k: int) -> bool:
 def organisation_end(tokens: Sequence[str], start: int) -> int | None:
     """End of an organisation name whose legal form is ``tokens[end - 1]``, starting at ``start``."""
     for k in range(start + 1, min(start + 6, len(tokens))):
-        if letters(tokens[k]) in LEGAL_FORMS and tokens[k].strip(",.")[:1].isupper() or tokens[k] in ("e.V.",):
+        form = letters(tokens[k])
+        if form in LEGAL_FORMS and tokens[k].strip(",.")[:1].isupper() or tokens[k] in ("e.V.",):
+            if form in SHORT_FORMS and "." not in tokens[k] and not any(
+                    any(c.islower() for c in t) for t in tokens[start:k]):
+                return None
             return k + 1
         if not _capital(tokens[k], True) and tokens[k].casefold() not in PARTICLES and tokens[k] != "&":
             return None

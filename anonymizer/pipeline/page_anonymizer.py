@@ -24,6 +24,7 @@ from PIL import Image, ImageFont
 
 from anonymizer.data.records import Box
 from anonymizer.pipeline.detect import PiiDetector
+from anonymizer.pipeline.field_ink import InkRegion
 from anonymizer.pipeline.ocr import OcrEngine
 from anonymizer.pipeline.page_text import Detection, PageText, entity_boxes, reference_font
 from anonymizer.pipeline.render import Renderer, Replacement
@@ -120,8 +121,9 @@ class PageAnonymizer:
         started = time.perf_counter()
         image = image if image.mode == "RGB" else image.convert("RGB")
         words = self.ocr.read(image)
-        page, detections = self.detector.detect_words(words)
+        page, detections, regions = self.detector.detect_page(image, words)
         entities, replacements, originals = self._plan(page, detections, doc, image.size)
+        self._plan_regions(regions, page, doc, entities, replacements, image.size)
         output = self.renderer(image, replacements) if replacements else image.copy()
         verification = self._verify(output, originals, entities) if self.verify else {"checked": False}
         if verification.get("redacted"):
@@ -200,6 +202,30 @@ class PageAnonymizer:
                 }
             )
         return entities, replacements, originals
+
+    def _plan_regions(self, regions: Sequence[InkRegion], page: PageText, doc: DocumentContext,
+                      entities: list[dict[str, Any]], replacements: list[Replacement], size: tuple[int, int]) -> None:
+        """Entities and replacements for unread field values: a random surrogate of the type
+        (the original is unknown, so it is neither keyed nor searched for by verification)."""
+        width, height = size
+        words = [(_clip(w.box, width, height), " ".join(w.text.split())) for w in page.words
+                 if (w.conf is None or w.conf >= 60) and len(w.text.strip()) >= 3 and _usable(w.box, width, height)]
+        for region in regions:
+            box = _clip(region.box, width, height)
+            if not _usable(box, width, height):
+                continue
+            kwargs: dict[str, Any] = {}
+            if self.fit_surrogates:
+                kwargs = {"max_width": box[2] - box[0], "measure": self._measure(box[3] - box[1])}
+            fresh = SurrogateGenerator(locale=doc.surrogates.locale)  # a random key: a new value per region
+            surrogate = " ".join(fresh.surrogate(region.entity_type, region.template, **kwargs).split())
+            replacements.append(Replacement(box=box, text=surrogate, original_length=len(region.template),
+                                            label=region.entity_type, context=nearest_context(box, words)))
+            entities.append({
+                "type": region.entity_type, "score": round(float(region.score), 3), "source": region.source,
+                "value_id": doc.value_id(region.entity_type, f"\x00unread:{len(entities)}:{box}"),
+                "boxes": [[round(v, 1) for v in box]], "surrogate": [surrogate], "read": False,
+            })
 
     # ------------------------------------------------------------------ verification
     def _verify(

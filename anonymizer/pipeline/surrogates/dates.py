@@ -1,9 +1,10 @@
 """Dates and times: detect the format token by token, draw a new value, write it in that format.
 
 Recognised: numeric dates with ``/ - .`` or space separators (``12/10/1998``,
-``1998-10-12``, ``12.10.98``, ``10/1998``), English month and weekday names, full or
-abbreviated, in any case (``10 Dec 1998``, ``December 10, 1998``, ``12-Oct-1998``,
-``Thu, Dec 10th``), times ``H:MM[:SS[.fff]]`` with optional ``am/pm``/``a.m.`` and ISO
+``1998-10-12``, ``12.10.98``, ``10/1998``), month names of the languages in
+:mod:`anonymizer.pipeline.months` (the new month is written in the original's language and
+form: ``25 mei 2015`` → ``12 juni 2017``) and English weekday names, full or abbreviated,
+in any case (``10 Dec 1998``, ``December 10, 1998``, ``12-Oct-1998``, ``Thu, Dec 10th``), times ``H:MM[:SS[.fff]]`` with optional ``am/pm``/``a.m.`` and ISO
 ``T`` joins. Zero-padded fields stay padded (``07/02/1999``); unpadded ones stay unpadded
 (``Dec 2``, ``9:05 pm``, ``3/7/99``), so their width may change by a digit. When day and
 month order is ambiguous (both ≤ 12) the new day is ≤ 12 too, so the surrogate is a valid
@@ -20,17 +21,12 @@ import random
 import re
 from dataclasses import dataclass, field
 
+from anonymizer.pipeline.months import month_index, month_name
 from anonymizer.pipeline.surrogates.draw import ALTERNATIVES, Draw
 from anonymizer.pipeline.surrogates.shapes import fill, similar_char
 from anonymizer.pipeline.surrogates.words import apply_case, ordinal_suffix
 
-MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
 WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
-_MONTH_NAMES = {m.casefold(): (i + 1, "full") for i, m in enumerate(MONTHS)}
-_MONTH_NAMES.update({m[:3].casefold(): (i + 1, "abbr") for i, m in enumerate(MONTHS)})
-_MONTH_NAMES["sept"] = (9, "abbr")
 _WEEKDAY_NAMES = {d.casefold(): "full" for d in WEEKDAYS}
 _WEEKDAY_NAMES.update({d[:3].casefold(): "abbr" for d in WEEKDAYS})
 _ORDINALS = frozenset({"st", "nd", "rd", "th"})
@@ -127,9 +123,9 @@ class DateShape:
                 out[i] = value.zfill(len(tok)) if self.padded(i) else value
             elif role == "f":
                 out[i] = "".join(rng.choice("0123456789") for _ in tok)
-            elif role in ("mon", "mon_abbr"):
-                name = MONTHS[new["m"] - 1]
-                out[i] = apply_case(name if role == "mon" else name[:3], tok)
+            elif role in ("mon", "mon_abbr"):  # the new month in the original's language and form
+                _, language, _ = month_index()[tok.casefold()]
+                out[i] = apply_case(month_name(new["m"], language, full=role == "mon"), tok)
             elif role in ("wd", "wd_abbr"):
                 name = WEEKDAYS[weekday if weekday is not None else rng.randrange(7)]
                 out[i] = apply_case(name if role == "wd" else name[:3], tok)
@@ -208,8 +204,9 @@ def parse(original: str, today: dt.date, month_first: bool = True) -> DateShape 
         low = tok.casefold()
         if i in roles or not tok.isalpha():
             continue
-        if low in _MONTH_NAMES:
-            roles[i] = "mon" if _MONTH_NAMES[low][1] == "full" and len(tok) > 3 else "mon_abbr"
+        if low in month_index():  # English "May" reads as an abbreviation ("Jun"), Dutch "mei" as a name
+            _, language, full = month_index()[low]
+            roles[i] = "mon" if full and (len(tok) > 3 or language != "en") else "mon_abbr"
         elif low in _WEEKDAY_NAMES:
             roles[i] = "wd" if _WEEKDAY_NAMES[low] == "full" else "wd_abbr"
         elif low in _ORDINALS and i and tokens[i - 1].isdecimal():
@@ -217,7 +214,7 @@ def parse(original: str, today: dt.date, month_first: bool = True) -> DateShape 
     values: dict[str, int] = {}
     for i, role in roles.items():
         if role in ("mon", "mon_abbr"):
-            values["m"] = _MONTH_NAMES[tokens[i].casefold()][0]
+            values["m"] = month_index()[tokens[i].casefold()][0]
     # digits glued to a word ("Q3", "FY2020") are not date fields (they are still replaced)
     glued = {i for i in range(1, len(tokens)) if tokens[i - 1].isalpha() and i - 1 not in roles}
     free = [
