@@ -24,6 +24,13 @@ def cache_dir(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def detector(cache_dir) -> PiiDetector:
+    """Patterns and form context only (the gazetteer and address blocks are tested on their own)."""
+    return PiiDetector(nlp={"engine": "none"}, cache_dir=cache_dir, names=False, address_blocks=False)
+
+
+@pytest.fixture(scope="module")
+def default_detector(cache_dir) -> PiiDetector:
+    """The detector as conf/pipeline.yaml builds it (no NER model)."""
     return PiiDetector(nlp={"engine": "none"}, cache_dir=cache_dir)
 
 
@@ -187,7 +194,7 @@ def test_score_threshold(cache_dir):
     assert found(page, high.detect(page)) == [("PERSON", "Jane Doe")]
     strict = PiiDetector(nlp={"engine": "none"}, cache_dir=cache_dir, score_threshold=0.7, form_context={"score": 0.9})
     assert found(page, strict.detect(page)) == [("PERSON", "Jane Doe")]
-    off = PiiDetector(nlp={"engine": "none"}, cache_dir=cache_dir, form_context=False)
+    off = PiiDetector(nlp={"engine": "none"}, cache_dir=cache_dir, form_context=False, names=False)
     assert found(page, off.detect(page)) == [("PHONE_NUMBER", "(415) 555-2671")]
 
 

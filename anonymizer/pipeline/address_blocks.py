@@ -26,6 +26,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
+from anonymizer.pipeline.countries import COUNTRIES
 from anonymizer.pipeline.names import NOT_SURNAMES, letters, person_score
 from anonymizer.pipeline.page_text import Detection, PageText
 
@@ -69,14 +70,6 @@ UNIT = re.compile(r"(?:apt|apartment|suite|ste|unit|floor|fl|room|rm|building|bl
 #: Prefixes of an addressee line that are not part of the name.
 ATTENTION = re.compile(r"(?:attn|attention|c/o|t\.?a\.?v|z\.?\s?hd|à l'attention de|a l'attention de)\.?:?\s+",
                        re.IGNORECASE)
-COUNTRIES = frozenset({
-    "united states", "united states of america", "usa", "us", "u.s.a.", "united kingdom", "uk", "great britain",
-    "england", "scotland", "wales", "ireland", "canada", "australia", "new zealand", "germany", "deutschland",
-    "france", "netherlands", "the netherlands", "nederland", "belgium", "belgië", "belgique", "luxembourg",
-    "austria", "österreich", "switzerland", "schweiz", "suisse", "italy", "italia", "spain", "españa", "portugal",
-    "denmark", "danmark", "sweden", "sverige", "norway", "norge", "finland", "suomi", "poland", "polska", "india",
-    "mexico", "méxico", "brazil", "brasil", "japan", "china", "singapore",
-})
 _NOT_NAME = re.compile(r"[@:]|https?|www\.|\d{3,}|[.!?]$")
 BLOCK_SCORE = 0.7
 

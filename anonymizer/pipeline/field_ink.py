@@ -162,6 +162,7 @@ class FieldInk:
              ) -> tuple[float, float, float, float] | None:
         x0, y0, x1, y1 = field.box
         h = field.line_height
+        x1 = max(x1, 0.98 * image.width) if field.open_end else x1
         top, bottom = y0 - self.rise * h, y1 + self.drop * h
         for other in fields:  # the rows of other fields above and below: half-way to them
             ox0, oy0, ox1, oy1 = other.box

@@ -62,6 +62,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from anonymizer.pipeline.countries import COUNTRIES
 from anonymizer.pipeline.months import fold, month_words
 from anonymizer.pipeline.page_text import Detection, PageText
 
@@ -404,6 +405,7 @@ def shape_end(entity_type: str, tokens: Sequence[str]) -> int:
         ok = letters >= 2 and digits <= 2 and "@" not in text and len(tokens) <= 6 and not sentence
     elif entity_type in ("ORGANIZATION", "LOCATION"):
         ok = letters + digits >= 2 and "@" not in text and len(tokens) <= 10 and not sentence
+        ok = ok and text.strip(" ,.").casefold() not in COUNTRIES  # a country alone says little
     else:
         ok = True
     return len(tokens) if ok else 0
@@ -438,6 +440,7 @@ class _Label:
     valid: bool = False
     tight: bool = False  # no colon, the value right after it (see FormContext._validate)
     inline: bool = False  # an identifier label in running text: the value is the next word
+    lead: int | None = None  # token position of a box number / possessive before the label in its cell
 
 
 @dataclass(frozen=True)
@@ -451,6 +454,7 @@ class Field:
     line_height: float
     words: tuple[int, ...]
     label: str = ""  # the label's letters ("zipcode", "dateofbirth")
+    open_end: bool = False  # no label ends the field: it runs to the page's edge
 
 
 @dataclass(frozen=True)
@@ -717,6 +721,8 @@ class FormContext:
             prefix = toks[cell : lab.first]
             cell_start = gaps[lab.first] or len(prefix) <= 3 and all(
                 _BOX_NUMBER.fullmatch(t.text) or _POSSESSIVE.fullmatch(t.text) for t in prefix)
+            if prefix and cell_start:
+                lab.lead = cell  # values below align with the box number, not the label's first word
             alone = lab.end >= len(toks) or gaps[lab.end]
             if lab.colon:  # a label of a shaped type may follow other words: its value's shape decides
                 lab.valid = cell_start or in_value or lab.key in self._pattern_keys
@@ -754,7 +760,7 @@ class FormContext:
     def fields(self, page: PageText) -> list[Field]:
         """The value areas right of every valid colon label of a personal type (see :class:`Field`):
         up to the next valid label or word with a colon on the row (in any OCR block), or the
-        page's right edge."""
+        page's edge (``open_end``: the OCR words end before it)."""
         if not any(self.labels.values()) or not page.lines:
             return []
         lay = _Layout(self, page)
@@ -772,8 +778,8 @@ class FormContext:
                 x1 = min([right_edge] + [t.x0 for m, k, t in printed if t.colon or (m, k) in starts])
                 words = tuple(t.word for m, k, t in row if t.x1 <= x1 + 1)
                 y0, y1 = lay.band[n]
-                if x1 - x0 > h:
-                    out.append(Field(lab.entities, (x0, y0, x1, y1), h, words, lab.key))
+                if x1 - x0 > h or x1 == right_edge:
+                    out.append(Field(lab.entities, (x0, y0, x1, y1), h, words, lab.key, x1 == right_edge))
         return out
 
     def _extend(self, lay: _Layout, line: int, pos: int) -> int:
@@ -816,7 +822,7 @@ class FormContext:
         the label's, or ``ID_NUMBER`` for one identifier-shaped word under a name or place label
         (a ``Customer`` column holding customer numbers)."""
         n, h = lab.line, lay.h[lab.line]
-        ltoks = lay.toks[n][lab.first : lab.end]
+        ltoks = lay.toks[n][lab.first if lab.lead is None else lab.lead : lab.end]
         lx0, lx1 = ltoks[0].x0, ltoks[-1].x1
         right = self._right(lay, lab)
         if lab.inline:
@@ -860,8 +866,8 @@ class FormContext:
     def _shaped(self, lay: _Layout, seg: _Segment, etype: str) -> _Segment | None:
         """``seg`` cut to the tokens that have the shape of ``etype``; ``None`` when none do."""
         if seg.start is None:  # drop leading dashes and rules the OCR engine read ("— C-3802625")
-            first = next((k for k in range(seg.first, seg.end) if any(c.isalnum() for c in lay.toks[seg.line][k].text)),
-                         seg.end)
+            first = next((k for k in range(seg.first, seg.end) if any(c.isalnum() for c in lay.toks[seg.line][k].text)
+                          or etype == "AMOUNT" and _CURRENCY.fullmatch(lay.toks[seg.line][k].text)), seg.end)
             if first == seg.end:
                 return None
             seg = _Segment(seg.line, first, seg.end)
@@ -883,7 +889,8 @@ class FormContext:
         nearby (a label column), and the row below has a cell under it and another cell under
         its right neighbour."""
         n, h = lab.line, lay.h[lab.line]
-        lx0, lx1 = lay.toks[n][lab.first].x0, lay.toks[n][lab.end - 1].x1
+        lx0 = lay.toks[n][lab.first if lab.lead is None else lab.lead].x0
+        lx1 = lay.toks[n][lab.end - 1].x1
         y0 = lay.band[n][0]
         for m in range(lay.n):
             if m == n or abs(lay.band[m][0] - y0) > 6 * h:

@@ -160,6 +160,8 @@ def person_score(text: str) -> float:
     hit = person_span(tokens, start, caps, cue=start == 1)
     if hit is not None and hit[0] == len(tokens):
         return hit[1]
+    if start == 1 and len(tokens) == 2 and _capital(tokens[1], caps) and letters(tokens[1]) not in NOT_SURNAMES:
+        return PERSON_SCORE  # "Mr Smith"
     given, family = gazetteer()
     if len(tokens) >= 2 and tokens[0].strip(",").casefold() in family and tokens[1].casefold() in given:
         return PERSON_SCORE  # "Doe, Jane" (the comma was split off)

@@ -1,0 +1,162 @@
+"""Detection that reads layouts without labels or NER: names from a given-name gazetteer,
+organisations by legal form, places after residence cues, postal address blocks, and the
+label rules of form context on real-document layouts (numbered boxes, possessives, amounts,
+Dutch labels, generic number and date labels, identifiers after ``#`` or a document word)."""
+
+from __future__ import annotations
+
+import pytest
+
+from anonymizer.data.records import Word
+from anonymizer.pipeline.address_blocks import AddressBlocks
+from anonymizer.pipeline.detect import PiiDetector
+from anonymizer.pipeline.names import person_score, recognizers
+from anonymizer.pipeline.page_text import build_page_text
+from tests.test_page_text import layout
+
+
+@pytest.fixture(scope="module")
+def detector(tmp_path_factory) -> PiiDetector:
+    """The default detector (conf/pipeline.yaml) without an NER model."""
+    return PiiDetector(nlp={"engine": "none"}, cache_dir=str(tmp_path_factory.mktemp("cache")))
+
+
+def found(detector, lines, **kwargs) -> list[tuple[str, str]]:
+    page, detections = detector.detect_words(layout(lines, **kwargs))
+    return [(d.entity_type, page.text[d.start : d.end]) for d in detections]
+
+
+def recognized(text: str) -> list[tuple[str, str]]:
+    return [(r.entity_type, text[r.start : r.end]) for rec in recognizers()
+            for r in rec.analyze(text, ["PERSON", "ORGANIZATION", "LOCATION"])]
+
+
+# --------------------------------------------------------------------------- names
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("This project is maintained by Helen Marsh and welcomes issues", [("PERSON", "Helen Marsh")]),
+        ("Hi, my name is Oliver Quentin and I write", [("PERSON", "Oliver Quentin")]),  # cue, unknown surname
+        ("Dear Mr. Hendricks,", [("PERSON", "Hendricks")]),  # title: the title itself is kept
+        ("ROBERT J WALSH", [("PERSON", "ROBERT J WALSH")]),  # all-caps line, middle initial
+        ("Signed: Anna van der Berg", [("PERSON", "Anna van der Berg")]),  # particles
+        ("Bill To:", []),  # a label, not a person
+        ("Mario Kart 7 3DS", []),  # a product: the name is followed by a model number
+        ("Olive Oil", []),  # a given name that is an everyday word, no known surname
+        ("May 2019 Total", []),
+        ("Grant Thompson called", [("PERSON", "Grant Thompson")]),  # word-like given name + known surname
+        ("Shipped via Acme Widgets Ltd. yesterday", [("ORGANIZATION", "Acme Widgets Ltd")]),
+        ("Northwind Traders B.V.", [("ORGANIZATION", "Northwind Traders B.V.")]),
+        ("NINO AB 12 34 56 C", []),  # "AB" without dots needs a mixed-case name before it
+        ("INVOICE. Contoso GmbH", [("ORGANIZATION", "Contoso GmbH")]),  # a full stop ends the name before it
+        ("She lives in San Francisco with", [("LOCATION", "San Francisco")]),
+        ("I live in the city", []),
+    ],
+)
+def test_names_organisations_places_without_ner(text, expected):
+    assert sorted(recognized(text)) == sorted(expected)
+
+
+def test_person_score_of_a_line():
+    assert person_score("Helen Marsh") > 0 and person_score("Mr Smith") > 0
+    assert person_score("Contoso Interior") == 0 and person_score("Total Due") == 0
+    assert person_score("Helen Marsh lives in a very long line of text here") == 0
+
+
+# --------------------------------------------------------------------------- address blocks
+def test_us_address_block_with_name_and_country_kept(detector):
+    lines = ["Bill To:", "Helen Marsh", "1600 Amphitheatre Pkwy", "Mountain View, CA 94043", "United States"]
+    assert found(detector, lines) == [("PERSON", "Helen Marsh"),
+                                      ("LOCATION", "1600 Amphitheatre Pkwy\nMountain View, CA 94043")]
+    assert found(detector, lines[1:]) == [("PERSON", "Helen Marsh"), ("LOCATION", "1600 Amphitheatre Pkwy"),
+                                          ("LOCATION", "Mountain View, CA 94043")]  # no label: the block alone
+
+
+def test_european_block_needs_the_street_line_above_a_weak_postal_line(detector):
+    # "12345 City" alone may be anything; under a street line it is an address
+    assert found(detector, ["Qorvexa Systems", "Lindenweg 12", "80331 München"]) == [
+        ("ORGANIZATION", "Qorvexa Systems"), ("LOCATION", "Lindenweg 12"), ("LOCATION", "80331 München")]
+    assert found(detector, ["Order summary", "2019 Annual Report"]) == []
+    assert found(detector, ["Pino Klaver", "Sessamestraat 32", "1025 RX Amsterdam"]) == [
+        ("ORGANIZATION", "Pino Klaver"), ("LOCATION", "Sessamestraat 32"), ("LOCATION", "1025 RX Amsterdam")]
+
+
+def test_two_address_blocks_side_by_side_are_separate_columns(detector):
+    lines = ["Helen Marsh|Quorvan Ltd", "12 Main Street|9 High Road", "Springfield, IL 62704|London SW1A 1AA"]
+    got = found(detector, lines, gap="            ")
+    assert ("LOCATION", "Springfield, IL 62704") in got and ("LOCATION", "London SW1A 1AA") in got
+    assert ("PERSON", "Helen Marsh") in got and ("ORGANIZATION", "Quorvan Ltd") in got
+
+
+def test_one_line_address_and_no_block_without_a_postal_line(detector):
+    assert found(detector, ["Visit us: Badweg 48, 8401 BL Gorredijk"]) == [("LOCATION", "Badweg 48, 8401 BL Gorredijk")]
+    assert found(detector, ["Helen Marsh", "12 ft HDMI cable"]) == [("PERSON", "Helen Marsh")]
+
+
+def test_address_blocks_off():
+    page = build_page_text(layout(["Helen Marsh", "12 Main Street", "Springfield, IL 62704"]))
+    assert AddressBlocks().detect(page) and AddressBlocks(name_lines=0).detect(page)[0].entity_type == "LOCATION"
+
+
+# --------------------------------------------------------------------------- form labels on real layouts
+def test_numbered_box_labels_and_possessives_take_the_value_below(detector):
+    rows = [[(30, "a Employee's social security number"), (520, "b Employer identification number")],
+            [(34, "123-45-6789"), (524, "00-1234567")],
+            [(30, "1 Wages, tips, other compensation"), (520, "2 Federal income tax withheld")],
+            [(34, "48,500.00"), (524, "6,835.00")]]
+    page, detections = detector.detect_words(cells(rows))
+    assert [(d.entity_type, page.text[d.start : d.end]) for d in detections] == [
+        ("US_SSN", "123-45-6789"), ("ID_NUMBER", "00-1234567"), ("AMOUNT", "48,500.00"), ("AMOUNT", "6,835.00")]
+
+
+def test_label_type_overrides_a_pattern_validators_verdict(detector):
+    # Presidio rejects 123-45-6789 and 000-00-0000 as SSNs; the label says what they are
+    assert found(detector, ["SSN: 123-45-6789"]) == [("US_SSN", "123-45-6789")]
+
+
+def test_amount_fields(detector):
+    assert found(detector, ["Balance Due: $4,647.68"]) == [("AMOUNT", "$4,647.68")]
+    assert found(detector, ["Total|$ 279.84"], gap="          ") == [("AMOUNT", "$ 279.84")]
+    assert found(detector, ["Net pay: 1.234,56 EUR"]) == [("AMOUNT", "1.234,56 EUR")]
+    assert found(detector, ["Subtotal|$ 262.90", "Quantity: 3"], gap="          ") == []  # not a person's amount
+    assert found(detector, ["Total: 3 items"]) == []  # not money
+
+
+def test_values_of_the_wrong_type_are_kept(detector):
+    for line in ["Mailing Address: same as home address", "Employer: N/A", "Phone: none"]:
+        assert found(detector, [line]) == [], line
+
+
+def test_dutch_labels_and_generic_number_and_date_labels(detector):
+    assert found(detector, ["Klantnummer: 6669263", "Factuurdatum: 19 april 2014"]) == [
+        ("ID_NUMBER", "6669263"), ("DATE_TIME", "19 april 2014")]
+    assert found(detector, ["Lidmaatschapsnummer: 88-1234"]) == [("ID_NUMBER", "88-1234")]  # not listed anywhere
+    assert found(detector, ["Verzenddatum: 25 mei 2015"]) == [("DATE_TIME", "25 mei 2015")]
+    assert found(detector, ["Bambino: 12345"]) == []  # ends with "no", but is no number label
+
+
+def test_identifiers_after_hash_or_a_document_word(detector):
+    assert found(detector, ["INVOICE", "# 23413561D"]) == [("ID_NUMBER", "23413561D")]
+    assert found(detector, ["Invoice INV/2023/03/0008"]) == [("ID_NUMBER", "INV/2023/03/0008")]
+    assert found(detector, ["Invoice Date: 03/20/2023"]) == [("DATE_TIME", "03/20/2023")]
+
+
+def cells(rows: list[list[tuple[float, str]]], pitch: float = 34) -> list:
+    """Words of table rows: each row a list of ``(x, cell text)``."""
+    words = []
+    for n, row in enumerate(rows):
+        for x, text in row:
+            words += [Word(w.text, w.box, line=n, conf=w.conf) for w in layout([text], x=x, y=30 + n * pitch)]
+    return words
+
+
+def test_identifier_under_a_customer_column(detector):
+    rows = [[(30, "Klant"), (430, "Order")], [(30, "SCONL0303006280999"), (430, "SCONL000000444")]]
+    page, detections = detector.detect_words(cells(rows))
+    assert [(d.entity_type, page.text[d.start : d.end]) for d in detections] == [
+        ("ID_NUMBER", "SCONL0303006280999"), ("ID_NUMBER", "SCONL000000444")]
+
+
+def test_a_label_before_a_colon_label_ends_the_value_before_it(detector):
+    got = found(detector, ["Emergency Contact: Qel Varn Emergency Contact Phone: 0161 496 0000"])
+    assert ("PERSON", "Qel Varn") in got and all("Emergency" not in text for _, text in got)
