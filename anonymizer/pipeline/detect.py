@@ -57,6 +57,7 @@ from anonymizer.pipeline.form_context import FormContext, trim_span
 from anonymizer.pipeline.months import month_words
 from anonymizer.pipeline.names import recognizers as name_recognizers
 from anonymizer.pipeline.page_text import Detection, PageText, build_page_text
+from anonymizer.pipeline.scope import POLICIES, business_detections
 
 log = logging.getLogger(__name__)
 
@@ -272,6 +273,9 @@ class PiiDetector:
         field_ink: ``True`` (defaults), ``False`` (off) or the keyword arguments of
             :class:`~anonymizer.pipeline.field_ink.FieldInk`: values written into labelled
             fields that OCR cannot read (handwriting); needs ``form_context``.
+        policy: ``personal`` (everything about a person; the issuer's own letterhead, footer,
+            registry and bank numbers are kept) or ``all`` (those too); see
+            :mod:`anonymizer.pipeline.scope`.
     """
 
     def __init__(
@@ -290,7 +294,11 @@ class PiiDetector:
         names: bool = True,
         address_blocks: bool | Mapping[str, Any] = True,
         field_ink: bool | Mapping[str, Any] = True,
+        policy: str = "personal",
     ) -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {list(POLICIES)}, got {policy!r}")
+        self.policy = policy
         self.language = language
         self.names = bool(names)
         self.phone_regions = tuple(DEFAULT_PHONE_REGIONS if phone_regions is None else phone_regions)
@@ -451,6 +459,9 @@ class PiiDetector:
         allowed = [d for d in found if " ".join(text[d.start : d.end].split()).casefold() in self.allow]
         found = [d for d in found if not any(a.start <= d.start and d.end <= a.end for a in allowed)]
         out = resolve_overlaps(found, text)
+        if self.policy == "personal":
+            business = business_detections(page, out)
+            out = [d for k, d in enumerate(out) if k not in business]
         if out:
             log.debug("detected %d spans: %s", len(out), dict(Counter(d.entity_type for d in out)))
         return out

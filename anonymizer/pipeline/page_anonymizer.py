@@ -133,6 +133,7 @@ class PageAnonymizer:
             "width": image.width,
             "height": image.height,
             "ocr_words": len(words),
+            "policy": getattr(self.detector, "policy", None),
             "entities": entities,
             "verification": verification,
             "seconds": round(time.perf_counter() - started, 3),
