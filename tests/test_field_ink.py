@@ -86,10 +86,12 @@ def test_region_templates_follow_the_label():
 def test_ink_box_skips_rules_and_specks():
     gray = np.full((60, 400), 255, np.uint8)
     gray[50, 0:400] = 0  # a rule
+    gray[45, 0:400:3] = 0  # a dotted leader
     gray[5, 390] = 0  # a speck
     assert ink_box(gray, 30.0) is None
     gray[20:40, 100:160] = 20
     assert ink_box(gray, 30.0) == pytest.approx((100, 20, 160, 40), abs=6)
+    assert ink_box(gray, 30.0, reach=2.0) is None  # writing starts too far from the label
 
 
 def test_page_anonymizer_replaces_unread_values_with_random_surrogates(detector):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from anonymizer.pipeline.countries import COUNTRIES
@@ -124,12 +125,14 @@ class AddressBlocks:
         align: how far (× line height) the left edges of a block's lines may differ.
         name_lines: how many lines above the street the addressee may take.
         score: the score of every detection.
+        is_label: tells a form label (``Home address``, ``Kunde``), which is never a name line.
     """
 
     def __init__(self, word_gap: float = 1.5, line_gap: float = 1.2, align: float = 1.0, name_lines: int = 2,
-                 score: float = BLOCK_SCORE) -> None:
+                 score: float = BLOCK_SCORE, is_label: Callable[[str], bool] | None = None) -> None:
         self.word_gap, self.line_gap, self.align = float(word_gap), float(line_gap), float(align)
         self.name_lines, self.score = int(name_lines), float(score)
+        self.is_label = is_label
 
     def blocks(self, page: PageText) -> list[list[_Cell]]:
         """Cells chained top to bottom: each cell's successor is the nearest left-aligned cell below it."""
@@ -180,7 +183,8 @@ class AddressBlocks:
                 kinds[k] = "LOCATION"
                 k -= 1
             for _ in range(self.name_lines):
-                if k < 0 or k in kinds or not self._name_line(texts[k]):
+                if k < 0 or k in kinds or not self._name_line(texts[k]) or self.is_label and self.is_label(
+                        texts[k].strip(" :")):
                     break
                 kinds[k] = "PERSON" if person_score(ATTENTION.sub("", texts[k])) > 0 else "ORGANIZATION"
                 k -= 1

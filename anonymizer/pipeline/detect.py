@@ -317,10 +317,11 @@ class PiiDetector:
             self.field_ink: FieldInk | None = FieldInk()
         else:
             self.field_ink = FieldInk(**dict(field_ink)) if field_ink else None
+        labels = None if self.form is None else self.form.is_label
         if address_blocks is True:
-            self.blocks: AddressBlocks | None = AddressBlocks()
+            self.blocks: AddressBlocks | None = AddressBlocks(is_label=labels)
         else:
-            self.blocks = AddressBlocks(**dict(address_blocks)) if address_blocks else None
+            self.blocks = AddressBlocks(**dict(address_blocks), is_label=labels) if address_blocks else None
         nlp = dict(DEFAULT_NLP if nlp is None else nlp)
         engine = str(nlp.get("engine") or "none").lower()
         if engine not in ("spacy", "transformers", "none"):

@@ -11,7 +11,7 @@ in the field or read it with a mean confidence below ``min_conf``:
 * the field's area reaches ``rise`` line heights above the label's line and ``drop`` below it
   (handwriting rises above the printed line and crosses the rule under it), but never onto
   a neighbouring line of confidently read print (the median band of its words), nor past the
-  half-way line to the row of another field above or below;
+  half-way line to the row of another label above or below;
 * the value is the first run of ink from the label on: a gap wider than two line heights
   ends it (the next field's ink on the row is not this value);
 * the page is flattened (:func:`~anonymizer.pipeline.illumination.flatten_background`) and
@@ -89,19 +89,46 @@ def _runs_longer(mask: np.ndarray, length: int) -> np.ndarray:
     return out
 
 
-def ink_box(gray: np.ndarray, line_height: float, rule: float = 3.0, dark: int = 200
+def _shift(mask: np.ndarray, dy: int = 0, dx: int = 0) -> np.ndarray:
+    """``mask`` moved by ``dy`` rows and ``dx`` columns (vacated cells False)."""
+    out = np.zeros_like(mask)
+    h, w = mask.shape
+    out[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = mask[max(-dy, 0) : h - max(dy, 0),
+                                                                           max(-dx, 0) : w - max(dx, 0)]
+    return out
+
+
+def _thin_lines(ink: np.ndarray, length: int, gap: int = 3) -> np.ndarray:
+    """Ink of thin horizontal lines longer than ``length`` with gaps up to ``gap`` pixels (dotted
+    leaders and broken rules): runs of the horizontally closed mask with no ink ``gap`` rows
+    above or below them (writing is taller than that)."""
+    closed = ink.copy()
+    for dx in range(1, gap + 1):
+        closed |= _shift(ink, dx=dx) | _shift(ink, dx=-dx)
+    thin = _runs_longer(closed, length) & ~(_shift(ink, dy=gap + 1) | _shift(ink, dy=-(gap + 1)))
+    spread = thin.copy()
+    for dx in range(1, gap + 1):
+        spread |= _shift(thin, dx=dx) | _shift(thin, dx=-dx)
+    return spread & ink
+
+
+def ink_box(gray: np.ndarray, line_height: float, rule: float = 3.0, dark: int = 200, reach: float = 8.0
             ) -> tuple[int, int, int, int] | None:
     """``(x0, y0, x1, y1)`` of the first run of ink from the left in a flattened grey patch,
-    rules and specks removed; ``None`` when there is too little of it."""
+    rules (solid or dotted: ink one cell high) and specks removed; ``None`` when there is too
+    little of it, or when it starts more than ``reach`` line heights from the patch's left edge
+    (a value is written next to its label; ink far off is another field's or a box border)."""
     ink = gray < dark
     if not ink.any():
         return None
     ink &= ~_runs_longer(ink, int(rule * line_height))
+    ink &= ~_thin_lines(ink, int(rule * line_height))
     ink &= ~_runs_longer(ink.T, int(2.5 * line_height)).T  # box borders
     cell = max(2, int(line_height // 6))
     h, w = ink.shape
     blocks = ink[: h - h % cell, : w - w % cell].reshape(h // cell, cell, w // cell, cell).sum(axis=(1, 3))
     keep = blocks >= max(2, cell * cell // 6)
+    keep[:, keep.sum(axis=0) < 2] = False  # columns one cell high: dotted or thin rules, not writing
     if keep.sum() < 3:
         return None
     columns = np.flatnonzero(keep.any(axis=0))
@@ -110,6 +137,8 @@ def ink_box(gray: np.ndarray, line_height: float, rule: float = 3.0, dark: int =
     cuts = np.flatnonzero(np.diff(columns) * cell > 2 * line_height)
     for run in np.split(columns, cuts + 1):
         x0, x1 = int(run[0]) * cell, int(run[-1] + 1) * cell
+        if x0 > reach * line_height:
+            return None
         if x1 - x0 >= 0.6 * line_height:
             ys = np.flatnonzero(keep[:, run[0] : run[-1] + 1].any(axis=1))
             return x0, int(ys.min()) * cell, x1, int(ys.max() + 1) * cell
@@ -163,8 +192,9 @@ class FieldInk:
         x0, y0, x1, y1 = field.box
         h = field.line_height
         x1 = max(x1, 0.98 * image.width) if field.open_end else x1
-        top, bottom = y0 - self.rise * h, y1 + self.drop * h
-        for other in fields:  # the rows of other fields above and below: half-way to them
+        # half-way to the rows of other labels above and below, and their fields
+        top, bottom = max(y0 - self.rise * h, field.limits[0]), min(y1 + self.drop * h, field.limits[1])
+        for other in fields:
             ox0, oy0, ox1, oy1 = other.box
             if ox1 <= x0 or ox0 >= x1 or other is field:
                 continue

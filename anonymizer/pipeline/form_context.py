@@ -278,6 +278,7 @@ _POSSESSIVE = re.compile(r"\w+(?:['’]s|s['’])")
 _ID_WORD = re.compile(r"\w*(?:nummer|number|nr)|no|num|id")
 _DATE_WORD = re.compile(r"\w*datum|date")
 _PRINTED = 60.0  # OCR confidence of a word that is print, not handwriting read as noise
+_READ = 70.0  # mean OCR confidence of a value that was read (below it: handwriting read as noise)
 #: An identifier in running text: upper-case letters, digits, ``-`` or ``/``, with 4 digits or more.
 _STRONG_ID = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Z0-9][A-Z0-9/-]{4,}")
 #: Labels of names that may be followed by their value without colon or gap (``Cashier Jane``).
@@ -455,6 +456,7 @@ class Field:
     words: tuple[int, ...]
     label: str = ""  # the label's letters ("zipcode", "dateofbirth")
     open_end: bool = False  # no label ends the field: it runs to the page's edge
+    limits: tuple[float, float] = (float("-inf"), float("inf"))  # half-way to the labelled rows above / below
 
 
 @dataclass(frozen=True)
@@ -758,19 +760,25 @@ class FormContext:
         return out
 
     def fields(self, page: PageText) -> list[Field]:
-        """The value areas right of every valid colon label of a personal type (see :class:`Field`):
+        """The value areas right of the valid colon labels of a personal type whose value was not
+        read (no shaped value, or one read with a mean confidence below 70; see :class:`Field`):
         up to the next valid label or word with a colon on the row (in any OCR block), or the
         page's edge (``open_end``: the OCR words end before it)."""
         if not any(self.labels.values()) or not page.lines:
             return []
         lay = _Layout(self, page)
         right_edge = max(w.box[2] for w in page.words)
+        rows = [n for n, found in enumerate(lay.labels) if any(lab.valid for lab in found)]
         out = []
         for n, found in enumerate(lay.labels):
             h = lay.h[n]
             for lab in found:
                 if not (lab.valid and lab.colon and lab.entities):
                     continue
+                segments, _ = self._value(lay, lab)
+                read = [page.words[t.word].conf for g in segments for t in lay.toks[g.line][g.first : g.end]]
+                if read and statistics.mean(c if c is not None else 100.0 for c in read) >= _READ:
+                    continue  # a value was read (right of the label or below it)
                 x0 = lay.toks[n][lab.end - 1].x1
                 row = [(m, k, t) for m in lay.row(n) for k, t in enumerate(lay.toks[m]) if t.x0 > x0 + 1]
                 starts = {(m, k) for m in lay.row(n) for k in lay.stops[m]}
@@ -778,9 +786,17 @@ class FormContext:
                 x1 = min([right_edge] + [t.x0 for m, k, t in printed if t.colon or (m, k) in starts])
                 words = tuple(t.word for m, k, t in row if t.x1 <= x1 + 1)
                 y0, y1 = lay.band[n]
+                above = [lay.band[m][1] for m in rows if lay.band[m][1] <= y0]
+                below = [lay.band[m][0] for m in rows if lay.band[m][0] >= y1]
+                limits = ((max(above) + y0) / 2 if above else float("-inf"), (min(below) + y1) / 2 if below else float("inf"))
                 if x1 - x0 > h or x1 == right_edge:
-                    out.append(Field(lab.entities, (x0, y0, x1, y1), h, words, lab.key, x1 == right_edge))
+                    out.append(Field(lab.entities, (x0, y0, x1, y1), h, words, lab.key, x1 == right_edge, limits))
         return out
+
+    def is_label(self, text: str) -> bool:
+        """Whether ``text`` is a known label (of any type, or of :data:`OTHER_LABELS`), read exactly or misread."""
+        key = "".join(normalize(w) for w in text.split())
+        return bool(key) and (key in self._joined or self._misread(key) is not None)
 
     def _extend(self, lay: _Layout, line: int, pos: int) -> int:
         """Token position after the value that starts at ``pos`` (gap / label / line end)."""
