@@ -160,3 +160,28 @@ def test_identifier_under_a_customer_column(detector):
 def test_a_label_before_a_colon_label_ends_the_value_before_it(detector):
     got = found(detector, ["Emergency Contact: Qel Varn Emergency Contact Phone: 0161 496 0000"])
     assert ("PERSON", "Qel Varn") in got and all("Emergency" not in text for _, text in got)
+
+
+# --------------------------------------------------------------------------- policy
+def test_policy_personal_keeps_the_issuers_registry_block_and_footer(tmp_path):
+    rows = [[(30, "Helen Marsh"), (520, "Quorvan Trading B.V.")],
+            [(30, "Lindenweg 12"), (520, "Kade 7")],
+            [(30, "1025 RX Amsterdam"), (520, "3012 CN Rotterdam")],
+            [(30, "Invoice number: 88-1234"), (520, "KvK 24330087")],
+            [(520, "IBAN NL91ABNA0417164300")],
+            [(30, "Total: EUR 250,00")],
+            [(30, "Questions?")], [(30, "Call")], [(30, "us")], [(30, "at")], [(30, "any")],
+            [(30, "(870)-931-0505 info@quorvan.nl http://www.quorvan.nl")]]
+    words = cells(rows)
+    personal = PiiDetector(nlp={"engine": "none"}, cache_dir=str(tmp_path))
+    everything = PiiDetector(nlp={"engine": "none"}, cache_dir=str(tmp_path), policy="all")
+    page, kept = personal.detect_words(words)
+    texts = {page.text[d.start : d.end] for d in kept}
+    assert {"Helen Marsh", "Lindenweg 12", "1025 RX Amsterdam", "88-1234", "EUR 250,00"} <= texts
+    assert not texts & {"Quorvan Trading B.V.", "Kade 7", "3012 CN Rotterdam", "NL91ABNA0417164300",
+                        "(870)-931-0505", "info@quorvan.nl", "http://www.quorvan.nl"}
+    page, both = everything.detect_words(words)
+    texts = {page.text[d.start : d.end] for d in both}
+    assert {"Quorvan Trading B.V.", "NL91ABNA0417164300", "(870)-931-0505", "info@quorvan.nl"} <= texts
+    with pytest.raises(ValueError, match="policy must be one of"):
+        PiiDetector(nlp={"engine": "none"}, cache_dir=str(tmp_path), policy="everything")

@@ -11,9 +11,9 @@ A detection is the business's (:func:`business_detections`) when
   cell that names a business registry (:data:`REGISTRY_WORDS`: ``VAT no``, ``KvK``, ``BTW``,
   ``Chamber of Commerce``, ``SIRET``, ``BIC``, ``USt-IdNr``): the issuer's block of name,
   address, registry and bank numbers;
-* it is in the page's footer or letterhead band (the last / first ``band`` of the text's
-  height) on lines that hold two or more contact details (phone, e-mail, web address,
-  address, registry number): the issuer's contact line;
+* it is on a line of the page's footer (the last ``band`` of the text's height) that holds two
+  kinds of contact details or more (phone, e-mail, web address): the issuer's contact line
+  (a person's own letterhead at the top of a letter or CV stays personal);
 * it is an organisation whose name is the domain of such a business e-mail or web address
   (``Azure Interior`` and ``azure-interior.com``), and the address block it heads.
 
@@ -37,7 +37,8 @@ REGISTRY_WORDS = frozenset({
     "registrationno", "registrationnumber", "registeredoffice", "chamberofcommerce", "kvknummer", "kbo",
     "ondernemingsnummer", "numerotva", "partitaiva", "cif", "nif",
 })
-_CONTACT = frozenset({"PHONE_NUMBER", "EMAIL_ADDRESS", "URL", "LOCATION", "ID_NUMBER", "IBAN_CODE"})
+_CONTACT = frozenset({"PHONE_NUMBER", "EMAIL_ADDRESS", "URL"})
+_REGISTRY_TYPES = frozenset({"LOCATION", "ORGANIZATION", "ID_NUMBER", "IBAN_CODE"})
 _DOMAIN = re.compile(r"(?:https?://)?(?:www\.)?(?:[\w.+-]+@)?([\w-]+(?:\.[\w-]+)*)\.[a-z]{2,}", re.IGNORECASE)
 
 
@@ -71,16 +72,16 @@ def business_detections(page: PageText, detections: Sequence[Detection], band: f
              for b, block in enumerate(blocks) for c, cell in enumerate(block)}
     registry_blocks = {b for (b, _), words in texts.items() if _registry(words)}
     out = {k for k, w in enumerate(where) if w is not None and w[0] in registry_blocks}
-    # the footer and letterhead bands: rows with two or more contact details
+    # the footer band: rows with two kinds of contact details or more (phone, e-mail, web)
     tops = [min(page.words[i].box[1] for i in line) for line in page.lines]
     y0, y1 = min(tops), max(tops)
     for n, top in enumerate(tops):
-        if y0 + band * (y1 - y0) < top < y1 - band * (y1 - y0):
+        if top < y1 - band * (y1 - y0):
             continue
-        here = [k for k, d in enumerate(detections) if d.entity_type in _CONTACT
-                and page.words_in(d.start, d.end) and page.line_of.get(page.words_in(d.start, d.end)[0]) == n]
-        if len(here) >= 2:
-            out.update(here)
+        here = [k for k, d in enumerate(detections) if page.words_in(d.start, d.end)
+                and page.line_of.get(page.words_in(d.start, d.end)[0]) == n]
+        if len({detections[k].entity_type for k in here} & _CONTACT) >= 2:
+            out.update(k for k in here if detections[k].entity_type in _CONTACT | _REGISTRY_TYPES)
     # organisations named like a business domain, and their blocks
     domains = {_letters(m.group(1).split(".")[-1]) for k in out for m in
                [_DOMAIN.search(page.text[detections[k].start : detections[k].end])] if m}
