@@ -153,9 +153,9 @@ def test_form_labels_are_configurable():
 
 def test_labels_without_type_are_never_values():
     plain = FormContext(languages=["en"])
-    page = build_page_text(layout(["Name: Member", "Member: Jane Doe"]))
-    assert [(d.entity_type, page.text[d.start : d.end]) for d in plain.detect(page)] == [("PERSON", "Member")]
-    form = FormContext(labels={"Member": [], "E-Mail": None}, languages=["en"])  # a field name, not a value
+    page = build_page_text(layout(["Name: Quorn", "Quorn: Jane Doe"]))
+    assert [(d.entity_type, page.text[d.start : d.end]) for d in plain.detect(page)] == [("PERSON", "Quorn")]
+    form = FormContext(labels={"Quorn": [], "E-Mail": None}, languages=["en"])  # a field name, not a value
     assert form.detect(page) == []
     page = build_page_text(layout(["Email: jo@example.org", "E mail: jo@example.org"]))
     assert form.detect(page) == []  # every spelling of the removed label

@@ -185,3 +185,12 @@ def test_policy_personal_keeps_the_issuers_registry_block_and_footer(tmp_path):
     assert {"Quorvan Trading B.V.", "NL91ABNA0417164300", "(870)-931-0505", "info@quorvan.nl"} <= texts
     with pytest.raises(ValueError, match="policy must be one of"):
         PiiDetector(nlp={"engine": "none"}, cache_dir=str(tmp_path), policy="everything")
+
+
+def test_ssn_shape_money_under_any_label_and_bracketed_remarks(detector):
+    assert found(detector, ["Printed 123-45-6789 on the card"]) == [("US_SSN", "123-45-6789")]
+    assert found(detector, ["SSN XXX-XX-4321"]) == [("US_SSN", "XXX-XX-4321")]
+    assert found(detector, ["Social Security: 124.00"]) == [("AMOUNT", "124.00")]  # a pay stub's deduction
+    assert found(detector, ["Date of birth (MM/DD/YYYY): 04/09/1986"]) == [("DATE_TIME", "04/09/1986")]
+    assert found(detector, ["EXP 08/31/2027"]) == [("DATE_TIME", "08/31/2027")]
+    assert found(detector, ["DLN|D1234-56789"], gap="      ") == [("ID_NUMBER", "D1234-56789")]

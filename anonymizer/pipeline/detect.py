@@ -10,6 +10,8 @@
   read in the national formats of :data:`DEFAULT_PHONE_REGIONS`; a phone match that is
   part of a longer number or holds a money amount (``590.63``, table columns) is dropped;
   IBANs and card numbers (checksummed) are also found across a line break;
+* US social security numbers by their shape (``SsnShapeRecognizer``, :data:`SSN_SHAPE`): demo
+  and test numbers (``123-45-6789``) and masked ones (``XXX-XX-1234``) too;
 * written dates (:data:`WRITTEN_DATE_PATTERNS`, ``WrittenDateRecognizer``): ``1 June 2016``,
   ``June 1, 2016``, ``1st of June 2016``, ``Jun 1 2016``, ``01-Jun-2016``, ``1. Juni 2016``,
   ``1 juin 2016``, ``1er juin 2016``, ``25 mei 2015``, month names and abbreviations in
@@ -112,6 +114,10 @@ WRITTEN_DATE_PATTERNS: dict[str, str] = {
     "day_month_yy": rf"(?<!\w){_DAY}(?P<s>[-/]){_MONTH}(?P=s)\d\d(?![\w/-])",
 }
 WRITTEN_DATE_SCORE = 0.7
+#: US social security numbers by their shape alone (``123-45-6789``, masked ``XXX-XX-1234``):
+#: Presidio's recognizer rejects demo and test numbers, which are still written where an SSN goes.
+SSN_SHAPE = r"(?<![\w-])(?:\d{3}|[Xx*#]{3})-(?:\d{2}|[Xx*#]{2})-\d{4}(?![\w-])"
+SSN_SHAPE_SCORE = 0.5
 #: Checksummed types also looked for across line breaks (the checksum keeps that safe).
 _WRAPPING_TYPES = ("IBAN_CODE", "CREDIT_CARD")
 #: Regions whose national phone formats Presidio's phone recognizer accepts (its defaults
@@ -397,6 +403,10 @@ class PiiDetector:
         if self.names:
             for recognizer in name_recognizers(self.language):
                 registry.add_recognizer(recognizer)
+        registry.add_recognizer(
+            PatternRecognizer(supported_entity="US_SSN", name="SsnShapeRecognizer", supported_language=self.language,
+                              patterns=[Pattern(name="ssn_shape", regex=SSN_SHAPE, score=SSN_SHAPE_SCORE)])
+        )
         registry.add_recognizer(
             PatternRecognizer(
                 supported_entity="DATE_TIME", name="WrittenDateRecognizer", supported_language=self.language,

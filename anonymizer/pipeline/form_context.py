@@ -143,7 +143,18 @@ DEFAULT_LABELS: dict[str, dict[str, str | list[str]]] = {
                          "control number", "employer identification number", "ein", "tin",
                          "taxpayer identification number", "group number", "group no", "plan number", "rx bin",
                          "license no", "licence no", "dl", "dl no", "vehicle", "serial number", "serial no",
-                         "communication", "payment reference"], "ID_NUMBER"),
+                         "communication", "payment reference", "dln", "dl no", "lic no", "license", "licence",
+                         "id", "id no", "identification number", "dd", "document number", "document no",
+                         "subscriber id", "member", "rxbin", "rxpcn", "rxgrp", "pcn", "rx group", "policy",
+                         "policy id", "account id", "customer ref"], "ID_NUMBER"),
+        **dict.fromkeys(["exp", "expires", "iss", "issued", "issue date", "exp date", "expiration", "date issued",
+                         "member since", "effective date", "eff date", "pay date", "pay period", "period ending",
+                         "period beginning", "statement date", "service date", "date of service",
+                         "admission date", "discharge date", "birthdate"], "DATE_TIME"),
+        **dict.fromkeys(["ln", "fn", "last", "first", "subscriber", "subscriber name", "member name",
+                         "insured name", "insured s name", "patient s name", "cardholder name", "holder",
+                         "beneficiary", "payee", "pay to the order of", "payable to", "attending physician",
+                         "physician", "doctor", "provider name"], "PERSON"),
         **dict.fromkeys(["name and address", "name address", "name address and zip code",
                          "name address city state and zip code", "name street address city state and zip code",
                          "name and mailing address"], _BLOCK),
@@ -247,7 +258,9 @@ OTHER_LABELS: dict[str, list[str]] = {
            "gender", "sex", "title", "nationality", "citizenship", "marital status", "occupation", "job title",
            "position", "department", "description", "qty", "quantity", "unit price", "price", "amount",
            "subtotal", "sub total", "vat", "tax", "discount", "shipping", "notes", "comments", "remarks", "items",
-           "item", "page", "rate", "hours", "units", "terms"],
+           "item", "page", "rate", "hours", "units", "terms", "hgt", "height", "wgt", "weight", "eyes", "hair",
+           "class", "restrictions", "rest", "end", "endorsements", "organ donor", "veteran", "donor", "copay",
+           "deductible", "coinsurance", "current", "ytd", "year to date", "description", "type"],
     "de": ["persönliche angaben", "persönliche daten", "kontaktdaten", "zahlungsangaben", "bankverbindung",
            "angaben zur person", "geschlecht", "anrede", "titel", "staatsangehörigkeit", "familienstand", "beruf",
            "beschreibung", "bezeichnung", "menge", "anzahl", "einzelpreis", "preis", "betrag", "summe",
@@ -694,6 +707,12 @@ class FormContext:
                     continue
                 last = part[-1]
                 end, colon, glued = j + n, last.colon, last.glued
+                if not colon and end < len(toks) and toks[end].text.startswith("("):
+                    # a remark in brackets belongs to the label: "Date of birth (MM/DD/YYYY):"
+                    close = next((k for k in range(end, min(end + 5, len(toks)))
+                                  if toks[k].text.rstrip(":").endswith(")")), None)
+                    if close is not None:
+                        end, colon, glued = close + 1, toks[close].colon, toks[close].glued
                 if not colon and end < len(toks) and toks[end].norm == "" and toks[end].colon:
                     colon, glued = True, toks[end].glued  # "Nom :" with the colon as its own word
                     end += 1
@@ -861,9 +880,13 @@ class FormContext:
         first_tok = lay.toks[start.line][start.first].text.rstrip(".,;:")
         if types[0] in ("PERSON", "ORGANIZATION", "LOCATION") and _STRONG_ID.fullmatch(first_tok):
             types = ("ID_NUMBER",)
-        start = self._shaped(lay, start, types[0])
-        if start is None:
+        shaped = self._shaped(lay, start, types[0])
+        if shaped is None and types[0] != "AMOUNT":  # money under any personal label is the person's amount
+            shaped = self._shaped(lay, start, "AMOUNT")
+            types = ("AMOUNT",) if shaped is not None else types
+        if shaped is None:
             return [], types
+        start = shaped
         segments = [start]
         lead = lay.toks[start.line][start.first]
         beside = lead.x0 > lx1  # the value is right of the label: continuation lines leave the label column empty

@@ -11,7 +11,8 @@ A detection is the business's (:func:`business_detections`) when
   cell that names a business registry (:data:`REGISTRY_WORDS`: ``VAT no``, ``KvK``, ``BTW``,
   ``Chamber of Commerce``, ``SIRET``, ``BIC``, ``USt-IdNr``): the issuer's block of name,
   address, registry and bank numbers;
-* it is on a line of the page's footer (the last ``band`` of the text's height) that holds two
+* it is on a line of the page's footer (the last ``band`` of the text's height, on a page of
+  eight text lines or more) that holds two
   kinds of contact details or more (phone, e-mail, web address): the issuer's contact line
   (a person's own letterhead at the top of a letter or CV stays personal);
 * it is an organisation whose name is the domain of such a business e-mail or web address
@@ -38,6 +39,7 @@ REGISTRY_WORDS = frozenset({
     "ondernemingsnummer", "numerotva", "partitaiva", "cif", "nif",
 })
 _CONTACT = frozenset({"PHONE_NUMBER", "EMAIL_ADDRESS", "URL"})
+_FOOTER_LINES = 8  # a page with fewer text lines has no footer
 _REGISTRY_TYPES = frozenset({"LOCATION", "ORGANIZATION", "ID_NUMBER", "IBAN_CODE"})
 _DOMAIN = re.compile(r"(?:https?://)?(?:www\.)?(?:[\w.+-]+@)?([\w-]+(?:\.[\w-]+)*)\.[a-z]{2,}", re.IGNORECASE)
 
@@ -72,11 +74,11 @@ def business_detections(page: PageText, detections: Sequence[Detection], band: f
              for b, block in enumerate(blocks) for c, cell in enumerate(block)}
     registry_blocks = {b for (b, _), words in texts.items() if _registry(words)}
     out = {k for k, w in enumerate(where) if w is not None and w[0] in registry_blocks}
-    # the footer band: rows with two kinds of contact details or more (phone, e-mail, web)
+    # the footer band (of a page of some length): rows with two kinds of contact details or more
     tops = [min(page.words[i].box[1] for i in line) for line in page.lines]
     y0, y1 = min(tops), max(tops)
     for n, top in enumerate(tops):
-        if top < y1 - band * (y1 - y0):
+        if len(tops) < _FOOTER_LINES or top < y1 - band * (y1 - y0):
             continue
         here = [k for k, d in enumerate(detections) if page.words_in(d.start, d.end)
                 and page.line_of.get(page.words_in(d.start, d.end)[0]) == n]
