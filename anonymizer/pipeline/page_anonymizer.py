@@ -31,6 +31,7 @@ from anonymizer.pipeline.render import Renderer, Replacement
 from anonymizer.pipeline.render.base import nearest_context
 from anonymizer.pipeline.render.redact import RedactRenderer
 from anonymizer.pipeline.surrogates import SurrogateGenerator
+from anonymizer.pipeline.surrogates.amounts import plan_amounts
 from anonymizer.pipeline.verify import find_leaks, normalize
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,10 @@ class PageAnonymizer:
             if i not in sensitive and page.spans[i] is not None and len("".join(w.text.split())) >= 3
             and (w.conf is None or w.conf >= 60) and _usable(w.box, width, height)
         ]
+        amounts = [page.text[d.start : d.end] for d in detections if d.entity_type == "AMOUNT"]
+        if len(amounts) > 2:  # totals and balances stay the sums of the amounts they add up
+            for original, total in plan_amounts(amounts, lambda t: doc.surrogates.surrogate("AMOUNT", t)).items():
+                doc.surrogates.pin("AMOUNT", original, total)
         for det in detections:
             boxes = [b for b in entity_boxes(det, page) if _usable(b.box, width, height)]
             if not boxes:

@@ -150,6 +150,16 @@ class SurrogateGenerator:
         fitting = [c for c, w in zip(candidates, widths, strict=True) if w <= max_width]
         return fitting[0] if fitting else candidates[widths.index(min(widths))]
 
+    def pin(self, entity_type: str, original: str, surrogate: str) -> bool:
+        """Use ``surrogate`` for ``original`` from now on (a value computed from others' surrogates,
+        such as a total); refused (False) when it would not differ from the original."""
+        etype = entity_type.strip().upper()
+        spec = SPECS.get(etype, FALLBACK)
+        if not surrogate.strip() or spec.normalise(surrogate) == spec.normalise(original):
+            return False
+        self._mapping[self._hasher.digest("\x00mapping", etype, original)] = ((surrogate,), True)
+        return True
+
     def _candidates(
         self, etype: str, spec: TypeSpec, original: str, alternatives: int
     ) -> tuple[str, ...]:
