@@ -54,12 +54,16 @@ _NUM = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?"
 _STREET_WORDS = (r"(?:straat|str\.?|straße|strasse|weg|laan|plein|gracht|kade|dijk|singel|steeg|gasse|allee|platz"
                  r"|ring|damm|ufer|rue|avenue|boulevard|chemin|allée|impasse|via|viale|piazza|corso|calle|avenida"
                  r"|carrer|rua|street|road|lane)")
+_STREET_PREFIX = (r"(?:rue|avenue|av\.?|boulevard|bd|chemin|allée|allee|impasse|place|quai|route|cours|passage"
+                  r"|via|viale|piazza|corso|vicolo|calle|c/|avenida|avda\.?|paseo|plaza|carrer|rua|travessa|largo)")
 #: Street lines: number first (``12 Main Street``) or name first (``Hauptstraße 5``), and post boxes.
 STRONG_STREET = [
     re.compile(rf"{_NUM},? +(?:[NSEW]\.? +)?[\w'’.-]+(?: +[\w'’.-]+){{0,4}} +{_SUFFIX}(?: +[NSEW]{{1,2}}\.?)?"
                rf"(?:,? +(?:apt|suite|ste|unit|fl|floor|room|rm|#)\.? *[\w-]+)?", re.IGNORECASE),
     re.compile(rf"[\w'’.-]*{_STREET_WORDS}(?: +[\w'’.-]+){{0,2}} +{_NUM}", re.IGNORECASE),
     re.compile(r"(?:p\.? ?o\.? box|postbus|postfach|bp|apartado|po box) +\d+", re.IGNORECASE),
+    # the street type first (French, Spanish, Italian, Portuguese): "8, rue de Péron", "Calle Mayor 5"
+    re.compile(rf"(?:{_NUM},? +)?{_STREET_PREFIX} +[\w'’.-]+(?: +[\w'’.-]+){{0,4}}(?:,? +{_NUM})?", re.IGNORECASE),
 ]
 #: Street lines without a street word: an address only right above a postal line.
 WEAK_STREET = [

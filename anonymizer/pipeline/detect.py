@@ -21,7 +21,9 @@
   (``nlp: {engine: spacy, model: en_core_web_lg}`` or ``{engine: transformers, model:
   <hub id or folder>}``). A missing model gives one warning and detection goes on;
 * :class:`~anonymizer.pipeline.form_context.FormContext`: values beside form labels;
-* deny-list recognizers (``{"PERSON": ["Jane Doe"]}``, whitespace-tolerant, case-insensitive).
+* deny-list recognizers (``{"PERSON": ["Jane Doe"]}``, whitespace-tolerant, case-insensitive);
+* on pay slips, bank statements, tax returns and claims (:mod:`anonymizer.pipeline.money`),
+  every amount with two decimals.
 
 Presidio's types are mapped into the project's vocabulary (:data:`DEFAULT_ENTITY_MAP`:
 country-specific identity numbers → ``NATIONAL_ID``, other identifiers → ``ID_NUMBER``).
@@ -56,6 +58,8 @@ from anonymizer.data.records import Word
 from anonymizer.pipeline.address_blocks import AddressBlocks
 from anonymizer.pipeline.field_ink import FieldInk, InkRegion
 from anonymizer.pipeline.form_context import FormContext, trim_span
+from anonymizer.pipeline.money import amounts as money_amounts
+from anonymizer.pipeline.money import money_document
 from anonymizer.pipeline.months import month_words
 from anonymizer.pipeline.names import recognizers as name_recognizers
 from anonymizer.pipeline.page_text import Detection, PageText, build_page_text
@@ -466,6 +470,8 @@ class PiiDetector:
             ]
         if self.blocks is not None:
             found += [b for b in self.blocks.detect(page) if self._wanted(b.entity_type, b.entity_type)]
+        if self._wanted("AMOUNT", "AMOUNT") and money_document(text):  # pay slips, statements, tax forms
+            found += money_amounts(text)
         found = [d for d in found if d.score >= self.score_threshold]
         allowed = [d for d in found if " ".join(text[d.start : d.end].split()).casefold() in self.allow]
         found = [d for d in found if not any(a.start <= d.start and d.end <= a.end for a in allowed)]

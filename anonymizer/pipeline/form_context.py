@@ -149,7 +149,8 @@ DEFAULT_LABELS: dict[str, dict[str, str | list[str]]] = {
                          "policy id", "account id", "customer ref"], "ID_NUMBER"),
         **dict.fromkeys(["exp", "expires", "iss", "issued", "issue date", "exp date", "expiration", "date issued",
                          "member since", "effective date", "eff date", "pay date", "pay period", "period ending",
-                         "period beginning", "statement date", "service date", "date of service",
+                         "period beginning", "statement date", "statement period", "billing period", "period",
+                         "service date", "date of service",
                          "admission date", "discharge date", "birthdate"], "DATE_TIME"),
         **dict.fromkeys(["ln", "fn", "last", "first", "subscriber", "subscriber name", "member name",
                          "insured name", "insured s name", "patient s name", "cardholder name", "holder",
@@ -200,7 +201,8 @@ DEFAULT_LABELS: dict[str, dict[str, str | list[str]]] = {
             ["nom", "prénom", "nom complet", "nom de famille", "nom et prénom", "nom prénom", "patient", "patiente",
              "titulaire", "titulaire du compte", "demandeur", "demandeuse", "personne à contacter",
              "personne à prévenir", "caissier", "caissière", "caisse", "vous avez été servi par",
-             "servi par", "signature du demandeur", "assuré", "assurée"],
+             "servi par", "signature du demandeur", "assuré", "assurée", "salarié", "salariée", "employé",
+             "employée", "bénéficiaire", "virement sur", "souscripteur", "médecin", "médecin traitant"],
             "PERSON",
         ),
         **dict.fromkeys(["société", "entreprise", "employeur", "raison sociale"], "ORGANIZATION"),
@@ -208,13 +210,15 @@ DEFAULT_LABELS: dict[str, dict[str, str | list[str]]] = {
                         _ADDRESS),
         **dict.fromkeys(["facturé à", "destinataire", "livré à", "client", "cliente"], _BLOCK),
         **dict.fromkeys(["ville", "lieu", "lieu de naissance", "commune", "code postal"], "LOCATION"),
-        **dict.fromkeys(["date de naissance", "né le", "née le", "fait le", "signé le", "date de facture",
+        **dict.fromkeys(["période", "payé le", "date de paiement", "date de naissance", "né le", "née le", "fait le",
+                         "signé le", "date de facture",
                          "date d émission", "échéance", "date d échéance",
                          "à régler avant le", "date de livraison", "date d expiration"], "DATE_TIME"),
         **dict.fromkeys(["numéro de compte", "no de compte", "numéro client", "no client", "no d adhérent",
                          "no de contrat", "no de dossier", "no de facture", "facture no",
                          "numéro de facture", "ticket no", "no de ticket", "transaction", "no tva", "numéro de tva",
-                         "siret", "siren", "nos réf", "vos réf", "référence", "no de commande"], "ID_NUMBER"),
+                         "siret", "siren", "nos réf", "vos réf", "référence", "no de commande", "matricule",
+                         "no d adhérent", "no de sociétaire", "no allocataire", "identifiant"], "ID_NUMBER"),
         **dict.fromkeys(["numéro de sécurité sociale", "no de sécurité sociale", "no insee", "nir",
                          "no de sécu", "numéro fiscal"], "NATIONAL_ID"),
         **dict.fromkeys(["téléphone", "tél", "portable", "mobile", "fax", "no de téléphone"], "PHONE_NUMBER"),
@@ -322,9 +326,17 @@ def _counts(text: str) -> tuple[int, int]:
     return sum(c.isdigit() for c in text), sum(c.isalpha() for c in text)
 
 
+_MASK = re.compile(r"[*•xX#]{3,}")
+
+
+def _unmask(text: str) -> str:
+    """A masked identifier with its mask characters read as digits (``***-**-1234`` → ``000-00-1234``)."""
+    return _MASK.sub(lambda m: "0" * len(m.group()), text)
+
+
 def _id_token(tok: str) -> bool:
     """A piece of an identifier: holds a digit, or is a short upper-case/punctuation code (``INV-``, ``AB``)."""
-    core = tok.strip(".,;:()[]")
+    core = _unmask(tok.strip(".,;:()[]"))
     if any(c.isdigit() for c in core):
         return True
     return 0 < len(core) <= 4 and any(c.isalpha() for c in core) and not any(c.islower() for c in core)
@@ -395,7 +407,7 @@ def shape_end(entity_type: str, tokens: Sequence[str]) -> int:
         while n and normalize(tokens[n - 1]) in _DATE_WORDS and entity_type == "DATE_TIME":
             n -= 1
         text = "".join(tokens[:n])
-        digits, letters = _counts(text)
+        digits, letters = _counts(_unmask(text) if entity_type in _ID_TYPES else text)
         if entity_type == "PHONE_NUMBER":
             ok = digits >= 6 and letters <= digits
         elif entity_type == "DATE_TIME":

@@ -128,6 +128,7 @@ def person_span(tokens: Sequence[str], start: int, caps: bool = False, cue: bool
     """
     given, family = gazetteer()
     first = tokens[start].strip(".,;:")
+    caps = caps or len(first) > 3 and first.isupper()  # "PAULINE SAUVAGE" on a mixed-case line
     if not _capital(first, caps) or first.casefold() not in given:
         return None
     k = start + 1
@@ -250,9 +251,14 @@ class PersonNameRecognizer(_TokenRecognizer):
                 hit = person_span(tokens, start, caps, cue=title or _cued(tokens, k))
                 if hit is None and title and _capital(tokens[start], caps) and letters(tokens[start]) not in NOT_SURNAMES:
                     hit = (start + 1, PERSON_SCORE)  # "Mr Smith"
-                if hit is None and k + 2 < len(tokens) and low in family and text[spans[k][1]:spans[k][1] + 1] == ",":
-                    if _capital(tokens[k], caps) and tokens[k + 1].casefold() in given:
-                        hit = (k + 2, PERSON_SCORE)  # "Doe, Jane"
+                if hit is None and k + 1 < len(tokens) and text[spans[k][1]:spans[k][1] + 1] == ",":
+                    upper = tokens[k].isupper() and tokens[k + 1].isupper() and len(tokens[k]) > 1
+                    if (low in family or upper) and _capital(tokens[k], caps or upper) \
+                            and tokens[k + 1].casefold() in given and letters(tokens[k]) not in NOT_SURNAMES:
+                        end = k + 2
+                        while end < len(tokens) and _initial(tokens[end]):
+                            end += 1
+                        hit = (end, PERSON_SCORE if low in family else PERSON_WEAK)  # "Doe, Jane A.", "SAUVAGE, PAULINE"
                         start = k
                 if hit is None:
                     k += 1
