@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from anonymizer.pipeline.months import fold
 from anonymizer.pipeline.page_text import Detection
 
 SOURCE = "money_document"
@@ -29,8 +30,8 @@ MONEY_DOCUMENT_WORDS = (
     # bank
     "account statement", "bank statement", "statement of account", "opening balance", "closing balance",
     "beginning balance", "ending balance", "available balance", "kontoauszug", "alter kontostand",
-    "neuer kontostand", "relevé de compte", "ancien solde", "nouveau solde", "rekeningafschrift", "vorig saldo",
-    "nieuw saldo",
+    "neuer kontostand", "relevé de compte", "ancien solde", "nouveau solde", "total des crédits",
+    "total des débits", "rekeningafschrift", "vorig saldo", "nieuw saldo",
     # tax
     "wage and tax statement", "form w-2", "form 1099", "form 1040", "tax return", "federal income tax",
     "taxable income", "déclaration des revenus", "avis d'imposition", "revenu fiscal", "einkommensteuer",
@@ -39,6 +40,7 @@ MONEY_DOCUMENT_WORDS = (
     "explanation of benefits", "amount billed", "patient responsibility", "claim number", "total charges",
     "kostenerstattung", "erstattungsbetrag", "remboursement", "demande de remboursement", "declaratie",
 )
+_FOLDED = tuple(dict.fromkeys(fold(w) for w in MONEY_DOCUMENT_WORDS))
 _MONEY = re.compile(
     r"(?<![\w.,/-])(?:[$€£¥₹]\s?|(?:EUR|USD|GBP|CHF)\s)?[-(]?(?:\d{1,3}(?:[ .,'’]\d{3})+|\d+)[.,]\d{2}\)?"
     r"(?:\s?(?:€|\$|£|EUR|USD|GBP|CHF)(?!\w))?(?![\w.,/-]|\d)"
@@ -46,9 +48,10 @@ _MONEY = re.compile(
 
 
 def money_document(text: str, hits: int = 2) -> bool:
-    """Whether ``text`` (a page's text) holds ``hits`` or more different money-document words."""
-    low = text.casefold()
-    return sum(1 for word in MONEY_DOCUMENT_WORDS if word in low) >= hits
+    """Whether ``text`` (a page's text) holds ``hits`` or more different money-document words
+    (case and accents ignored)."""
+    low = fold(text)
+    return sum(1 for word in _FOLDED if word in low) >= hits
 
 
 def amounts(text: str) -> list[Detection]:

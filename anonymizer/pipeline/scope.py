@@ -7,10 +7,10 @@ phone, web site, registry, tax and bank numbers); ``detect.policy=all`` replaces
 
 A detection is the business's (:func:`business_detections`) when
 
-* it stands in a column block (cells chained left-aligned, as address blocks are) with a
-  cell that names a business registry (:data:`REGISTRY_WORDS`: ``VAT no``, ``KvK``, ``BTW``,
-  ``Chamber of Commerce``, ``SIRET``, ``BIC``, ``USt-IdNr``): the issuer's block of name,
-  address, registry and bank numbers;
+* it stands in a column block (cells chained left-aligned, as address blocks are) within six
+  cells of a cell that names a business registry (:data:`REGISTRY_WORDS`: ``VAT no``,
+  ``KvK``, ``BTW``, ``Chamber of Commerce``, ``SIRET``, ``BIC``, ``USt-IdNr``): the issuer's
+  block of name, address, registry and bank numbers;
 * it is on a line of the page's footer (the last ``band`` of the text's height, on a page of
   eight text lines or more) that holds two
   kinds of contact details or more (phone, e-mail, web address): the issuer's contact line
@@ -40,6 +40,7 @@ REGISTRY_WORDS = frozenset({
 })
 _CONTACT = frozenset({"PHONE_NUMBER", "EMAIL_ADDRESS", "URL"})
 _FOOTER_LINES = 8  # a page with fewer text lines has no footer
+_BLOCK_REACH = 6  # cells of a column block above or below a registry cell that are the issuer's
 _REGISTRY_TYPES = frozenset({"LOCATION", "ORGANIZATION", "ID_NUMBER", "IBAN_CODE"})
 _DOMAIN = re.compile(r"(?:https?://)?(?:www\.)?(?:[\w.+-]+@)?([\w-]+(?:\.[\w-]+)*)\.[a-z]{2,}", re.IGNORECASE)
 
@@ -60,7 +61,7 @@ def business_detections(page: PageText, detections: Sequence[Detection], band: f
     OCR engine ran together with others) chained into left-aligned column blocks."""
     if not detections or not page.lines:
         return set()
-    blocks = AddressBlocks(line_gap=2.5).blocks(page)
+    blocks = AddressBlocks(line_gap=2.0).blocks(page)
     cell_of: dict[int, tuple[int, int]] = {}  # word -> (block, cell)
     for b, block in enumerate(blocks):
         for c, cell in enumerate(block):
@@ -72,8 +73,9 @@ def business_detections(page: PageText, detections: Sequence[Detection], band: f
         where.append(cell_of.get(words[0]) if words else None)
     texts = {(b, c): [_letters(page.text[slice(*page.spans[i])]) for i in cell.words]  # type: ignore[misc]
              for b, block in enumerate(blocks) for c, cell in enumerate(block)}
-    registry_blocks = {b for (b, _), words in texts.items() if _registry(words)}
-    out = {k for k, w in enumerate(where) if w is not None and w[0] in registry_blocks}
+    registry = [(b, c) for (b, c), words in texts.items() if _registry(words)]
+    out = {k for k, w in enumerate(where) if w is not None
+           and any(w[0] == b and abs(w[1] - c) <= _BLOCK_REACH for b, c in registry)}
     # the footer band (of a page of some length): rows with two kinds of contact details or more
     tops = [min(page.words[i].box[1] for i in line) for line in page.lines]
     y0, y1 = min(tops), max(tops)
