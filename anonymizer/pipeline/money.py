@@ -19,28 +19,28 @@ from anonymizer.pipeline.page_text import Detection
 
 SOURCE = "money_document"
 SCORE = 0.5
-#: Words of pay slips, bank statements, tax returns and claims (lower case; matched in the page text).
-MONEY_DOCUMENT_WORDS = (
-    # pay
-    "pay stub", "paystub", "pay slip", "payslip", "earnings statement", "statement of earnings", "net pay",
-    "gross pay", "pay period", "pay date", "year to date", "ytd", "deductions", "earnings", "bulletin de paie",
-    "bulletin de salaire", "fiche de paie", "salaire brut", "net à payer", "cotisations", "lohnabrechnung",
-    "gehaltsabrechnung", "entgeltabrechnung", "auszahlungsbetrag", "bruttolohn", "nettolohn", "loonstrook",
-    "salarisstrook", "nettoloon", "brutoloon",
-    # bank
-    "account statement", "bank statement", "statement of account", "opening balance", "closing balance",
-    "beginning balance", "ending balance", "available balance", "kontoauszug", "alter kontostand",
-    "neuer kontostand", "relevé de compte", "ancien solde", "nouveau solde", "total des crédits",
-    "total des débits", "rekeningafschrift", "vorig saldo", "nieuw saldo",
-    # tax
-    "wage and tax statement", "form w-2", "form 1099", "form 1040", "tax return", "federal income tax",
-    "taxable income", "déclaration des revenus", "avis d'imposition", "revenu fiscal", "einkommensteuer",
-    "lohnsteuer", "steuerbescheid", "inkomstenbelasting", "aangifte",
-    # health and insurance claims
-    "explanation of benefits", "amount billed", "patient responsibility", "claim number", "total charges",
-    "kostenerstattung", "erstattungsbetrag", "remboursement", "demande de remboursement", "declaratie",
+#: Titles of pay slips, bank statements, tax returns and claims: one is enough (lower case).
+MONEY_DOCUMENT_TITLES = (
+    "pay stub", "paystub", "pay slip", "payslip", "earnings statement", "statement of earnings", "pay statement",
+    "bulletin de paie", "bulletin de salaire", "fiche de paie", "lohnabrechnung", "gehaltsabrechnung",
+    "entgeltabrechnung", "loonstrook", "salarisstrook", "account statement", "bank statement",
+    "statement of account", "kontoauszug", "relevé de compte", "rekeningafschrift", "wage and tax statement",
+    "form w-2", "form 1099", "form 1040", "tax return", "déclaration des revenus", "avis d'imposition",
+    "steuerbescheid", "einkommensteuererklärung", "lohnsteuerbescheinigung", "aangifte inkomstenbelasting",
+    "explanation of benefits", "kostenerstattung", "demande de remboursement",
 )
-_FOLDED = tuple(dict.fromkeys(fold(w) for w in MONEY_DOCUMENT_WORDS))
+#: Words such documents use: two of them are needed (lower case).
+MONEY_DOCUMENT_WORDS = (
+    "net pay", "gross pay", "pay period", "pay date", "year to date", "ytd", "deductions", "earnings",
+    "salaire brut", "net à payer", "cotisations", "auszahlungsbetrag", "bruttolohn", "nettolohn", "nettoloon",
+    "brutoloon", "opening balance", "closing balance", "beginning balance", "ending balance", "available balance",
+    "alter kontostand", "neuer kontostand", "ancien solde", "nouveau solde", "total des crédits",
+    "total des débits", "vorig saldo", "nieuw saldo", "federal income tax", "taxable income", "revenu fiscal",
+    "einkommensteuer", "lohnsteuer", "inkomstenbelasting", "amount billed", "patient responsibility",
+    "claim number", "total charges", "erstattungsbetrag", "remboursement", "declaratie",
+)
+_TITLES = tuple(dict.fromkeys(fold(w) for w in MONEY_DOCUMENT_TITLES))
+_WORDS = tuple(dict.fromkeys(fold(w) for w in MONEY_DOCUMENT_WORDS))
 _MONEY = re.compile(
     r"(?<![\w.,/-])(?:[$€£¥₹]\s?|(?:EUR|USD|GBP|CHF)\s)?[-(]?(?:\d{1,3}(?:[ .,'’]\d{3})+|\d+)[.,]\d{2}\)?"
     r"(?:\s?(?:€|\$|£|EUR|USD|GBP|CHF)(?!\w))?(?![\w.,/-]|\d)"
@@ -48,10 +48,10 @@ _MONEY = re.compile(
 
 
 def money_document(text: str, hits: int = 2) -> bool:
-    """Whether ``text`` (a page's text) holds ``hits`` or more different money-document words
-    (case and accents ignored)."""
+    """Whether ``text`` (a page's text) holds a money-document title, or ``hits`` or more
+    different money-document words (case and accents ignored)."""
     low = fold(text)
-    return sum(1 for word in _FOLDED if word in low) >= hits
+    return any(title in low for title in _TITLES) or sum(1 for word in _WORDS if word in low) >= hits
 
 
 def amounts(text: str) -> list[Detection]:
