@@ -194,3 +194,9 @@ def test_ssn_shape_money_under_any_label_and_bracketed_remarks(detector):
     assert found(detector, ["Date of birth (MM/DD/YYYY): 04/09/1986"]) == [("DATE_TIME", "04/09/1986")]
     assert found(detector, ["EXP 08/31/2027"]) == [("DATE_TIME", "08/31/2027")]
     assert found(detector, ["DLN|D1234-56789"], gap="      ") == [("ID_NUMBER", "D1234-56789")]
+
+
+def test_bilingual_labels_of_id_cards(detector):
+    lines = ["Nom / Surname", "DUPONT", "Date de naiss. / Date of birth", "06/10/1988"]
+    got = found(detector, lines)
+    assert ("PERSON", "DUPONT") in got and ("DATE_TIME", "06/10/1988") in got

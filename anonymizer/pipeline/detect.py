@@ -56,6 +56,7 @@ from PIL import Image
 
 from anonymizer.data.records import Word
 from anonymizer.pipeline.address_blocks import AddressBlocks
+from anonymizer.pipeline.box_fields import BoxFields
 from anonymizer.pipeline.field_ink import FieldInk, InkRegion
 from anonymizer.pipeline.form_context import FormContext, trim_span
 from anonymizer.pipeline.money import amounts as money_amounts
@@ -283,6 +284,8 @@ class PiiDetector:
         field_ink: ``True`` (defaults), ``False`` (off) or the keyword arguments of
             :class:`~anonymizer.pipeline.field_ink.FieldInk`: values written into labelled
             fields that OCR cannot read (handwriting); needs ``form_context``.
+        box_fields: read the labelled boxes of ruled forms (:mod:`anonymizer.pipeline.box_fields`);
+            needs ``form_context``.
         policy: ``personal`` (everything about a person; the issuer's own letterhead, footer,
             registry and bank numbers are kept) or ``all`` (those too); see
             :mod:`anonymizer.pipeline.scope`.
@@ -304,6 +307,7 @@ class PiiDetector:
         names: bool = True,
         address_blocks: bool | Mapping[str, Any] = True,
         field_ink: bool | Mapping[str, Any] = True,
+        box_fields: bool = True,
         policy: str = "personal",
     ) -> None:
         if policy not in POLICIES:
@@ -327,6 +331,7 @@ class PiiDetector:
             self.field_ink: FieldInk | None = FieldInk()
         else:
             self.field_ink = FieldInk(**dict(field_ink)) if field_ink else None
+        self.box_fields = BoxFields(self.form) if box_fields and self.form is not None else None
         labels = None if self.form is None else self.form.is_label
         if address_blocks is True:
             self.blocks: AddressBlocks | None = AddressBlocks(is_label=labels)
@@ -434,9 +439,13 @@ class PiiDetector:
 
     def detect(self, page: PageText) -> list[Detection]:
         """Detections over ``page.text``, overlaps resolved, sorted by position."""
-        text = page.text
-        if not text.strip():
+        if not page.text.strip():
             return []
+        return self._finish(page, self._candidates(page))
+
+    def _candidates(self, page: PageText) -> list[Detection]:
+        """Every recognizer's detections over ``page.text`` (overlapping, unfiltered)."""
+        text = page.text
         raw = sorted(t for t in self._raw_types if t in self.deny_list or self._wanted(t, self.entity_map.get(t, t)))
         found: list[Detection] = []
         if raw:
@@ -472,6 +481,12 @@ class PiiDetector:
             found += [b for b in self.blocks.detect(page) if self._wanted(b.entity_type, b.entity_type)]
         if self._wanted("AMOUNT", "AMOUNT") and money_document(text):  # pay slips, statements, tax forms
             found += money_amounts(text)
+        return found
+
+    def _finish(self, page: PageText, found: list[Detection]) -> list[Detection]:
+        """``found`` above the score threshold, without allowed values, overlaps resolved, the
+        policy applied; sorted by position."""
+        text = page.text
         found = [d for d in found if d.score >= self.score_threshold]
         allowed = [d for d in found if " ".join(text[d.start : d.end].split()).casefold() in self.allow]
         found = [d for d in found if not any(a.start <= d.start and d.end <= a.end for a in allowed)]
@@ -490,13 +505,22 @@ class PiiDetector:
 
     def detect_page(self, image: Image.Image, words: Sequence[Word]
                     ) -> tuple[PageText, list[Detection], list[InkRegion]]:
-        """:meth:`detect_words`, then the unread values of labelled fields in ``image``
-        (:class:`~anonymizer.pipeline.field_ink.FieldInk`): ``(page, detections, regions)``."""
-        page, detections = self.detect_words(words)
-        if self.field_ink is None or self.form is None or not page.lines:
-            return page, detections, []
-        fields = [f for f in self.form.fields(page) if self._wanted(f.entities[0], f.entities[0])]
-        detections, regions = self.field_ink.detect(image, page, fields, detections)
+        """:meth:`detect_words` with what the page image adds: the fields of ruled boxes
+        (:class:`~anonymizer.pipeline.box_fields.BoxFields`) and the unread values of labelled
+        fields (:class:`~anonymizer.pipeline.field_ink.FieldInk`): ``(page, detections, regions)``."""
+        page = build_page_text(words)
+        if not page.text.strip():
+            return page, [], []
+        found, regions = self._candidates(page), []
+        if self.box_fields is not None:
+            boxed, regions = self.box_fields.detect(image, page)
+            found += [d for d in boxed if self._wanted(d.entity_type, d.entity_type)]
+            regions = [r for r in regions if self._wanted(r.entity_type, r.entity_type)]
+        detections = self._finish(page, found)
+        if self.field_ink is not None and self.form is not None:
+            fields = [f for f in self.form.fields(page) if self._wanted(f.entities[0], f.entities[0])]
+            detections, more = self.field_ink.detect(image, page, fields, detections)
+            regions += more
         if regions:
             log.debug("unread field values: %s", dict(Counter(r.entity_type for r in regions)))
         return page, detections, regions

@@ -754,6 +754,9 @@ class FormContext:
             prefix = toks[cell : lab.first]
             cell_start = gaps[lab.first] or len(prefix) <= 3 and all(
                 _BOX_NUMBER.fullmatch(t.text) or _POSSESSIVE.fullmatch(t.text) for t in prefix)
+            if not cell_start and prefix and prefix[-1].text == "/":  # "Nom / Surname": a label in two languages
+                other = self._known(toks, cell)
+                cell_start = other is not None and cell + other[0] == lab.first - 1
             if prefix and cell_start:
                 lab.lead = cell  # values below align with the box number, not the label's first word
             alone = lab.end >= len(toks) or gaps[lab.end]
@@ -823,6 +826,16 @@ class FormContext:
                 if x1 - x0 > h or x1 == right_edge:
                     out.append(Field(lab.entities, (x0, y0, x1, y1), h, words, lab.key, x1 == right_edge, limits))
         return out
+
+    def label_types(self, text: str) -> tuple[str, ...] | None:
+        """The types of the first label in ``text`` (a box's label line: ``2 Patient's name``,
+        ``Nom / Surname``), ``()`` for a field name that is not personal data, None for none."""
+        toks = [_Tok(-1, w, normalize(w.split(":")[0]), ":" in w, None, 0.0, 0.0) for w in text.split()]
+        for k in range(len(toks)):
+            hit = self._lookup(toks, k)
+            if hit is not None:
+                return self._joined[hit[1]]
+        return None
 
     def is_label(self, text: str) -> bool:
         """Whether ``text`` is a known label (of any type, or of :data:`OTHER_LABELS`), read exactly or misread."""

@@ -1,0 +1,185 @@
+"""Fields in ruled boxes: tax, claim and registration forms print a small label at the top of
+each box and write the value below it, left- or right-aligned, typed or by hand.
+
+:func:`ruled_boxes` finds the boxes of a page from its rules: long horizontal and vertical ink
+runs of the flattened page (:func:`~anonymizer.pipeline.field_ink.ink_box`'s rule test) are
+walls, and each closed, nearly rectangular region between them, away from the page's edge, is
+a box. :class:`BoxFields` then reads every box that holds a label line at its top (the first
+OCR line in the box, above other content):
+
+* the label's type comes from form context's tables
+  (:meth:`~anonymizer.pipeline.form_context.FormContext.label_types`: ``2 Patient's name``,
+  ``Employer's name, address, and ZIP code``, ``Nom / Surname``); a field name that is not
+  personal data (``Nationality``, ``Subtotal``) leaves the box alone;
+* an unknown or unreadable label (tiny print that OCR garbles) leaves the type to the value's
+  shape: an amount, a date, a phone number or an identifier (never a bare word);
+* the value's lines are detections of that type (one type per line for a label of several);
+  a box whose value OCR could not read (handwriting) but holds ink below the label becomes an
+  :class:`~anonymizer.pipeline.field_ink.InkRegion` of the label's type.
+
+A page needs :data:`MIN_FIELDS` or more labelled boxes to count as a box form, so the cells of
+ordinary tables (one value per cell, no label) and single frames are left to the other
+detectors.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from anonymizer.pipeline.field_ink import InkRegion, _runs_longer, ink_box
+from anonymizer.pipeline.form_context import PATTERN_TYPES, FormContext, shape_end
+from anonymizer.pipeline.illumination import flatten_background
+from anonymizer.pipeline.page_text import Detection, PageText
+
+SOURCE = "box_field"
+SCORE = 0.6
+MIN_FIELDS = 3
+#: Types an unlabelled value may take from its shape alone, tried in this order.
+SHAPE_TYPES = ("AMOUNT", "DATE_TIME", "PHONE_NUMBER", "ID_NUMBER")
+_SCALE = 3  # rules are joined into regions on a grid this many times coarser than the page
+
+
+@dataclass(frozen=True)
+class RuledBox:
+    """One box of a ruled form, in page pixels."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def holds(self, box: Sequence[float], pad: float = 1.0) -> bool:
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        return self.x0 - pad <= cx <= self.x1 + pad and self.y0 - pad <= cy <= self.y1 + pad
+
+
+def ruled_boxes(image: Image.Image, min_width: int = 40, min_height: int = 20, fill: float = 0.8
+                ) -> list[RuledBox]:
+    """The boxes enclosed by rules on ``image`` (see the module docstring): regions at least
+    ``min_width`` × ``min_height`` pixels, filling ``fill`` of their bounding box."""
+    from scipy import ndimage
+
+    gray = np.asarray(flatten_background(image))
+    dark = gray < 160
+    height, width = dark.shape
+    walls = _runs_longer(dark, max(min_width, width // 25)) | _runs_longer(dark.T, max(min_height, height // 60)).T
+    h, w = height // _SCALE, width // _SCALE
+    coarse = walls[: h * _SCALE, : w * _SCALE].reshape(h, _SCALE, w, _SCALE).any(axis=(1, 3))
+    labels, count = ndimage.label(~coarse)
+    out = []
+    for k, found in enumerate(ndimage.find_objects(labels), start=1):
+        if found is None:
+            continue
+        ys, xs = found
+        if ys.start == 0 or xs.start == 0 or ys.stop >= h or xs.stop >= w:
+            continue  # the page around the boxes
+        bw, bh = (xs.stop - xs.start) * _SCALE, (ys.stop - ys.start) * _SCALE
+        if bw < min_width or bh < min_height or bw * bh > 0.5 * width * height:
+            continue
+        area = int((labels[found] == k).sum())
+        if area < fill * (xs.stop - xs.start) * (ys.stop - ys.start):
+            continue
+        out.append(RuledBox(xs.start * _SCALE, ys.start * _SCALE, xs.stop * _SCALE, ys.stop * _SCALE))
+    return out
+
+
+class BoxFields:
+    """Reads the fields of ruled boxes; see the module docstring.
+
+    Args:
+        form: the form context whose label tables type the boxes.
+        min_conf: a value OCR read with a lower mean confidence counts as unread (its ink is
+            taken instead).
+        score: score of the detections and regions.
+    """
+
+    def __init__(self, form: FormContext, min_conf: float = 50.0, score: float = SCORE) -> None:
+        self.form, self.min_conf, self.score = form, float(min_conf), float(score)
+
+    def detect(self, image: Image.Image, page: PageText) -> tuple[list[Detection], list[InkRegion]]:
+        """``(detections, regions)`` of the page's labelled boxes (nothing on a page that is not a box form)."""
+        if len(page.lines) < MIN_FIELDS:
+            return [], []
+        fields = []
+        for box in ruled_boxes(image):
+            words = sorted((i for i, w in enumerate(page.words) if page.spans[i] is not None and box.holds(w.box)),
+                           key=lambda i: (page.words[i].box[1], page.words[i].box[0]))
+            rows = _rows(page, words)
+            if len(rows) >= 1:
+                fields.append((box, rows))
+        labelled = [(box, rows, self.form.label_types(_text(page, rows[0]))) for box, rows in fields]
+        if sum(types is not None for _, _, types in labelled) < MIN_FIELDS:
+            return [], []
+        detections: list[Detection] = []
+        regions: list[InkRegion] = []
+        for box, rows, types in labelled:
+            if types == ():
+                continue  # a field name that is not personal data
+            value_rows = rows[1:]
+            if types is None and not value_rows:
+                continue
+            if not value_rows or self._unread(page, value_rows):
+                if types:  # a known label over writing OCR could not read
+                    region = self._ink(image, page, box, rows[0], types[0])
+                    if region is not None:
+                        regions.append(region)
+                continue
+            for k, row in enumerate(value_rows):
+                etype = types[min(k, len(types) - 1)] if types else self._shape_type(page, row)
+                if etype is None:
+                    continue
+                tokens = [page.text[slice(*page.spans[i])] for i in row]  # type: ignore[misc]
+                keep = shape_end(etype, tokens) if etype in PATTERN_TYPES or etype == "AMOUNT" else len(tokens)
+                if keep:
+                    start, end = page.spans[row[0]][0], page.spans[row[keep - 1]][1]  # type: ignore[index]
+                    detections.append(Detection(etype, start, end, self.score, SOURCE))
+        return detections, regions
+
+    def _unread(self, page: PageText, rows: list[list[int]]) -> bool:
+        confs = [page.words[i].conf for row in rows for i in row if page.words[i].conf is not None]
+        return bool(confs) and statistics.mean(confs) < self.min_conf
+
+    @staticmethod
+    def _shape_type(page: PageText, row: list[int]) -> str | None:
+        tokens = [page.text[slice(*page.spans[i])] for i in row]  # type: ignore[misc]
+        return next((t for t in SHAPE_TYPES if shape_end(t, tokens) == len(tokens)), None)
+
+    def _ink(self, image: Image.Image, page: PageText, box: RuledBox, label: list[int], etype: str
+             ) -> InkRegion | None:
+        """The writing in ``box`` below its label line, as a region of ``etype``."""
+        top = max(page.words[i].box[3] for i in label) + 1
+        heights = [page.words[i].box[3] - page.words[i].box[1] for i in label]
+        h = max(statistics.median(heights), 8.0)
+        left, right = int(box.x0 + 2), int(box.x1 - 2)
+        lo, hi = int(top), int(box.y1 - 2)
+        if right - left < h or hi - lo < 0.5 * h:
+            return None
+        found = ink_box(np.asarray(flatten_background(image.crop((left, lo, right, hi)))), 1.6 * h, reach=1e9)
+        if found is None:
+            return None
+        x0, y0, x1, y1 = found
+        return InkRegion(etype, (left + x0, lo + y0, left + x1, lo + y1), self.score, "", SOURCE)
+
+
+def _rows(page: PageText, words: list[int]) -> list[list[int]]:
+    """``words`` (top to bottom) grouped into rows by vertical overlap, each left to right."""
+    rows: list[list[int]] = []
+    for i in words:
+        b = page.words[i].box
+        if rows:
+            last = [page.words[j].box for j in rows[-1]]
+            top, bottom = statistics.median(x[1] for x in last), statistics.median(x[3] for x in last)
+            if (b[1] + b[3]) / 2 <= bottom and (b[1] + b[3]) / 2 >= top:
+                rows[-1].append(i)
+                continue
+        rows.append([i])
+    return [sorted(row, key=lambda i: page.words[i].box[0]) for row in rows]
+
+
+def _text(page: PageText, row: list[int]) -> str:
+    return " ".join(page.text[slice(*page.spans[i])] for i in row)  # type: ignore[misc]
