@@ -17,9 +17,10 @@ OCR line in the box, above other content):
   a box whose value OCR could not read (handwriting) but holds ink below the label becomes an
   :class:`~anonymizer.pipeline.field_ink.InkRegion` of the label's type.
 
-A page needs :data:`MIN_FIELDS` or more labelled boxes to count as a box form, so the cells of
-ordinary tables (one value per cell, no label) and single frames are left to the other
-detectors.
+A page needs :data:`MIN_FIELDS` or more labelled boxes (a known label, or a first row in print
+smaller than the rows below it) to count as a box form, so the cells of ordinary tables (one
+value per cell, no label) and single frames are left to the other detectors. The label rows of
+a box form are never values: no detector's span may cover them.
 """
 
 from __future__ import annotations
@@ -101,22 +102,25 @@ class BoxFields:
     def __init__(self, form: FormContext, min_conf: float = 50.0, score: float = SCORE) -> None:
         self.form, self.min_conf, self.score = form, float(min_conf), float(score)
 
-    def detect(self, image: Image.Image, page: PageText) -> tuple[list[Detection], list[InkRegion]]:
-        """``(detections, regions)`` of the page's labelled boxes (nothing on a page that is not a box form)."""
+    def detect(self, image: Image.Image, page: PageText) -> tuple[list[Detection], list[InkRegion], set[int]]:
+        """``(detections, regions, label words)`` of the page's labelled boxes (nothing on a page
+        that is not a box form); the label words are never values."""
         if len(page.lines) < MIN_FIELDS:
-            return [], []
-        fields = []
+            return [], [], set()
+        labelled = []
         for box in ruled_boxes(image):
             words = sorted((i for i, w in enumerate(page.words) if page.spans[i] is not None and box.holds(w.box)),
                            key=lambda i: (page.words[i].box[1], page.words[i].box[0]))
             rows = _rows(page, words)
-            if len(rows) >= 1:
-                fields.append((box, rows))
-        labelled = [(box, rows, self.form.label_types(_text(page, rows[0]))) for box, rows in fields]
-        if sum(types is not None for _, _, types in labelled) < MIN_FIELDS:
-            return [], []
+            if rows:
+                types = self.form.label_types(_text(page, rows[0]))
+                if types is not None or _small_print(page, rows):
+                    labelled.append((box, rows, types))
+        if len(labelled) < MIN_FIELDS:
+            return [], [], set()
         detections: list[Detection] = []
         regions: list[InkRegion] = []
+        labels = {i for _, rows, _ in labelled for i in rows[0]}
         for box, rows, types in labelled:
             if types == ():
                 continue  # a field name that is not personal data
@@ -138,7 +142,7 @@ class BoxFields:
                 if keep:
                     start, end = page.spans[row[0]][0], page.spans[row[keep - 1]][1]  # type: ignore[index]
                     detections.append(Detection(etype, start, end, self.score, SOURCE))
-        return detections, regions
+        return detections, regions, labels
 
     def _unread(self, page: PageText, rows: list[list[int]]) -> bool:
         confs = [page.words[i].conf for row in rows for i in row if page.words[i].conf is not None]
@@ -164,6 +168,14 @@ class BoxFields:
             return None
         x0, y0, x1, y1 = found
         return InkRegion(etype, (left + x0, lo + y0, left + x1, lo + y1), self.score, "", SOURCE)
+
+
+def _small_print(page: PageText, rows: list[list[int]]) -> bool:
+    """Whether a box's first row is set smaller than the rows below it (a label over its value)."""
+    if len(rows) < 2:
+        return False
+    height = [statistics.median(page.words[i].box[3] - page.words[i].box[1] for i in row) for row in rows]
+    return height[0] <= 0.8 * statistics.median(height[1:])
 
 
 def _rows(page: PageText, words: list[int]) -> list[list[int]]:

@@ -513,7 +513,8 @@ class PiiDetector:
             return page, [], []
         found, regions = self._candidates(page), []
         if self.box_fields is not None:
-            boxed, regions = self.box_fields.detect(image, page)
+            boxed, regions, labels = self.box_fields.detect(image, page)
+            found = [d for d in found if not labels.intersection(page.words_in(d.start, d.end))]  # labels stay
             found += [d for d in boxed if self._wanted(d.entity_type, d.entity_type)]
             regions = [r for r in regions if self._wanted(r.entity_type, r.entity_type)]
         detections = self._finish(page, found)

@@ -180,7 +180,7 @@ DEFAULT_LABELS: dict[str, dict[str, str | list[str]]] = {
         **dict.fromkeys(
             ["konto", "kontonummer", "kontonr", "kundennummer", "kunden nr", "versichertennummer",
              "versicherungsnummer", "ausweisnummer", "steuernummer", "mitgliedsnummer", "mitgliedsnr",
-             "vertragsnummer", "vertragsnr", "rechnungsnummer", "rechnung nr", "rechnungs nr",
+             "vertragsnummer", "vertragsnr", "rechnungsnummer", "rechnung nr", "rechnungs nr", "personalnummer",
              "bon nr", "beleg nr", "beleg", "ust idnr", "st nr",
              "aktenzeichen", "unser zeichen", "ihr zeichen", "bestellnummer", "auftragsnummer", "referenz"],
             "ID_NUMBER",
@@ -312,6 +312,19 @@ def normalize(token: str) -> str:
     token = _NUMERO_PREFIX.sub("no", token.replace("#", "no").replace("№", "no"))
     decomposed = unicodedata.normalize("NFKD", token)
     return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c)).casefold()
+
+
+def _edits(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance of ``a`` and ``b``, or ``limit`` when it reaches it."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+        if min(current) >= limit:
+            return limit
+        previous = current
+    return min(previous[-1], limit)
 
 
 def label_key(label: str) -> tuple[str, ...]:
@@ -829,13 +842,31 @@ class FormContext:
 
     def label_types(self, text: str) -> tuple[str, ...] | None:
         """The types of the first label in ``text`` (a box's label line: ``2 Patient's name``,
-        ``Nom / Surname``), ``()`` for a field name that is not personal data, None for none."""
+        ``Nom / Surname``), ``()`` for a field name that is not personal data, None for none.
+        Small print that OCR garbles beyond one letter is matched on the whole line's letters
+        within a quarter of their length (``STEVERNUNMER`` → ``Steuernummer``)."""
         toks = [_Tok(-1, w, normalize(w.split(":")[0]), ":" in w, None, 0.0, 0.0) for w in text.split()]
         for k in range(len(toks)):
             hit = self._lookup(toks, k)
             if hit is not None:
                 return self._joined[hit[1]]
-        return None
+        letters = "".join(t.norm for t in toks if not _BOX_NUMBER.fullmatch(t.text))
+        key = self._near(letters)
+        return None if key is None else self._joined[key]
+
+    def _near(self, letters: str) -> str | None:
+        """The label whose letters are within ``len // 4`` edits of ``letters`` (8 letters or more)."""
+        if len(letters) < 8:
+            return None
+        limit = len(letters) // 4
+        best, best_cost = None, limit + 1
+        for key in self._joined:
+            if abs(len(key) - len(letters)) > limit:
+                continue
+            cost = _edits(letters, key, best_cost)
+            if cost < best_cost:
+                best, best_cost = key, cost
+        return best
 
     def is_label(self, text: str) -> bool:
         """Whether ``text`` is a known label (of any type, or of :data:`OTHER_LABELS`), read exactly or misread."""
