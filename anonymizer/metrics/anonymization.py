@@ -28,7 +28,8 @@ pipeline's own verification does. All values stay in memory; results hold counts
   Otsu split of the box's grey levels (:func:`ink_mask`), so a loose hand-drawn box or
   paper around the text does not count.
 * **pixels changed outside** (:func:`changed_outside`): the share of the page's pixels outside
-  every sensitive box (dilated by ``outside_px``) that differ between input and output.
+  every sensitive value's line boxes (its words on a line and the gaps between them, dilated
+  by ``outside_px``) that differ between input and output.
 * **plain words kept** (:func:`plain_kept`): of a record's ``plain`` words (ordinary words known
   to be on the page) that OCR reads in the input, the share it still reads in the output.
 * **surrogate read-back** (:func:`surrogate_readback`): a surrogate line (at least
@@ -369,7 +370,7 @@ def score_page(record: PageRecord, input_words: list[Word], output_words: list[W
     if images is not None:
         rewritten = rewritten_mask(images[0], images[1], boxes, margin) | rewritten_mask(*images, redacted, 0)
         hit_ink = value_coverage(record, images[0], rewritten, ink_cover)
-        sensitive_boxes = [b for wbs in truth.word_boxes for b in wbs]
+        sensitive_boxes = [b for lines in truth.line_boxes for b in lines]  # a value's words and the gaps between them
         score.changed_outside, score.outside = changed_outside(images[0], images[1], sensitive_boxes, outside_px)
     scopes = [e.scope for e in record.entities if e.sensitive and e.words]
     for label, ok, was, now, hit, inked, where in zip(truth.labels, truth.checkable, truth.readable_in, leaked,

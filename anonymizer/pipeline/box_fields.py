@@ -12,10 +12,12 @@ OCR line in the box, above other content):
   ``Employer's name, address, and ZIP code``, ``Nom / Surname``); a field name that is not
   personal data (``Nationality``, ``Subtotal``) leaves the box alone;
 * an unknown or unreadable label (tiny print that OCR garbles) leaves the type to the value's
-  shape: an amount, a date, a phone number or an identifier (never a bare word);
+  shape (:data:`STRICT_SHAPES`): an amount with decimals, a date with separators, a phone
+  number or an identifier of five digits or more (never a bare word or number);
 * the value's lines are detections of that type (one type per line for a label of several);
-  a box whose value OCR could not read (handwriting) but holds ink below the label becomes an
-  :class:`~anonymizer.pipeline.field_ink.InkRegion` of the label's type.
+  a box whose value OCR could not read or read as noise (handwriting) but holds ink below the
+  label becomes :class:`~anonymizer.pipeline.field_ink.InkRegion` s of the label's type, one
+  per line of writing; text detections overlapping a region join it.
 
 A page needs :data:`MIN_FIELDS` or more labelled boxes (a known label, or a first row in print
 smaller than the rows below it) to count as a box form, so the cells of ordinary tables (one
@@ -25,6 +27,7 @@ a box form are never values: no detector's span may cover them.
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from anonymizer.pipeline.field_ink import InkRegion, _runs_longer, ink_box
+from anonymizer.pipeline.field_ink import InkRegion, _runs_longer, ink_box, ink_lines
 from anonymizer.pipeline.form_context import PATTERN_TYPES, FormContext, shape_end
 from anonymizer.pipeline.illumination import flatten_background
 from anonymizer.pipeline.page_text import Detection, PageText
@@ -40,8 +43,13 @@ from anonymizer.pipeline.page_text import Detection, PageText
 SOURCE = "box_field"
 SCORE = 0.6
 MIN_FIELDS = 3
-#: Types an unlabelled value may take from its shape alone, tried in this order.
-SHAPE_TYPES = ("AMOUNT", "DATE_TIME", "PHONE_NUMBER", "ID_NUMBER")
+#: Types a value under an unknown label may take from its shape alone, tried in this order.
+STRICT_SHAPES = (
+    ("AMOUNT", re.compile(r"[-(]?(?:[$€£]\s?)?(?:\d{1,3}(?:[ .,']\d{3})+|\d+)[.,]\d{2}\)?(?:\s?(?:€|\$|£|EUR|USD))?")),
+    ("DATE_TIME", re.compile(r"\d{1,2}\s?[./-]\s?\d{1,2}\s?[./-]\s?\d{2,4}|\d{1,2}\s+\d{1,2}\s+\d{4}|\d{4}-\d{2}-\d{2}")),
+    ("PHONE_NUMBER", re.compile(r"\+?[\d()][\d ()./-]{6,}\d")),
+    ("ID_NUMBER", re.compile(r"(?=(?:\D*\d){5})[A-Z0-9][A-Z0-9 ./-]{4,}", re.IGNORECASE)),
+)
 _SCALE = 3  # rules are joined into regions on a grid this many times coarser than the page
 
 
@@ -127,11 +135,9 @@ class BoxFields:
             value_rows = rows[1:]
             if types is None and not value_rows:
                 continue
-            if not value_rows or self._unread(page, value_rows):
-                if types:  # a known label over writing OCR could not read
-                    region = self._ink(image, page, box, rows[0], types[0])
-                    if region is not None:
-                        regions.append(region)
+            if types and (not value_rows or self._unread(page, value_rows)):
+                # a known label over writing OCR could not read (or read as noise): its ink, line by line
+                regions += self._ink(image, page, box, rows[0], types)
                 continue
             for k, row in enumerate(value_rows):
                 etype = types[min(k, len(types) - 1)] if types else self._shape_type(page, row)
@@ -150,24 +156,31 @@ class BoxFields:
 
     @staticmethod
     def _shape_type(page: PageText, row: list[int]) -> str | None:
-        tokens = [page.text[slice(*page.spans[i])] for i in row]  # type: ignore[misc]
-        return next((t for t in SHAPE_TYPES if shape_end(t, tokens) == len(tokens)), None)
+        """The type a value under an unknown label has by its shape alone (strict: separators or a
+        month for dates, five digits for identifiers), or None."""
+        text = _text(page, row)
+        return next((t for t, pattern in STRICT_SHAPES if pattern.fullmatch(text.strip(" .,;:"))), None)
 
-    def _ink(self, image: Image.Image, page: PageText, box: RuledBox, label: list[int], etype: str
-             ) -> InkRegion | None:
-        """The writing in ``box`` below its label line, as a region of ``etype``."""
+    def _ink(self, image: Image.Image, page: PageText, box: RuledBox, label: list[int], types: Sequence[str]
+             ) -> list[InkRegion]:
+        """The writing in ``box`` below its label line, one region per line of writing (typed by
+        ``types``, one per line)."""
         top = max(page.words[i].box[3] for i in label) + 1
         heights = [page.words[i].box[3] - page.words[i].box[1] for i in label]
         h = max(statistics.median(heights), 8.0)
         left, right = int(box.x0 + 2), int(box.x1 - 2)
         lo, hi = int(top), int(box.y1 - 2)
         if right - left < h or hi - lo < 0.5 * h:
-            return None
-        found = ink_box(np.asarray(flatten_background(image.crop((left, lo, right, hi)))), 1.6 * h, reach=1e9)
-        if found is None:
-            return None
-        x0, y0, x1, y1 = found
-        return InkRegion(etype, (left + x0, lo + y0, left + x1, lo + y1), self.score, "", SOURCE)
+            return []
+        gray = np.asarray(flatten_background(image.crop((left, lo, right, hi))))
+        out = []
+        for k, (a, b) in enumerate(ink_lines(gray, 1.6 * h)):
+            found = ink_box(gray[a:b], max(b - a, h), reach=1e9)
+            if found is not None:
+                x0, y0, x1, y1 = found
+                etype = types[min(k, len(types) - 1)]
+                out.append(InkRegion(etype, (left + x0, lo + a + y0, left + x1, lo + a + y1), self.score, "", SOURCE))
+        return out
 
 
 def _small_print(page: PageText, rows: list[list[int]]) -> bool:

@@ -57,7 +57,7 @@ from PIL import Image
 from anonymizer.data.records import Word
 from anonymizer.pipeline.address_blocks import AddressBlocks
 from anonymizer.pipeline.box_fields import BoxFields
-from anonymizer.pipeline.field_ink import FieldInk, InkRegion
+from anonymizer.pipeline.field_ink import FieldInk, InkRegion, merge_regions
 from anonymizer.pipeline.form_context import FormContext, trim_span
 from anonymizer.pipeline.money import amounts as money_amounts
 from anonymizer.pipeline.money import money_document
@@ -522,6 +522,7 @@ class PiiDetector:
             fields = [f for f in self.form.fields(page) if self._wanted(f.entities[0], f.entities[0])]
             detections, more = self.field_ink.detect(image, page, fields, detections)
             regions += more
+        detections, regions = merge_regions(page, detections, regions)
         if regions:
             log.debug("unread field values: %s", dict(Counter(r.entity_type for r in regions)))
         return page, detections, regions

@@ -174,18 +174,7 @@ class FieldInk:
             box = self._ink(image, page, field, fields)
             if box is not None:
                 regions.append(InkRegion(field.entities[0], box, self.score, field.label))
-        if not regions:
-            return list(detections), []
-        kept = []
-        for d in detections:  # text read from the handwriting: its boxes join the region
-            boxes = [b.box for b in entity_boxes(d, page)]
-            hit = next((k for k, r in enumerate(regions) if any(_overlap(b, r.box) for b in boxes)), None)
-            if hit is None:
-                kept.append(d)
-                continue
-            r = regions[hit]
-            regions[hit] = InkRegion(r.entity_type, _union([r.box, *boxes]), r.score, r.label)
-        return kept, regions
+        return merge_regions(page, detections, regions)
 
     def _ink(self, image: Image.Image, page: PageText, field: Field, fields: Sequence[Field]
              ) -> tuple[float, float, float, float] | None:
@@ -223,6 +212,42 @@ class FieldInk:
         bx0, by0, bx1, by1 = found
         return (max(left, left + bx0 - pad), max(top, top + by0 - pad), min(right, left + bx1 + pad),
                 min(bottom, top + by1 + pad))
+
+
+def merge_regions(page: PageText, detections: Sequence[Detection], regions: Sequence[InkRegion]
+                  ) -> tuple[list[Detection], list[InkRegion]]:
+    """``(detections, regions)`` where a text detection overlapping a region (text read from the
+    writing) is dropped and its boxes join the region; overlapping regions become one."""
+    merged: list[InkRegion] = []
+    for r in sorted(regions, key=lambda r: (r.box[1], r.box[0])):
+        hit = next((k for k, m in enumerate(merged) if _overlap(m.box, r.box)), None)
+        if hit is None:
+            merged.append(r)
+        else:
+            m = merged[hit]
+            merged[hit] = InkRegion(m.entity_type, _union([m.box, r.box]), m.score, m.label, m.source)
+    kept = []
+    for d in detections:
+        boxes = [b.box for b in entity_boxes(d, page)]
+        hit = next((k for k, r in enumerate(merged) if any(_overlap(b, r.box) for b in boxes)), None)
+        if hit is None:
+            kept.append(d)
+            continue
+        r = merged[hit]
+        merged[hit] = InkRegion(r.entity_type, _union([r.box, *boxes]), r.score, r.label, r.source)
+    return kept, merged
+
+
+def ink_lines(gray: np.ndarray, line_height: float) -> list[tuple[int, int]]:
+    """Row ranges ``[(top, bottom), ...]`` of the lines of writing in a patch: runs of rows with
+    ink separated by at least a quarter line height of blank rows (rules removed first)."""
+    ink = gray < 200
+    ink &= ~_runs_longer(ink, int(3 * line_height))
+    rows = np.flatnonzero(ink.sum(axis=1) >= 2)
+    if not len(rows):
+        return []
+    cuts = np.flatnonzero(np.diff(rows) > max(2, line_height / 4))
+    return [(int(run[0]), int(run[-1]) + 1) for run in np.split(rows, cuts + 1) if run[-1] - run[0] >= 3]
 
 
 def _overlap(a: Sequence[float], b: Sequence[float]) -> bool:
