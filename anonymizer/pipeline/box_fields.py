@@ -27,6 +27,7 @@ a box form are never values: no detector's span may cover them.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import statistics
 from collections.abc import Sequence
@@ -110,11 +111,11 @@ class BoxFields:
     def __init__(self, form: FormContext, min_conf: float = 50.0, score: float = SCORE) -> None:
         self.form, self.min_conf, self.score = form, float(min_conf), float(score)
 
-    def detect(self, image: Image.Image, page: PageText) -> tuple[list[Detection], list[InkRegion], set[int]]:
-        """``(detections, regions, label words)`` of the page's labelled boxes (nothing on a page
-        that is not a box form); the label words are never values."""
+    def detect(self, image: Image.Image, page: PageText) -> tuple[list[Detection], list[InkRegion], BoxForm | None]:
+        """``(detections, regions, form)`` of the page's labelled boxes; ``form`` (None: the page is
+        not a box form) tells the label words, which are never values, and which box each word is in."""
         if len(page.lines) < MIN_FIELDS:
-            return [], [], set()
+            return [], [], None
         labelled = []
         for box in ruled_boxes(image):
             words = sorted((i for i, w in enumerate(page.words) if page.spans[i] is not None and box.holds(w.box)),
@@ -123,12 +124,12 @@ class BoxFields:
             if rows:
                 types = self.form.label_types(_text(page, rows[0]))
                 if types is not None or _small_print(page, rows):
-                    labelled.append((box, rows, types))
+                    labelled.append((box, _label_rows(page, rows), types))
         if len(labelled) < MIN_FIELDS:
-            return [], [], set()
+            return [], [], None
         detections: list[Detection] = []
         regions: list[InkRegion] = []
-        labels = {i for _, rows, _ in labelled for i in rows[0]}
+        form = BoxForm([box for box, _, _ in labelled], {i for _, rows, _ in labelled for i in rows[0]})
         for box, rows, types in labelled:
             if types == ():
                 continue  # a field name that is not personal data
@@ -148,7 +149,7 @@ class BoxFields:
                 if keep:
                     start, end = page.spans[row[0]][0], page.spans[row[keep - 1]][1]  # type: ignore[index]
                     detections.append(Detection(etype, start, end, self.score, SOURCE))
-        return detections, regions, labels
+        return detections, regions, form
 
     def _unread(self, page: PageText, rows: list[list[int]]) -> bool:
         confs = [page.words[i].conf for row in rows for i in row if page.words[i].conf is not None]
@@ -181,6 +182,45 @@ class BoxFields:
                 etype = types[min(k, len(types) - 1)]
                 out.append(InkRegion(etype, (left + x0, lo + a + y0, left + x1, lo + a + y1), self.score, "", SOURCE))
         return out
+
+
+@dataclass
+class BoxForm:
+    """The labelled boxes of a box form and the words of their label rows."""
+
+    boxes: list[RuledBox]
+    labels: set[int]
+
+    def box_of(self, box: Sequence[float]) -> int | None:
+        """Index of the labelled box holding the centre of ``box``, if any."""
+        return next((k for k, b in enumerate(self.boxes) if b.holds(box)), None)
+
+    def confine(self, page: PageText, detection: Detection) -> Detection | None:
+        """``detection`` without label words and cut to the words in the box of its first word
+        (a value does not run from one box into the next); None when nothing is left."""
+        words = [i for i in page.words_in(detection.start, detection.end) if i not in self.labels]
+        if not words:
+            return None
+        home = self.box_of(page.words[words[0]].box)
+        kept = [i for i in words if self.box_of(page.words[i].box) == home]
+        if len(kept) == len(page.words_in(detection.start, detection.end)):
+            return detection
+        start = max(detection.start, page.spans[kept[0]][0])  # type: ignore[index]
+        end = min(detection.end, page.spans[kept[-1]][1])  # type: ignore[index]
+        return dataclasses.replace(detection, start=start, end=end) if end > start else None
+
+
+def _label_rows(page: PageText, rows: list[list[int]]) -> list[list[int]]:
+    """``rows`` with the small print at the top (the label and any sub-label such as ``TT MM
+    JJJJ``) joined into the first row: the value rows are set at least 3/4 as large as the largest."""
+    if len(rows) < 3:
+        return rows
+    height = [statistics.median(page.words[i].box[3] - page.words[i].box[1] for i in row) for row in rows]
+    largest = max(height[1:])
+    k = 1
+    while k < len(rows) - 1 and height[k] < 0.75 * largest:
+        k += 1
+    return [[i for row in rows[:k] for i in row], *rows[k:]]
 
 
 def _small_print(page: PageText, rows: list[list[int]]) -> bool:

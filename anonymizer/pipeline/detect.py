@@ -513,8 +513,9 @@ class PiiDetector:
             return page, [], []
         found, regions = self._candidates(page), []
         if self.box_fields is not None:
-            boxed, regions, labels = self.box_fields.detect(image, page)
-            found = [d for d in found if not labels.intersection(page.words_in(d.start, d.end))]  # labels stay
+            boxed, regions, form = self.box_fields.detect(image, page)
+            if form is not None:  # box labels stay; a value stays in its box
+                found = [c for c in (form.confine(page, d) for d in found) if c is not None]
             found += [d for d in boxed if self._wanted(d.entity_type, d.entity_type)]
             regions = [r for r in regions if self._wanted(r.entity_type, r.entity_type)]
         detections = self._finish(page, found)
