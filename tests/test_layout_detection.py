@@ -200,3 +200,15 @@ def test_bilingual_labels_of_id_cards(detector):
     lines = ["Nom / Surname", "DUPONT", "Date de naiss. / Date of birth", "06/10/1988"]
     got = found(detector, lines)
     assert ("PERSON", "DUPONT") in got and ("DATE_TIME", "06/10/1988") in got
+
+
+def test_numbered_licence_fields_and_card_labels(detector):
+    lines = ["DRIVING LICENCE", "1. SPECIMEN", "2 ALEX", "3 21/09/2002", "4b 11/03/2025", "5. SPECI538064AM9LQ",
+             "8 123 ANY STREET, ANY TOWN G13 3EH", "9 AM/A/B"]
+    got = found(detector, lines)
+    for value in ("SPECIMEN", "ALEX", "21/09/2002", "11/03/2025", "SPECI538064AM9LQ"):
+        assert any(value in text for _, text in got), value
+    assert not any("AM/A/B" in text for _, text in got)  # field 9 (categories) is not personal
+    assert found(detector, ["Order summary", "1. Apples", "2 Pears"]) == []  # numbered lines elsewhere
+    assert found(detector, ["Versichertennr.", "VRN-28204-38"]) == [("ID_NUMBER", "VRN-28204-38")]
+    assert found(detector, ["assuré AURELIE NORMAND"]) == [("PERSON", "AURELIE NORMAND")]  # accents dropped by OCR

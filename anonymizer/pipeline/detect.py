@@ -23,7 +23,8 @@
 * :class:`~anonymizer.pipeline.form_context.FormContext`: values beside form labels;
 * deny-list recognizers (``{"PERSON": ["Jane Doe"]}``, whitespace-tolerant, case-insensitive);
 * on pay slips, bank statements, tax returns and claims (:mod:`anonymizer.pipeline.money`),
-  every amount with two decimals.
+  every amount with two decimals;
+* on driving licences and ID cards, the numbered fields (:mod:`anonymizer.pipeline.id_documents`).
 
 Presidio's types are mapped into the project's vocabulary (:data:`DEFAULT_ENTITY_MAP`:
 country-specific identity numbers → ``NATIONAL_ID``, other identifiers → ``ID_NUMBER``).
@@ -59,6 +60,7 @@ from anonymizer.pipeline.address_blocks import AddressBlocks
 from anonymizer.pipeline.box_fields import BoxFields
 from anonymizer.pipeline.field_ink import FieldInk, InkRegion, merge_regions
 from anonymizer.pipeline.form_context import FormContext, trim_span
+from anonymizer.pipeline.id_documents import licence_fields
 from anonymizer.pipeline.money import amounts as money_amounts
 from anonymizer.pipeline.money import money_document
 from anonymizer.pipeline.months import month_words
@@ -481,6 +483,7 @@ class PiiDetector:
             found += [b for b in self.blocks.detect(page) if self._wanted(b.entity_type, b.entity_type)]
         if self._wanted("AMOUNT", "AMOUNT") and money_document(text):  # pay slips, statements, tax forms
             found += money_amounts(text)
+        found += [d for d in licence_fields(page) if self._wanted(d.entity_type, d.entity_type)]
         return found
 
     def _finish(self, page: PageText, found: list[Detection]) -> list[Detection]:

@@ -145,7 +145,8 @@ DEFAULT_LABELS: dict[str, dict[str, str | list[str]]] = {
                          "license no", "licence no", "dl", "dl no", "vehicle", "serial number", "serial no",
                          "communication", "payment reference", "dln", "dl no", "lic no", "license", "licence",
                          "id", "id no", "identification number", "dd", "document number", "document no",
-                         "subscriber id", "member", "rxbin", "rxpcn", "rxgrp", "pcn", "rx group", "policy",
+                         "subscriber id", "member", "rxbin", "rxpcn", "rxgrp", "pcn", "rx group", "policy", "group",
+                         "contract", "plan id",
                          "policy id", "account id", "customer ref"], "ID_NUMBER"),
         **dict.fromkeys(["exp", "expires", "iss", "issued", "issue date", "exp date", "expiration", "date issued",
                          "member since", "effective date", "eff date", "pay date", "pay period", "period ending",
@@ -182,7 +183,8 @@ DEFAULT_LABELS: dict[str, dict[str, str | list[str]]] = {
              "versicherungsnummer", "ausweisnummer", "steuernummer", "mitgliedsnummer", "mitgliedsnr",
              "vertragsnummer", "vertragsnr", "rechnungsnummer", "rechnung nr", "rechnungs nr", "personalnummer",
              "bon nr", "beleg nr", "beleg", "ust idnr", "st nr",
-             "aktenzeichen", "unser zeichen", "ihr zeichen", "bestellnummer", "auftragsnummer", "referenz"],
+             "aktenzeichen", "unser zeichen", "ihr zeichen", "bestellnummer", "auftragsnummer", "referenz",
+             "gruppe", "vertrag", "versichertennr"],
             "ID_NUMBER",
         ),
         **dict.fromkeys(["steuer id", "steuer idnr", "steuerliche identifikationsnummer",
@@ -218,7 +220,8 @@ DEFAULT_LABELS: dict[str, dict[str, str | list[str]]] = {
                          "no de contrat", "no de dossier", "no de facture", "facture no",
                          "numéro de facture", "ticket no", "no de ticket", "transaction", "no tva", "numéro de tva",
                          "siret", "siren", "nos réf", "vos réf", "référence", "no de commande", "matricule",
-                         "no d adhérent", "no de sociétaire", "no allocataire", "identifiant"], "ID_NUMBER"),
+                         "no d adhérent", "no de sociétaire", "no allocataire", "identifiant", "contrat",
+                         "groupe", "adhérent"], "ID_NUMBER"),
         **dict.fromkeys(["numéro de sécurité sociale", "no de sécurité sociale", "no insee", "nir",
                          "no de sécu", "numéro fiscal"], "NATIONAL_ID"),
         **dict.fromkeys(["téléphone", "tél", "portable", "mobile", "fax", "no de téléphone"], "PHONE_NUMBER"),
@@ -677,15 +680,16 @@ class FormContext:
         return None
 
     def _generic(self, toks: Sequence[_Tok], j: int) -> str | None:
-        """A label the tables do not list: up to three words ending with a colon whose last word
-        names a number or a date (``Factuurnummer:``, ``Policy No:``, ``Ship date:``); it is
-        added to the tables (``ID_NUMBER`` / ``DATE_TIME``) and its letters returned."""
+        """A label the tables do not list: up to three words ending with a colon (or making up
+        the whole line) whose last word names a number or a date (``Factuurnummer:``, ``Policy
+        No:``, ``Ship date:``, ``Versichertennr.``); it is added to the tables (``ID_NUMBER`` /
+        ``DATE_TIME``) and its letters returned."""
         for n in range(1, min(3, len(toks) - j) + 1):
             part = toks[j : j + n]
             if not part[-1].norm:
                 return None
-            if not part[-1].colon:
-                continue
+            if not part[-1].colon and not (j == 0 and j + n == len(toks)):
+                continue  # a colon, or the whole line (a card's label above its value)
             if any(self._known(toks, k) is not None for k in range(j + 1, j + n)):
                 return None  # "... com Phone #:": the listed label starts later
             last = part[-1].norm
@@ -714,8 +718,8 @@ class FormContext:
         key = self._generic(toks, j) if known is None else None
         if key is None:
             return known
-        n = next(k for k in range(1, 4) if toks[j + k - 1].colon)
-        return n, key, True, toks[j + n - 1].glued
+        n = next((k for k in range(1, 4) if j + k <= len(toks) and toks[j + k - 1].colon), len(toks) - j)
+        return n, key, toks[j + n - 1].colon, toks[j + n - 1].glued
 
     def _known(self, toks: Sequence[_Tok], j: int) -> tuple[int, str, bool, int | None] | None:
         """The longest listed (or misread) label starting at token ``j``; see :meth:`_lookup`."""

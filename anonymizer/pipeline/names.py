@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
-from anonymizer.pipeline.months import month_words
+from anonymizer.pipeline.months import fold, month_words
 
 #: Faker locales whose given and family names make the gazetteer.
 NAME_LOCALES = ("en_US", "en_GB", "en_IN", "de_DE", "fr_FR", "nl_NL", "it_IT", "es_ES", "pt_BR", "sv_SE", "da_DK")
@@ -93,19 +93,20 @@ PERSON_SCORE, PERSON_WEAK, ORG_SCORE, PLACE_SCORE = 0.6, 0.45, 0.55, 0.55
 
 def letters(token: str) -> str:
     """Lower-case letters of ``token`` (``"B.V."`` → ``"bv"``)."""
-    return "".join(c for c in token.casefold() if c.isalpha())
+    return "".join(c for c in fold(token) if c.isalpha())
 
 
 @functools.lru_cache(maxsize=1)
 def gazetteer() -> tuple[frozenset[str], frozenset[str]]:
-    """(given names, family names), lower case, from Faker's locales (:data:`NAME_LOCALES`)."""
+    """(given names, family names), lower case without accents (OCR drops them: ``AURELIE``), from
+    Faker's locales (:data:`NAME_LOCALES`)."""
     given: set[str] = set()
     family: set[str] = set()
     for locale in NAME_LOCALES:
         provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
         for attr in ("first_names", "first_names_male", "first_names_female"):
-            given.update(n.casefold() for n in getattr(provider, attr, ()) or () if " " not in n)
-        family.update(n.casefold() for n in getattr(provider, "last_names", ()) or () if " " not in n)
+            given.update(fold(n) for n in getattr(provider, attr, ()) or () if " " not in n)
+        family.update(fold(n) for n in getattr(provider, "last_names", ()) or () if " " not in n)
     return frozenset(given), frozenset(family)
 
 
@@ -129,7 +130,7 @@ def person_span(tokens: Sequence[str], start: int, caps: bool = False, cue: bool
     given, family = gazetteer()
     first = tokens[start].strip(".,;:")
     caps = caps or len(first) > 3 and first.isupper()  # "PAULINE SAUVAGE" on a mixed-case line
-    if not _capital(first, caps) or first.casefold() not in given:
+    if not _capital(first, caps) or fold(first) not in given:
         return None
     k = start + 1
     while k < len(tokens) and _initial(tokens[k]):
@@ -139,13 +140,13 @@ def person_span(tokens: Sequence[str], start: int, caps: bool = False, cue: bool
     if k >= len(tokens):
         return None
     last = tokens[k].strip(",;:")
-    low = last.casefold().strip(".")
+    low = fold(last).strip(".")
     if not _capital(last, caps) or low in NOT_SURNAMES or low in month_words() or any(c.isdigit() for c in last):
         return None
     if k + 1 < len(tokens) and _MODEL_NUMBER.fullmatch(tokens[k + 1].strip(".,;:")):
         return None  # a product: "Mario Kart 7"
     known = low in family or "-" in low and all(p in family for p in low.split("-"))
-    if first.casefold() in WORD_NAMES and not (known or cue):
+    if fold(first) in WORD_NAMES and not (known or cue):
         return None
     return k + 1, PERSON_SCORE if known or cue else PERSON_WEAK
 
@@ -164,7 +165,7 @@ def person_score(text: str) -> float:
     if start == 1 and len(tokens) == 2 and _capital(tokens[1], caps) and letters(tokens[1]) not in NOT_SURNAMES:
         return PERSON_SCORE  # "Mr Smith"
     given, family = gazetteer()
-    if len(tokens) >= 2 and tokens[0].strip(",").casefold() in family and tokens[1].casefold() in given:
+    if len(tokens) >= 2 and fold(tokens[0].strip(",")) in family and fold(tokens[1]) in given:
         return PERSON_SCORE  # "Doe, Jane" (the comma was split off)
     return 0.0
 
@@ -254,7 +255,7 @@ class PersonNameRecognizer(_TokenRecognizer):
                 if hit is None and k + 1 < len(tokens) and text[spans[k][1]:spans[k][1] + 1] == ",":
                     upper = tokens[k].isupper() and tokens[k + 1].isupper() and len(tokens[k]) > 1
                     if (low in family or upper) and _capital(tokens[k], caps or upper) \
-                            and tokens[k + 1].casefold() in given and letters(tokens[k]) not in NOT_SURNAMES:
+                            and fold(tokens[k + 1]) in given and letters(tokens[k]) not in NOT_SURNAMES:
                         end = k + 2
                         while end < len(tokens) and _initial(tokens[end]):
                             end += 1
