@@ -212,3 +212,11 @@ def test_numbered_licence_fields_and_card_labels(detector):
     assert found(detector, ["Order summary", "1. Apples", "2 Pears"]) == []  # numbered lines elsewhere
     assert found(detector, ["Versichertennr.", "VRN-28204-38"]) == [("ID_NUMBER", "VRN-28204-38")]
     assert found(detector, ["assuré AURELIE NORMAND"]) == [("PERSON", "AURELIE NORMAND")]  # accents dropped by OCR
+
+
+def test_a_persons_name_found_again_and_family_firms(detector):
+    got = found(detector, ["Reference letter for Denis Pelletier", "We confirm that Mr Pelletier has worked",
+                           "for Martel Riou et Fils since 2012."])
+    assert ("PERSON", "Denis Pelletier") in got and ("PERSON", "Pelletier") in got
+    assert ("ORGANIZATION", "Martel Riou et Fils") in got
+    assert found(detector, ["Helen Marsh went to the market", "The marsh was cold"]).count(("PERSON", "Marsh")) == 0

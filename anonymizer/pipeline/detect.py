@@ -65,6 +65,7 @@ from anonymizer.pipeline.money import amounts as money_amounts
 from anonymizer.pipeline.money import money_document
 from anonymizer.pipeline.months import month_words
 from anonymizer.pipeline.names import recognizers as name_recognizers
+from anonymizer.pipeline.names import repeated_names
 from anonymizer.pipeline.page_text import Detection, PageText, build_page_text
 from anonymizer.pipeline.scope import POLICIES, business_detections
 
@@ -125,6 +126,7 @@ WRITTEN_DATE_SCORE = 0.7
 #: Presidio's recognizer rejects demo and test numbers, which are still written where an SSN goes.
 SSN_SHAPE = r"(?<![\w-])(?:\d{3}|[Xx*#]{3})-(?:\d{2}|[Xx*#]{2})-\d{4}(?![\w-])"
 SSN_SHAPE_SCORE = 0.5
+REPEAT_SCORE = 0.5  # a detected person's name found again on the page
 #: Checksummed types also looked for across line breaks (the checksum keeps that safe).
 _WRAPPING_TYPES = ("IBAN_CODE", "CREDIT_CARD")
 #: Regions whose national phone formats Presidio's phone recognizer accepts (its defaults
@@ -494,6 +496,10 @@ class PiiDetector:
         allowed = [d for d in found if " ".join(text[d.start : d.end].split()).casefold() in self.allow]
         found = [d for d in found if not any(a.start <= d.start and d.end <= a.end for a in allowed)]
         out = resolve_overlaps(found, text)
+        if self.names:  # the family name of a person found once, elsewhere on the page
+            again = [Detection(t, a, b, REPEAT_SCORE, "repeated_name") for a, b, t in repeated_names(text, out)
+                     if self._wanted(t, t)]
+            out = resolve_overlaps(out + again, text) if again else out
         if self.policy == "personal":
             business = business_detections(page, out)
             out = [d for k, d in enumerate(out) if k not in business]

@@ -14,7 +14,10 @@ after a name cue; the second word must not be a stop word, a month, a field labe
 (:data:`NOT_SURNAMES`) or followed by a model number (``Mario Kart 7``).
 
 Organisations end with a legal form (:data:`LEGAL_FORMS`: ``Inc.``, ``LLC``, ``GmbH``,
-``B.V.``, ``S.A.``): the capitalised words before it are the name. Places in running text
+``B.V.``, ``S.A.``) or a family-firm ending (``et Fils``, ``& Sons``): the capitalised words
+before it are the name. Once a person or an organisation is found, its family or given name
+(or the organisation's full name) written the same way elsewhere on the page is that person
+too (:func:`repeated_names`: ``Dear Mr Pelletier``). Places in running text
 follow a residence cue (``lives in``, ``born in``, ``based in``: :data:`PLACE_CUES`).
 
 :func:`person_score` scores a short text as a person's name (used by the address-block
@@ -182,9 +185,16 @@ def _cued(tokens: Sequence[str], k: int) -> bool:
     return prev in NAME_CUES or (before, tokens[k - 1].casefold()) in _PAIR_CUES
 
 
+#: Family-business endings that end an organisation's name like a legal form (``Martel et Fils``).
+FAMILY_FIRMS = (("et", "fils"), ("&", "sons"), ("and", "sons"), ("&", "co"), ("und", "sohne"), ("und", "söhne"),
+                ("en", "zonen"), ("e", "figli"), ("e", "hijos"), ("y", "hijos"), ("&", "söhne"))
+
+
 def organisation_end(tokens: Sequence[str], start: int) -> int | None:
     """End of an organisation name whose legal form is ``tokens[end - 1]``, starting at ``start``."""
     for k in range(start + 1, min(start + 6, len(tokens))):
+        if k + 1 < len(tokens) and (tokens[k].casefold(), fold(tokens[k + 1]).rstrip(".")) in FAMILY_FIRMS:
+            return k + 2
         form = letters(tokens[k])
         if form in LEGAL_FORMS and tokens[k].strip(",.")[:1].isupper() or tokens[k] in ("e.V.",):
             if form in SHORT_FORMS and "." not in tokens[k] and not any(
@@ -329,6 +339,30 @@ class PlaceCueRecognizer(_TokenRecognizer):
                                                     RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
                                                     RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
         return out
+
+
+def repeated_names(page_text: str, detections: Sequence) -> list[tuple[int, int, str]]:
+    """Spans ``(start, end, type)`` of the other places where a detected person's family or given
+    name (a capitalised word of four letters or more) or an organisation's full name stands
+    alone in ``page_text``, written the same way (``Denis Pelletier`` … ``Mr Pelletier``)."""
+    covered = [(d.start, d.end) for d in detections]
+    names: dict[str, str] = {}
+    for d in detections:
+        value = page_text[d.start : d.end]
+        if d.entity_type == "PERSON":
+            for token in value.replace(",", " ").split():
+                core = token.strip(".;:'’")
+                if len(core) >= 4 and core[:1].isupper() and letters(core) not in NOT_SURNAMES \
+                        and fold(core) not in WORD_NAMES and fold(core) not in month_words():
+                    names.setdefault(core, "PERSON")
+        elif d.entity_type == "ORGANIZATION" and len(value.split()) >= 2 and "\n" not in value:
+            names.setdefault(value, "ORGANIZATION")
+    out = []
+    for name, etype in names.items():
+        for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", page_text):
+            if not any(a <= m.start() and m.end() <= b for a, b in covered):
+                out.append((m.start(), m.end(), etype))
+    return out
 
 
 def recognizers(language: str = "en") -> list[EntityRecognizer]:
