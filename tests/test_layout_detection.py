@@ -220,3 +220,15 @@ def test_a_persons_name_found_again_and_family_firms(detector):
     assert ("PERSON", "Denis Pelletier") in got and ("PERSON", "Pelletier") in got
     assert ("ORGANIZATION", "Martel Riou et Fils") in got
     assert found(detector, ["Helen Marsh went to the market", "The marsh was cold"]).count(("PERSON", "Marsh")) == 0
+
+
+def test_every_amount_of_a_money_document_and_only_totals_elsewhere(detector):
+    payslip = ["EARNINGS STATEMENT", "Regular 80.00 25.00 2,000.00", "Medicare -29.00", "Net Pay: $1,734.50"]
+    got = found(detector, payslip)
+    assert {text for etype, text in got if etype == "AMOUNT"} >= {"25.00", "2,000.00", "-29.00", "$1,734.50"}
+    invoice = ["INVOICE", "Widget 3 12.00 36.00", "Total: $36.00"]
+    assert [text for etype, text in found(detector, invoice) if etype == "AMOUNT"] == ["$36.00"]
+    from anonymizer.pipeline.money import money_document
+
+    assert money_document("RELEVE DE COMPTE ...") and money_document("net pay ... year to date")
+    assert not money_document("Invoice: deductions apply") and not money_document("Total: 12.00")
