@@ -86,7 +86,9 @@ DEFAULT_LABELS: dict[str, dict[str, str | list[str]]] = {
              "signed by", "guardian", "spouse", "name of applicant"],
             "PERSON",
         ),
-        **dict.fromkeys(["company", "company name", "employer", "organization", "organisation", "business name"],
+        **dict.fromkeys(["company", "company name", "employer", "organization", "organisation", "business name",
+                         "employer name", "name of employer", "employer s name", "previous employer",
+                         "current employer", "school", "school name", "insurance company", "insurer"],
                         "ORGANIZATION"),
         **dict.fromkeys(
             ["address", "home address", "street address", "mailing address", "postal address", "billing address",
