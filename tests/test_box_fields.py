@@ -3,7 +3,6 @@ typed by shape under unreadable labels, handwriting as regions, labels never rep
 
 from __future__ import annotations
 
-import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from anonymizer.data.records import Word

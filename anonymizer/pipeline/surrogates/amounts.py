@@ -18,7 +18,6 @@ import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 #: The most line items a total is searched over (subsets of the other amounts).
 MAX_TERMS = 6
