@@ -9,20 +9,14 @@ from anonymizer.data.records import Word
 from anonymizer.pipeline.box_fields import ruled_boxes
 from anonymizer.pipeline.detect import PiiDetector
 from anonymizer.pipeline.page_text import build_page_text
-from tests.test_field_ink import scribble
+from tests.test_field_ink import printed, scribble
 
 SMALL = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 11)
 LARGE = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 20)
 
 
-def put(draw: ImageDraw.ImageDraw, x: float, y: float, text: str, font, line: int, conf: float = 92.0) -> list[Word]:
-    words, pen = [], x
-    for tok in text.split():
-        b = font.getbbox(tok)
-        draw.text((pen, y), tok, font=font, fill="black")
-        words.append(Word(tok, (pen + b[0], y + b[1], pen + b[2], y + b[3]), line=line, conf=conf))
-        pen += font.getlength(tok + " ")
-    return words
+def put(draw: ImageDraw.ImageDraw, x: float, y: float, text: str, font, line: int) -> list[Word]:
+    return printed(draw, x, y, text, line, 92.0, font)
 
 
 #: (label, value) per box of a 2-column grid; "" = no value; None = handwriting.

@@ -19,14 +19,15 @@ def detector(tmp_path_factory) -> PiiDetector:
     return PiiDetector(nlp={"engine": "none"}, cache_dir=str(tmp_path_factory.mktemp("cache")))
 
 
-def printed(draw: ImageDraw.ImageDraw, x: float, y: float, text: str, line: int, conf: float = 95.0) -> list[Word]:
+def printed(draw: ImageDraw.ImageDraw, x: float, y: float, text: str, line: int, conf: float = 95.0,
+            font: ImageFont.FreeTypeFont = FONT) -> list[Word]:
     """Draw ``text`` and return its words (ink boxes) as a confident OCR engine would."""
     words, pen = [], x
     for tok in text.split():
-        b = FONT.getbbox(tok)
-        draw.text((pen, y), tok, font=FONT, fill="black")
+        b = font.getbbox(tok)
+        draw.text((pen, y), tok, font=font, fill="black")
         words.append(Word(tok, (pen + b[0], y + b[1], pen + b[2], y + b[3]), line=line, conf=conf))
-        pen += FONT.getlength(tok + " ")
+        pen += font.getlength(tok + " ")
     return words
 
 

@@ -232,3 +232,9 @@ def test_every_amount_of_a_money_document_and_only_totals_elsewhere(detector):
 
     assert money_document("RELEVE DE COMPTE ...") and money_document("net pay ... year to date")
     assert not money_document("Invoice: deductions apply") and not money_document("Total: 12.00")
+
+
+def test_possessive_labels_name_their_noun(detector):
+    assert found(detector, ["Employee's address: 12 Main Street"]) == [("LOCATION", "12 Main Street")]
+    assert found(detector, ["Patient's name: Qel Varn"]) == [("PERSON", "Qel Varn")]
+    assert found(detector, ["Employer's name: Quorvan Ltd"]) == [("ORGANIZATION", "Quorvan Ltd")]

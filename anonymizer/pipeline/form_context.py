@@ -87,7 +87,7 @@ DEFAULT_LABELS: dict[str, dict[str, str | list[str]]] = {
             "PERSON",
         ),
         **dict.fromkeys(["company", "company name", "employer", "organization", "organisation", "business name",
-                         "employer name", "name of employer", "employer s name", "previous employer",
+                         "employer name", "name of employer", "previous employer",
                          "current employer", "school", "school name", "insurance company", "insurer"],
                         "ORGANIZATION"),
         **dict.fromkeys(
@@ -156,7 +156,7 @@ DEFAULT_LABELS: dict[str, dict[str, str | list[str]]] = {
                          "service date", "date of service",
                          "admission date", "discharge date", "birthdate"], "DATE_TIME"),
         **dict.fromkeys(["ln", "fn", "last", "first", "subscriber", "subscriber name", "member name",
-                         "insured name", "insured s name", "patient s name", "cardholder name", "holder",
+                         "insured name", "cardholder name", "holder",
                          "beneficiary", "payee", "pay to the order of", "payable to", "attending physician",
                          "physician", "doctor", "provider name"], "PERSON"),
         **dict.fromkeys(["name and address", "name address", "name address and zip code",
@@ -289,6 +289,7 @@ PATTERN_TYPES = frozenset(
 )
 _NUMERO = re.compile(r"(?:[#№]|N[°º*e]|n[°º])\.?")  # "#", "N°", "Nº" and Tesseract's "Ne" for "N°"
 _NUMERO_PREFIX = re.compile(r"^[Nn][°º]")
+_POSSESSIVE_END = re.compile(r"(?<=\w)['’]s$|(?<=s)['’]$")
 _MIN_FUZZY = 5  # labels of at least this many letters also match with one letter missing or misread
 _ID_TYPES = frozenset({"ID_NUMBER", "NATIONAL_ID", "US_SSN"})
 #: Words before a label in its cell that do not make it running text: box numbers of tax and
@@ -310,8 +311,9 @@ _ROLE_LABELS = frozenset({"cashier", "operator", "signature", "kassierer", "kass
 
 def normalize(token: str) -> str:
     """Case-, accent- and punctuation-free form of a word (``"Téléphone:"`` → ``"telephone"``);
-    ``#``, ``N°``, ``Nº`` read as ``no`` (``"Invoice#"`` → ``"invoiceno"``)."""
-    token = token.strip(":;")
+    ``#``, ``N°``, ``Nº`` read as ``no`` (``"Invoice#"`` → ``"invoiceno"``); an English
+    possessive reads as its noun (``"Employee's"`` → ``"employee"``)."""
+    token = _POSSESSIVE_END.sub("", token.strip(":;,"))
     if _NUMERO.fullmatch(token):
         return "no"
     token = _NUMERO_PREFIX.sub("no", token.replace("#", "no").replace("№", "no"))
@@ -716,6 +718,8 @@ class FormContext:
         """The longest label starting at token ``j``: (tokens it covers, the label's letters,
         colon, glued offset); misread labels only when no label is read exactly, generic
         labels (:meth:`_generic`) only when neither is."""
+        if _POSSESSIVE.fullmatch(toks[j].text) and j + 1 < len(toks) and self._known(toks, j + 1) is not None:
+            return None  # "Employee's address": the label is the noun after the possessive
         known = self._known(toks, j)
         key = self._generic(toks, j) if known is None else None
         if key is None:

@@ -207,10 +207,21 @@ def organisation_end(tokens: Sequence[str], start: int) -> int | None:
 
 
 class _TokenRecognizer(EntityRecognizer):
-    """A recognizer over the words of each text line (positions kept)."""
+    """A recognizer of one entity type over the words of each text line (positions kept)."""
+
+    entity = ""
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(supported_entities=[self.entity], name=type(self).__name__,
+                         supported_language=supported_language)
 
     def load(self) -> None:  # nothing to load
         pass
+
+    def result(self, start: int, end: int, score: float) -> RecognizerResult:
+        """A result of this recognizer's type, named after it (Presidio's metadata)."""
+        return RecognizerResult(self.entity, start, end, score, recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
 
     @staticmethod
     def lines(text: str) -> Iterable[tuple[list[str], list[tuple[int, int]]]]:
@@ -242,9 +253,7 @@ class _TokenRecognizer(EntityRecognizer):
 class PersonNameRecognizer(_TokenRecognizer):
     """PERSON: a known given name + family name, ``Last, First``, or a title + name."""
 
-    def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(supported_entities=["PERSON"], name="PersonNameRecognizer",
-                         supported_language=supported_language)
+    entity = "PERSON"
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
         if "PERSON" not in entities:
@@ -275,23 +284,15 @@ class PersonNameRecognizer(_TokenRecognizer):
                     k += 1
                     continue
                 end, score = hit
-                out.append(self._result(spans[start][0], spans[end - 1][1], score))
+                out.append(self.result(spans[start][0], spans[end - 1][1], score))
                 k = end
         return out
-
-    def _result(self, start: int, end: int, score: float) -> RecognizerResult:
-        return RecognizerResult("PERSON", start, end, score,
-                                analysis_explanation=None, recognition_metadata={
-                                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
 
 
 class OrganizationRecognizer(_TokenRecognizer):
     """ORGANIZATION: capitalised words ending with a legal form (``Acme Widgets Ltd.``)."""
 
-    def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(supported_entities=["ORGANIZATION"], name="OrganizationRecognizer",
-                         supported_language=supported_language)
+    entity = "ORGANIZATION"
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
         if "ORGANIZATION" not in entities:
@@ -304,10 +305,7 @@ class OrganizationRecognizer(_TokenRecognizer):
                 if end is None or letters(tokens[k]) in NOT_SURNAMES:
                     k += 1
                     continue
-                out.append(RecognizerResult("ORGANIZATION", spans[k][0], spans[end - 1][1], ORG_SCORE,
-                                            recognition_metadata={
-                                                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                                                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
+                out.append(self.result(spans[k][0], spans[end - 1][1], ORG_SCORE))
                 k = end
         return out
 
@@ -315,10 +313,8 @@ class OrganizationRecognizer(_TokenRecognizer):
 class PlaceCueRecognizer(_TokenRecognizer):
     """LOCATION: capitalised words after a residence cue (``lives in New York``)."""
 
-    def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(supported_entities=["LOCATION"], name="PlaceCueRecognizer",
-                         supported_language=supported_language)
-        self.cues = [tuple(c.split()) for c in PLACE_CUES]
+    entity = "LOCATION"
+    cues = [tuple(c.split()) for c in PLACE_CUES]
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
         if "LOCATION" not in entities:
@@ -334,10 +330,7 @@ class PlaceCueRecognizer(_TokenRecognizer):
                         letters(tokens[end]) not in NOT_SURNAMES or end > k):
                     end += 1
                 if end > k:
-                    out.append(RecognizerResult("LOCATION", spans[k][0], spans[end - 1][1], PLACE_SCORE,
-                                                recognition_metadata={
-                                                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                                                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
+                    out.append(self.result(spans[k][0], spans[end - 1][1], PLACE_SCORE))
         return out
 
 
