@@ -718,9 +718,10 @@ class FormContext:
         """The longest label starting at token ``j``: (tokens it covers, the label's letters,
         colon, glued offset); misread labels only when no label is read exactly, generic
         labels (:meth:`_generic`) only when neither is."""
-        if _POSSESSIVE.fullmatch(toks[j].text) and j + 1 < len(toks) and self._known(toks, j + 1) is not None:
-            return None  # "Employee's address": the label is the noun after the possessive
         known = self._known(toks, j)
+        if (_POSSESSIVE.fullmatch(toks[j].text) and (known is None or known[0] == 1) and j + 1 < len(toks)
+                and self._known(toks, j + 1) is not None):
+            return None  # "Employee's address": the label is the noun after the possessive ("Employer's name" is one)
         key = self._generic(toks, j) if known is None else None
         if key is None:
             return known
