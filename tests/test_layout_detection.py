@@ -238,3 +238,9 @@ def test_possessive_labels_name_their_noun(detector):
     assert found(detector, ["Employee's address: 12 Main Street"]) == [("LOCATION", "12 Main Street")]
     assert found(detector, ["Patient's name: Qel Varn"]) == [("PERSON", "Qel Varn")]
     assert found(detector, ["Employer's name: Quorvan Ltd"]) == [("ORGANIZATION", "Quorvan Ltd")]
+
+
+def test_emails_that_ocr_split(detector):
+    assert found(detector, ["Contact: maria.lopez @ example.net today"]) == [("EMAIL_ADDRESS", "maria.lopez @ example.net")]
+    assert found(detector, ["write to maria.lopez@ example net now"]) == [("EMAIL_ADDRESS", "maria.lopez@ example net")]
+    assert found(detector, ["Twitter @handle here", "at 5 @ 3.com"]) == []

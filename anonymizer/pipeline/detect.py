@@ -12,6 +12,8 @@
   IBANs and card numbers (checksummed) are also found across a line break;
 * US social security numbers by their shape (``SsnShapeRecognizer``, :data:`SSN_SHAPE`): demo
   and test numbers (``123-45-6789``) and masked ones (``XXX-XX-1234``) too;
+* e-mail addresses that OCR split (``SpacedEmailRecognizer``, :data:`SPACED_EMAIL`:
+  ``maria.lopez @ example.net``, ``jo@ example net``), which Presidio's recognizer misses;
 * written dates (:data:`WRITTEN_DATE_PATTERNS`, ``WrittenDateRecognizer``): ``1 June 2016``,
   ``June 1, 2016``, ``1st of June 2016``, ``Jun 1 2016``, ``01-Jun-2016``, ``1. Juni 2016``,
   ``1 juin 2016``, ``1er juin 2016``, ``25 mei 2015``, month names and abbreviations in
@@ -126,6 +128,11 @@ WRITTEN_DATE_SCORE = 0.7
 #: Presidio's recognizer rejects demo and test numbers, which are still written where an SSN goes.
 SSN_SHAPE = r"(?<![\w-])(?:\d{3}|[Xx*#]{3})-(?:\d{2}|[Xx*#]{2})-\d{4}(?![\w-])"
 SSN_SHAPE_SCORE = 0.5
+#: E-mail addresses that OCR read with spaces around ``@`` or without the last dot
+#: (``maria.lopez @ example.net``, ``jo@ example net``): Presidio's recognizer needs them whole.
+SPACED_EMAIL = (r"(?<![\w.@-])(?=[\w.+-]*[A-Za-z])[\w.+-]*[A-Za-z0-9]\s?@\s?[A-Za-z0-9][\w-]*(?:\s?\.\s?[\w-]+)*(?:\.|\s)"
+                r"(?:com|org|net|edu|gov|info|biz|io|co|uk|de|fr|nl|be|ch|at|it|es|eu|ca|au|us)(?![\w-])")
+SPACED_EMAIL_SCORE = 0.6
 REPEAT_SCORE = 0.5  # a detected person's name found again on the page
 #: Checksummed types also looked for across line breaks (the checksum keeps that safe).
 _WRAPPING_TYPES = ("IBAN_CODE", "CREDIT_CARD")
@@ -419,6 +426,11 @@ class PiiDetector:
         registry.add_recognizer(
             PatternRecognizer(supported_entity="US_SSN", name="SsnShapeRecognizer", supported_language=self.language,
                               patterns=[Pattern(name="ssn_shape", regex=SSN_SHAPE, score=SSN_SHAPE_SCORE)])
+        )
+        registry.add_recognizer(
+            PatternRecognizer(supported_entity="EMAIL_ADDRESS", name="SpacedEmailRecognizer",
+                              supported_language=self.language,
+                              patterns=[Pattern(name="spaced_email", regex=SPACED_EMAIL, score=SPACED_EMAIL_SCORE)])
         )
         registry.add_recognizer(
             PatternRecognizer(
