@@ -13,7 +13,7 @@ Each document has its own child (``python -c`` importing this module: about 0.2 
 start; nothing of the parent's state, threads or main module is inherited): no PDFium
 state is shared, so threads need no lock around it and PDFs render in parallel. The
 checks and error messages are those of :mod:`anonymizer.data.documents` (the child runs
-its functions); the child's output is discarded.
+its functions); the child's output is discarded, and it ends when its parent does.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -47,6 +48,7 @@ def child_main(read_fd: str, write_fd: str, path: str) -> None:
     ``write_fd``) until the parent closes it."""
     from anonymizer.data import documents
 
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     requests, conn = Connection(int(read_fd), writable=False), Connection(int(write_fd), readable=False)
     pdf = None
     try:
@@ -70,6 +72,14 @@ def child_main(read_fd: str, write_fd: str, path: str) -> None:
             pdf.close()
         requests.close()
         conn.close()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End the child when its parent is gone, even in the middle of a render (PDFium runs
+    without the GIL)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _answer(documents: Any, path: Path, pdf: Any, request: tuple) -> Any:
