@@ -80,7 +80,7 @@ class DocumentService:
         max_pages: int = 20,
         max_pixels: int = 50_000_000,
         max_document_pixels: int = 200_000_000,
-        render_timeout_s: float | None = 60.0,
+        render_timeout_s: float | None = 20.0,
     ) -> None:
         self.anonymizer = anonymizer
         self.renderer = renderer

@@ -52,7 +52,7 @@ class ServeSettings:
     max_document_pixels: int = 200_000_000
     dpi: float = 200.0
     jpeg_quality: int = 95
-    render_timeout_s: float | None = 60.0
+    render_timeout_s: float | None = 20.0
     api_key_env: str | None = None
     upload_dir: str | None = None
     log_level: str = "info"
@@ -122,7 +122,7 @@ class ServeSettings:
             max_pixels=io.get("max_pixels", 50_000_000),
             dpi=io.get("dpi", 200),
             jpeg_quality=io.get("jpeg_quality", 95),
-            render_timeout_s=io.get("render_timeout_s", 60.0),
+            render_timeout_s=io.get("render_timeout_s", 20.0),
             api_key_env=server.get("api_key_env") or None,
             upload_dir=str(Path(str(server.get("upload_dir"))).expanduser()) if server.get("upload_dir") else None,
             log_level=str(server.get("log_level", "info")).lower(),
