@@ -4,20 +4,31 @@ Every PNG/JPEG/TIFF/PDF under ``input`` goes through OCR → PII detection → c
 surrogates → rendering (``renderer=classical|diffusion|redact``) → re-OCR verification.
 The output folder mirrors the inputs' relative paths with the same names and formats;
 next to each output, ``<file name>.audit.json`` records boxes, entity types, surrogates,
-the renderer and the verification (never an original value). Inputs are never modified,
-writes are atomic, existing outputs are kept unless ``overwrite=true``. A failing document
-is reported and the others are still done; the exit code is 1 when any document failed,
-2 for usage errors (missing or wrong ``input``/``output``, a component that cannot start).
-The in-memory steps of one document (:func:`anonymize_pages`, :func:`document_audit`) are
-shared with the HTTP API (:mod:`anonymizer.serving`).
+the renderer and the verification (never an original value).
+
+Guarantees (``docs/guarantees.md``): inputs are never written (an output path that is an
+input, or an output folder inside the folder tree being read, is refused before any
+work); every option is checked, and the output folder tried, before the first document;
+pages are written to the output as they are done (memory does not grow with the page
+count) and files are published atomically; existing outputs are kept unless
+``overwrite=true``, but a document whose audit says it failed is retried; a PDF step over
+``io.render_timeout_s`` or an OCR call over ``ocr.timeout`` fails its document alone;
+symbolic links to files outside the input folder are not followed. Exit codes: 0 all
+done (or kept), 1 any document failed, 2 usage errors (one line naming the key and the
+value, or the path and the reason). The in-memory steps of one document
+(:func:`anonymize_pages`, :func:`document_audit`) are shared with the HTTP API
+(:mod:`anonymizer.serving`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
+import tempfile
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,9 +39,12 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
+import anonymizer as _package
 from anonymizer.data.documents import DOCUMENT_EXTENSIONS, check_document, iter_pages
 from anonymizer.data.image_io import ImageLoadError
-from anonymizer.pipeline.outputs import write_document, write_json
+from anonymizer.data.pdf_pages import Cancelled
+from anonymizer.pipeline.options import ANONYMIZE_CHECKS, check_options
+from anonymizer.pipeline.outputs import document_writer, write_json
 
 log = logging.getLogger("anonymizer.anonymize")
 
@@ -38,10 +52,20 @@ CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 OK, FAILED, USAGE = 0, 1, 2
 AUDIT_SUFFIX = ".audit.json"
 AUDIT_VERSION = "anonymizer.audit/1"
+EXISTS = "output exists (pass overwrite=true to replace it)"
+OUTSIDE_LINK = "symbolic link to a file outside the input folder (not followed)"
+
+__all__ = ["Cancelled", "UsageError", "anonymize_pages", "document_audit", "run", "main"]
 
 
 class UsageError(ValueError):
     """A problem with the command itself (paths, components), reported in one line."""
+
+
+def printable(text: object) -> str:
+    """``text`` with control characters escaped (``\\n`` → ``\\\\n``): a file name cannot
+    start a new log line or move the cursor."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
 
 
 @dataclass
@@ -50,7 +74,7 @@ class DocumentOutcome:
 
     input: Path
     output: Path | None
-    status: str  # "ok" | "failed" | "exists"
+    status: str  # "ok" | "failed" | "exists" | "not read"
     reason: str | None = None
     pages: int = 0
     entities: Counter = field(default_factory=Counter)
@@ -58,34 +82,90 @@ class DocumentOutcome:
 
 
 # --------------------------------------------------------------------------- inputs
-def list_inputs(source: Path, output: Path, recursive: bool = True) -> tuple[Path, list[Path]]:
-    """``(root, files)``: the documents to process and the folder their paths are relative to.
+@dataclass
+class Inputs:
+    """The documents to process, the folder their paths are relative to, and the files
+    that are not read, with the reason."""
+
+    root: Path
+    files: list[Path]
+    not_read: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def list_inputs(source: Path, output: Path, recursive: bool = True) -> Inputs:
+    """The documents under ``source`` and where their outputs go, checked before any work.
 
     A file is taken as given (its type is checked when it is processed). In a folder, files
-    with a document extension are taken in sorted order; the output folder is excluded when
-    it lies inside the input folder.
+    with a document extension are taken in sorted order; a symbolic link to a file outside
+    the folder is not followed (listed in ``not_read``). Inputs are never written: the
+    output folder may not be the input folder or lie inside the folder tree that is read,
+    and no output path may be an input (same path, link or hard link).
 
     Raises:
-        UsageError: the input does not exist, or the output folder is the input folder.
+        UsageError: the input does not exist, or an output path is an input or inside the
+            input tree.
     """
     if not source.exists():
-        raise UsageError(f"input {source} does not exist")
+        raise UsageError(f"input {printable(source)} does not exist")
+    out = output.resolve()
     if source.is_file():
-        return source.parent, [source]
-    if not source.is_dir():
-        raise UsageError(f"input {source} is neither a file nor a folder")
-    src, out = source.resolve(), output.resolve()
-    if out == src:
-        raise UsageError(f"output {output} is the input folder; choose another folder (inputs are never modified)")
-    candidates = source.rglob("*") if recursive else source.iterdir()
-    files = []
-    for path in sorted(candidates):
-        if not path.is_file() or path.suffix.lower() not in DOCUMENT_EXTENSIONS:
-            continue
-        if out in path.resolve().parents:
-            continue  # earlier outputs inside the input folder
-        files.append(path)
-    return source, files
+        root, files, not_read = source.parent, [source], []
+    elif source.is_dir():
+        root, src = source, source.resolve()
+        if out == src or (recursive and src in out.parents):
+            where = "is the input folder" if out == src else "is inside the input folder"
+            raise UsageError(f"output {printable(output)} {where}; choose a folder outside it "
+                             "(inputs are never modified)")
+        candidates = source.rglob("*") if recursive else source.iterdir()
+        files, not_read = [], []
+        for path in sorted(candidates):
+            if path.suffix.lower() not in DOCUMENT_EXTENSIONS:
+                continue
+            if path.is_symlink() and not _inside(path.resolve(), src):
+                not_read.append((path, OUTSIDE_LINK))
+            elif path.is_file():
+                files.append(path)
+    else:
+        raise UsageError(f"input {printable(source)} is neither a file nor a folder")
+    identities = {_identity(p): p for p in files}
+    for path in files:
+        target = output_path(path, root, output)
+        identity = _identity(target)  # None: the target does not exist yet
+        replaced = identities.get(identity) if identity else None
+        if replaced is not None:
+            raise UsageError(f"output {printable(target)} would replace the input {printable(replaced)}; "
+                             "choose another output folder (inputs are never modified)")
+    return Inputs(root, files, not_read)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """``(device, inode)`` of the file ``path`` points to (links and hard links included)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def check_output_folder(output: Path) -> None:
+    """Create ``output`` (with its parents) and write and delete a file there.
+
+    Raises:
+        UsageError: it is not a folder, cannot be created or is not writable.
+    """
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"output {printable(output)} exists and is not a folder")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output, prefix=".anonymizer-probe."):
+            pass
+    except OSError as err:
+        raise UsageError(f"output folder {printable(output)} is not writable "
+                         f"({err.strerror or type(err).__name__})") from None
 
 
 def output_path(path: Path, root: Path, output: Path) -> Path:
@@ -96,6 +176,15 @@ def output_path(path: Path, root: Path, output: Path) -> Path:
 def audit_path(path: Path) -> Path:
     """The audit JSON next to an output file: ``scan.pdf`` → ``scan.pdf.audit.json``."""
     return path.with_name(path.name + AUDIT_SUFFIX)
+
+
+def failed_audit(path: Path) -> bool:
+    """Whether ``path`` is an audit of this tool recording a failed document."""
+    try:
+        audit = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(audit, dict) and audit.get("schema") == AUDIT_VERSION and audit.get("status") == "failed"
 
 
 # --------------------------------------------------------------------------- components
@@ -151,10 +240,6 @@ def surrogate_secret(cfg: DictConfig) -> str | None:
 
 
 # --------------------------------------------------------------------------- one document
-class Cancelled(RuntimeError):
-    """Processing was stopped between two pages (the caller asked it to stop)."""
-
-
 def ocr_settings(cfg: DictConfig) -> dict[str, Any]:
     """The OCR settings recorded in audits (``extra_config`` left out: it may hold paths)."""
     return {k: v for k, v in dict(_plain(cfg.ocr)).items() if k != "extra_config"}
@@ -167,12 +252,14 @@ def anonymize_pages(
     locale: str = "en_US",
     should_stop: Callable[[], bool] | None = None,
     audits: list[dict[str, Any]] | None = None,
-) -> tuple[list[Image.Image], list[dict[str, Any]]]:
-    """Anonymize the ``(index, image)`` pages of one document, in memory.
+) -> Iterator[Image.Image]:
+    """Anonymize the ``(index, image)`` pages of one document, yielding each page when it
+    is done (so a caller can write it and let it go).
 
     One surrogate generator serves all pages (same value → same surrogate in the
-    document). Each page's audit entry is appended to ``audits`` (a new list by default)
-    as soon as the page is done, so a caller sees the pages finished before an error.
+    document). Each page's audit entry is appended to ``audits`` as soon as the page is
+    done, so a caller sees the pages finished before an error. A page keeps the input
+    page's resolution (``info["dpi"]``).
 
     Raises:
         Cancelled: ``should_stop()`` returned true before a page.
@@ -183,14 +270,14 @@ def anonymize_pages(
 
     doc = DocumentContext(SurrogateGenerator(secret=secret, locale=str(locale)))
     audits = [] if audits is None else audits
-    images: list[Image.Image] = []
     for index, page in pages:
         if should_stop is not None and should_stop():
             raise Cancelled(f"stopped before page {index}")
         result = anonymizer(page, doc, index)
-        images.append(result.image)
+        if "dpi" in page.info:
+            result.image.info["dpi"] = page.info["dpi"]
         audits.append(result.audit)
-    return images, audits
+        yield result.image
 
 
 def summarize_pages(pages_audit: list[dict[str, Any]]) -> tuple[Counter, int]:
@@ -201,6 +288,16 @@ def summarize_pages(pages_audit: list[dict[str, Any]]) -> tuple[Counter, int]:
         entities.update(e["type"] for e in page["entities"])
         leaks += len(page["verification"].get("leaks", []))
     return entities, leaks
+
+
+def verification_passed(status: str, pages_audit: list[dict[str, Any]], leaks: int) -> bool | None:
+    """True when the document was done and re-OCR found no original value on any page;
+    None when verification was off; False otherwise (a failed document never passed)."""
+    if status != "ok":
+        return False
+    if not pages_audit or not all(p["verification"].get("checked") for p in pages_audit):
+        return None
+    return leaks == 0
 
 
 def document_audit(
@@ -231,38 +328,68 @@ def document_audit(
             "pages": len(pages_audit),
             "entities": dict(entities),
             "leaks_found": leaks,
-            "verification_passed": leaks == 0,
+            "verification_passed": verification_passed(status, pages_audit, leaks),
         },
         "seconds": round(seconds, 3),
     }
 
 
+def where_raised(err: BaseException) -> str:
+    """``file:line`` of the innermost frame of this package in ``err``'s traceback (never
+    the message, which could hold document text)."""
+    root = Path(_package.__file__).resolve().parent.parent
+    found = "unknown location"
+    for frame, line in traceback.walk_tb(err.__traceback__):
+        file = Path(frame.f_code.co_filename)
+        if file.is_relative_to(root / "anonymizer"):
+            found = f"{file.relative_to(root)}:{line}"
+    return found
+
+
+def _failure_reason(err: Exception, page: int) -> str:
+    from anonymizer.pipeline.ocr import OcrError
+
+    if isinstance(err, OcrError):
+        return f"page {page}: OCR failed: {err}"
+    if isinstance(err, OSError):
+        return f"cannot write the output ({err.strerror or type(err).__name__})"
+    return f"page {page}: {type(err).__name__} raised at {where_raised(err)}"
+
+
 def anonymize_document(
     path: Path, target: Path, anonymizer, cfg: DictConfig, secret: str | None, renderer: str
 ) -> DocumentOutcome:
-    """Anonymize one document into ``target`` and write its audit; never raises for bad input."""
+    """Anonymize one document into ``target`` page by page and write its audit; never
+    raises for bad input. An existing output or audit is kept unless ``cfg.overwrite``,
+    except the audit of a failed document without an output: that document is retried."""
     outcome = DocumentOutcome(input=path, output=target, status="ok")
-    overwrite = bool(cfg.overwrite)
+    overwrite = cfg.overwrite
     audit_file = audit_path(target)
+    replace_audit = overwrite
     if not overwrite and (target.exists() or audit_file.exists()):
-        outcome.status, outcome.reason = "exists", "output exists (pass overwrite=true to replace it)"
-        return outcome
+        if target.exists() or not failed_audit(audit_file):
+            outcome.status, outcome.reason = "exists", EXISTS
+            return outcome
+        replace_audit = True  # a failed document is retried and its audit replaced
     io = cfg.io
     pages_audit: list[dict[str, Any]] = []
     started = time.perf_counter()
     try:
         fmt = check_document(path)
-        pages = iter_pages(path, dpi=io.dpi, max_pixels=io.max_pixels, max_pages=io.max_pages)
-        images, _ = anonymize_pages(pages, anonymizer, secret, str(cfg.surrogates.locale), audits=pages_audit)
-        write_document(target, images, fmt, dpi=io.dpi, jpeg_quality=io.jpeg_quality, overwrite=overwrite)
+        pages = iter_pages(path, dpi=io.dpi, max_pixels=io.max_pixels, max_pages=io.max_pages,
+                           isolate=True, render_timeout_s=io.render_timeout_s)
+        with document_writer(target, fmt, dpi=io.dpi, jpeg_quality=io.jpeg_quality, overwrite=overwrite) as writer:
+            for image in anonymize_pages(pages, anonymizer, secret, str(cfg.surrogates.locale), audits=pages_audit):
+                writer.add(image)
     except ImageLoadError as err:
         outcome.status, outcome.reason = "failed", err.reason
     except FileExistsError:
-        outcome.status, outcome.reason = "exists", "output exists (pass overwrite=true to replace it)"
+        outcome.status, outcome.reason = "exists", EXISTS
         return outcome
     except Exception as err:  # noqa: BLE001 - one document must not stop the batch
-        outcome.status, outcome.reason = "failed", f"{type(err).__name__} while processing (see the log)"
-        log.error("%s: %s failed", path, type(err).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
+        outcome.status, outcome.reason = "failed", _failure_reason(err, len(pages_audit))
+        if log.isEnabledFor(logging.DEBUG):  # the traceback's messages could hold document text
+            log.debug("%s: traceback", printable(path), exc_info=(type(err), err, err.__traceback__))
     outcome.pages = len(pages_audit)
     outcome.entities, outcome.leaks = summarize_pages(pages_audit)
     audit = document_audit(
@@ -271,11 +398,11 @@ def anonymize_document(
         seconds=time.perf_counter() - started,
     )
     try:
-        write_json(audit_file, audit, overwrite=overwrite)
+        write_json(audit_file, audit, overwrite=replace_audit)
     except FileExistsError:
         pass
     except OSError as err:
-        outcome.status, outcome.reason = "failed", f"cannot write the audit ({type(err).__name__})"
+        outcome.status, outcome.reason = "failed", f"cannot write the audit ({err.strerror or type(err).__name__})"
     return outcome
 
 
@@ -295,60 +422,138 @@ def print_summary(outcomes: list[DocumentOutcome], seconds: float) -> None:
     """A table of the documents' outcomes and the entity counts (no text content)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(stderr=False)
     table = Table(title="anonymize")
     for column in ("document", "status", "pages", "entities", "leaks redacted", "reason"):
         table.add_column(column)
-    for o in outcomes:
-        table.add_row(str(o.input), o.status, str(o.pages), str(sum(o.entities.values())), str(o.leaks), o.reason or "")
+    for o in outcomes:  # Text cells: a file name is never read as markup
+        cells = (printable(o.input), o.status, str(o.pages), str(sum(o.entities.values())), str(o.leaks), o.reason or "")
+        table.add_row(*(Text(c) for c in cells))
     console.print(table)
     status = Counter(o.status for o in outcomes)
     types = sum((o.entities for o in outcomes), Counter())
     pages = sum(o.pages for o in outcomes)
-    console.print(
-        f"{status['ok']} done, {status['failed']} failed, {status['exists']} skipped (output exists); "
+    not_read = f", {status['not read']} not read (links out of the input folder)" if status["not read"] else ""
+    console.print(Text(
+        f"{status['ok']} done, {status['failed']} failed, {status['exists']} skipped (output exists){not_read}; "
         f"{pages} pages in {seconds:.1f} s; entities: {dict(types) or 'none'}"
-    )
+    ))
+
+
+def prepare(cfg: DictConfig) -> tuple[Inputs, Path]:
+    """Every check that needs no component, before any document: the options, the inputs
+    and where their outputs go, and a write in the output folder.
+
+    Raises:
+        UsageError: with one line naming the key and the value, or the path and the reason.
+    """
+    missing = [k for k in ("input", "output") if OmegaConf.is_missing(cfg, k)]
+    if missing:
+        raise UsageError(f"missing {', '.join(missing)}; usage: python -m anonymizer.anonymize "
+                         "input=<file or folder> output=<folder> [renderer=classical|diffusion|redact]")
+    try:
+        check_options(cfg, ANONYMIZE_CHECKS)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    source, output = Path(str(cfg.input)).expanduser(), Path(str(cfg.output)).expanduser()
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"output {printable(output)} exists and is not a folder")
+    inputs = list_inputs(source, output, cfg.recursive)
+    if not inputs.files and not inputs.not_read:
+        raise UsageError(f"no PNG/JPEG/TIFF/PDF files in {printable(source)}")
+    check_output_folder(output)
+    return inputs, output
 
 
 def run(cfg: DictConfig) -> int:
     """Anonymize everything ``cfg`` names; returns the exit code."""
-    missing = [k for k in ("input", "output") if OmegaConf.is_missing(cfg, k)]
-    if missing:
-        print(f"error: missing {', '.join(missing)}; usage: python -m anonymizer.anonymize "
-              "input=<file or folder> output=<folder> [renderer=classical|diffusion|redact]", file=sys.stderr)
-        return USAGE
-    source, output = Path(str(cfg.input)).expanduser(), Path(str(cfg.output)).expanduser()
     try:
-        if output.exists() and not output.is_dir():
-            raise UsageError(f"output {output} exists and is not a folder")
-        root, files = list_inputs(source, output, bool(cfg.get("recursive", True)))
-        if not files:
-            raise UsageError(f"no PNG/JPEG/TIFF/PDF files in {source}")
-        anonymizer = build_components(cfg)
+        inputs, output = prepare(cfg)
+        anonymizer = build_components(cfg) if inputs.files else None
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return USAGE
     secret = surrogate_secret(cfg)
     renderer = str(cfg.renderer.name)
     started = time.perf_counter()
-    outcomes = []
-    for path in _progress(files):
-        outcome = anonymize_document(path, output_path(path, root, output), anonymizer, cfg, secret, renderer)
+    outcomes = [DocumentOutcome(input=p, output=None, status="not read", reason=r) for p, r in inputs.not_read]
+    for outcome in outcomes:
+        log.warning("%s: not read: %s", printable(outcome.input), outcome.reason)
+    for path in _progress(inputs.files):
+        outcome = anonymize_document(path, output_path(path, inputs.root, output), anonymizer, cfg, secret, renderer)
         if outcome.status != "ok":
-            log.warning("%s: %s", path, outcome.reason)
+            logger = log.error if outcome.status == "failed" else log.warning
+            logger("%s: %s: %s", printable(path), outcome.status, outcome.reason)
         outcomes.append(outcome)
     print_summary(outcomes, time.perf_counter() - started)
     return FAILED if any(o.status == "failed" for o in outcomes) else OK
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="anonymize")
-def main(cfg: DictConfig) -> None:
-    """Hydra entry: exits with :func:`run`'s code."""
-    code = run(cfg)
-    if code:
-        sys.exit(code)
+# --------------------------------------------------------------------------- entry
+def hydra_error_line(err: BaseException) -> str:
+    """One line from an error Hydra raised while composing the config (its first
+    paragraph, the config group's options, the underlying cause)."""
+    from hydra.errors import OverrideParseException
+
+    if isinstance(err, OverrideParseException):
+        return f"cannot parse the override {err.override!r}: {str(err.message).splitlines()[0]}"
+    paragraph = []
+    for line in str(err).splitlines():
+        if not line.strip() or line.startswith("See http"):
+            break
+        paragraph.append(line.strip())
+    text = " ".join(paragraph) or type(err).__name__
+    options = getattr(err, "options", None)
+    if options:
+        text += f" (choose one of: {', '.join(options)})"
+    elif err.__cause__ is not None and str(err.__cause__).strip():
+        text += f" ({str(err.__cause__).strip().splitlines()[0]})"
+    return text
+
+
+def hydra_command(config_name: str, run_fn: Callable[[DictConfig], int]) -> Callable[[], None]:
+    """A Hydra entry point for ``conf/<config_name>.yaml`` that exits with ``run_fn``'s code.
+
+    A command line that Hydra cannot compose (an unknown key, an option a config group does
+    not have, a syntax error) is a usage error: one line on stderr and exit code 2, not
+    Hydra's multi-line report and exit code 1.
+    """
+    state = {"started": False, "saved": None}
+
+    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
+    def task(cfg: DictConfig) -> None:
+        state["started"] = True
+        _set_env("HYDRA_FULL_ERROR", state["saved"])  # the command's own errors: Hydra's usual report
+        code = run_fn(cfg)
+        if code:
+            sys.exit(code)
+
+    def entry() -> None:
+        state["saved"] = os.environ.get("HYDRA_FULL_ERROR")
+        os.environ["HYDRA_FULL_ERROR"] = "1"  # composition errors are raised here, not printed by Hydra
+        try:
+            task()
+        except Exception as err:  # noqa: BLE001 - only errors before the task are usage errors
+            if state["started"]:
+                raise
+            print(f"error: {hydra_error_line(err)}", file=sys.stderr)
+            sys.exit(USAGE)
+        finally:
+            _set_env("HYDRA_FULL_ERROR", state["saved"])
+
+    return entry
+
+
+def _set_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+main = hydra_command("anonymize", run)
 
 
 if __name__ == "__main__":

@@ -8,31 +8,27 @@ queue, time limit, upload limits and the optional API key come from ``conf/serve
     python -m anonymizer.serve server.host=0.0.0.0 server.port=9000 server.workers=4 renderer=redact
     ANONYMIZER_API_KEY=... python -m anonymizer.serve server.api_key_env=ANONYMIZER_API_KEY
 
-A problem at startup (a bad setting, Tesseract or a language missing, the port in use, an
-API-key variable that is not set) is one line on stderr and exit code 2.
+A problem at startup (a bad setting, an unknown key, a command line Hydra cannot parse,
+Tesseract or a language missing, the port in use, an API-key variable that is not set) is
+one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
-from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig
 
-from anonymizer.anonymize import USAGE, UsageError
+from anonymizer.anonymize import USAGE, UsageError, hydra_command
 
 log = logging.getLogger("anonymizer.serve")
-
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 
 def run(cfg: DictConfig) -> int:
     """Build the pipeline and the app, then serve until interrupted; returns the exit code."""
     from anonymizer.serving.app import create_app
-    from anonymizer.serving.background import listen, url_of
+    from anonymizer.serving.background import listen, url_of, uvicorn_options
     from anonymizer.serving.settings import ServeSettings
 
     try:
@@ -53,8 +49,9 @@ def run(cfg: DictConfig) -> int:
 
     import uvicorn
 
-    log.info("serving on %s (docs: %s/docs)", url_of(sock), url_of(sock))
-    config = uvicorn.Config(app, log_level=settings.log_level, access_log=settings.access_log, lifespan="on")
+    log.info("serving on %s (API description: %s/openapi.json)", url_of(sock), url_of(sock))
+    config = uvicorn.Config(app, log_level=settings.log_level, access_log=settings.access_log, lifespan="on",
+                            **uvicorn_options(app))
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C it handled, after a graceful shutdown
@@ -64,12 +61,7 @@ def run(cfg: DictConfig) -> int:
     return 0
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="serve")
-def main(cfg: DictConfig) -> None:
-    """Hydra entry: exits with :func:`run`'s code."""
-    code = run(cfg)
-    if code:
-        sys.exit(code)
+main = hydra_command("serve", run)
 
 
 if __name__ == "__main__":

@@ -87,13 +87,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def started_server(workers: int, queue_size: int, overrides: list[str]) -> Iterator[str]:
-    """``python -m anonymizer.serve`` on a free loopback port; yields its URL."""
+def started_server(workers: int, queue_size: int, overrides: list[str], root: Path = ROOT) -> Iterator[str]:
+    """``python -m anonymizer.serve`` of the checkout ``root`` on a free loopback port; yields its URL."""
     port = free_port()
     args = [sys.executable, "-m", "anonymizer.serve", f"server.port={port}", f"server.workers={workers}",
             f"server.queue_size={queue_size}", "server.access_log=false", "server.log_level=warning", *overrides]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.Popen(args, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180

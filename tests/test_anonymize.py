@@ -30,6 +30,7 @@ from anonymizer.metrics.legibility import ocr_available
 from anonymizer.pipeline.ocr import build_ocr
 from anonymizer.pipeline.verify import find_leaks, normalize
 from tests.conftest import CONF_DIR, ROOT
+from tests.crafted_files import pdf_file
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not ocr_available(), reason="tesseract is not installed")]
 
@@ -270,8 +271,9 @@ def test_ocr_threads_limit_tesseract_only_unless_the_environment_says(tmp_path: 
     for bad in (0, -2, True, "two"):
         with pytest.raises(ValueError, match="ocr.threads"):
             limit_ocr_threads(bad)
-    Image.new("RGB", (100, 50), "white").save(tmp_path / "a.png")
-    assert run(compose_anonymize([f"input={tmp_path}", f"output={tmp_path / 'out'}", "ocr.threads=0"])) == USAGE
+    (tmp_path / "in").mkdir()
+    Image.new("RGB", (100, 50), "white").save(tmp_path / "in" / "a.png")
+    assert run(compose_anonymize([f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}", "ocr.threads=0"])) == USAGE
     assert "ocr.threads must be an integer >= 1" in capsys.readouterr().err
 
 
@@ -284,25 +286,17 @@ def test_output_folder_equal_to_input_is_refused(tmp_path: Path, capsys) -> None
 
 def text_pdf(path: Path, lines: list[str]) -> None:
     """A PDF with one page per line, drawn as real text (Helvetica): a text layer to lose."""
-    objects = ["<< /Type /Catalog /Pages 2 0 R >>"]
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>"]
     kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(len(lines)))
-    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(lines)} >>")
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(lines)} >>".encode())
     font = 3 + 2 * len(lines)
     for i, line in enumerate(lines):
         stream = f"BT /F1 18 Tf 20 64 Td ({line}) Tj ET".encode()
         objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 504 144] /Contents {4 + 2 * i} 0 R "
-                       f"/Resources << /Font << /F1 {font} 0 R >> >> >>")
-        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream.decode()}\nendstream")
-    objects.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    body, offsets = b"%PDF-1.4\n", []
-    for number, obj in enumerate(objects, start=1):
-        offsets.append(len(body))
-        body += f"{number} 0 obj\n{obj}\nendobj\n".encode()
-    xref = len(body)
-    body += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    body += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    body += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    path.write_bytes(body)
+                       f"/Resources << /Font << /F1 {font} 0 R >> >> >>".encode())
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"\nendstream")
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    path.write_bytes(pdf_file(objects))
 
 
 def test_multipage_tiff_and_pdf_keep_format_pages_and_drop_the_text_layer(tmp_path: Path) -> None:

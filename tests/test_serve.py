@@ -175,7 +175,7 @@ def test_health_and_openapi(client: httpx.Client) -> None:
     body = health.json()
     assert body["status"] == "ok" and body["renderer"] == "classical" and body["verify"] is True
     assert body["auth"] is False and body["version"]
-    assert body["queue"] == {"running": 0, "waiting": 0, "workers": 2, "queue_size": 8, "capacity": 10}
+    assert body["queue"] == {"running": 0, "waiting": 0, "uploading": 0, "workers": 2, "queue_size": 8, "capacity": 10}
     assert body["limits"]["max_pages"] == 2 and body["limits"]["max_upload_bytes"] == 300000
     schema = client.get("/openapi.json").json()
     post = schema["paths"]["/anonymize"]["post"]
@@ -185,7 +185,6 @@ def test_health_and_openapi(client: httpx.Client) -> None:
     assert {"application/json", "application/pdf", "image/png"} <= set(post["responses"]["200"]["content"])
     assert post["parameters"][0]["name"] == "response"
     assert "/health" in schema["paths"] and "securitySchemes" not in schema.get("components", {})
-    assert client.get("/docs").status_code == 200
 
 
 # --------------------------------------------------------------------------- happy paths

@@ -10,6 +10,13 @@ as truncated (PDFium would silently repair some). Raster pages go through
 RGB, the decompression-bomb guard). Every failure is an
 :class:`~anonymizer.data.image_io.ImageLoadError` whose message is ``"{path}: {reason}"``;
 messages never contain document content.
+
+PDFium runs in this process unless :func:`iter_pages` is asked to isolate it: then each
+PDF is opened, counted and rendered in a child process, which is killed when a step takes
+longer than ``render_timeout_s`` (:mod:`anonymizer.data.pdf_pages`; the anonymizer does
+this with every PDF). Every loaded page carries its resolution in ``info["dpi"]`` when
+known (the rendering dpi of a PDF page, the declared one of an image), so writers can
+declare it.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from PIL import Image
@@ -32,6 +39,7 @@ from anonymizer.data.image_io import (
     image_size,
     load_image_rgb,
 )
+from anonymizer.data.pdf_pages import PdfPages
 
 DEFAULT_DPI = 200
 MAX_DPI = 1200
@@ -266,21 +274,36 @@ def iter_pages(
     dpi: float = DEFAULT_DPI,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     max_pages: int | None = None,
+    isolate: bool = False,
+    render_timeout_s: float | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[int, Image.Image]]:
     """Yield ``(page_index, RGB image)`` for every page of a document, in order.
 
+    With ``isolate``, a PDF is opened and rendered in a child process that gets
+    ``render_timeout_s`` seconds per step (None: no limit) and is killed when
+    ``should_stop()`` turns true (:class:`~anonymizer.data.pdf_pages.PdfPages`); without
+    it, in this process.
+
     Raises:
-        ImageLoadError: as :func:`load_page`, and when the document has more than
-            ``max_pages`` pages (checked before any page is decoded).
+        ImageLoadError: as :func:`load_page`, when the document has more than
+            ``max_pages`` pages (checked before any page is decoded), and when an
+            isolated PDF step takes longer than ``render_timeout_s``.
+        anonymizer.data.pdf_pages.Cancelled: ``should_stop()`` turned true during a PDF step.
         ValueError: ``max_pages`` is not None or an integer >= 1.
     """
     path = Path(path)
     check_max_pages(max_pages)
     kind = check_document(path)
     dpi = _check_dpi(path, dpi)
+    if kind == "PDF" and isolate:
+        with PdfPages(path, render_timeout_s, should_stop) as pdf:
+            _check_page_count(path, len(pdf), max_pages)
+            for index in range(len(pdf)):
+                yield index, pdf.render(index, dpi, max_pixels)
+        return
     n = _count_pages(path, kind)
-    if max_pages is not None and n > max_pages:
-        raise ImageLoadError(path, f"document has {n} pages, more than the limit of {max_pages} (max_pages)")
+    _check_page_count(path, n, max_pages)
     if kind != "PDF":
         for index in range(n):
             yield index, load_image_rgb(path, max_pixels, frame=index)
@@ -291,6 +314,11 @@ def iter_pages(
             yield index, _render_pdf_page(path, pdf, index, dpi, max_pixels)
     finally:
         pdf.close()
+
+
+def _check_page_count(path: Path, n: int, max_pages: int | None) -> None:
+    if max_pages is not None and n > max_pages:
+        raise ImageLoadError(path, f"document has {n} pages, more than the limit of {max_pages} (max_pages)")
 
 
 def _get_pdf_page(path: Path, pdf, index: int):  # -> pypdfium2.PdfPage
@@ -322,7 +350,9 @@ def _render_pdf_page(path: Path, pdf, index: int, dpi: float, max_pixels: int | 
         )
         try:
             bitmap = page.render(scale=dpi / 72.0, fill_color=(255, 255, 255, 255))
-            return bitmap.to_pil().convert("RGB")
+            image = bitmap.to_pil().convert("RGB")
+            image.info["dpi"] = (dpi, dpi)
+            return image
         except pdfium.PdfiumError:
             raise ImageLoadError(path, f"page {index}: PDFium failed to render it") from None
     finally:

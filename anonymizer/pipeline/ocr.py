@@ -38,6 +38,10 @@ class OcrError(RuntimeError):
     """The OCR engine is missing, misconfigured or failed on a page."""
 
 
+class OcrTimeout(OcrError):
+    """The OCR of one page took longer than the engine's ``timeout``."""
+
+
 @runtime_checkable
 class OcrEngine(Protocol):
     """Reads the words of a page image."""
@@ -197,6 +201,8 @@ class TesseractEngine:
             except RuntimeError as err:  # pytesseract raises RuntimeError on timeout
                 if isinstance(err, pytesseract.TesseractError):
                     raise OcrError(f"tesseract failed (status {err.status}): {err.message.strip()}") from None
+                if "timeout" in str(err).lower():
+                    raise OcrTimeout(f"tesseract took longer than {self.timeout:g} s on the page (ocr.timeout)") from None
                 raise OcrError(f"tesseract: {err}") from None
         words = words_from_tesseract(data, self.min_conf, 1.0 / self.scale)
         log.debug("tesseract: %d words on %d lines", len(words), len({w.line for w in words}))

@@ -5,9 +5,10 @@
   file with its size limit enforced while it arrives;
 * :mod:`~anonymizer.serving.limits`: the document checks (type from content, pages, pixels)
   and their HTTP status codes;
+* :mod:`~anonymizer.serving.admission`: uploads being received at once and requests per client;
 * :mod:`~anonymizer.serving.workers`: the bounded worker pool and queue;
 * :mod:`~anonymizer.serving.threadsafe`: locks for the parts of the pipeline that threads
-  must not share concurrently (PDFium, the renderer, the detector);
+  must not share concurrently (the renderer, the detector; PDFs run in child processes);
 * :mod:`~anonymizer.serving.service`: one upload through the pipeline, in memory;
 * :mod:`~anonymizer.serving.auth`: the optional API key;
 * :mod:`~anonymizer.serving.app`: the FastAPI application (:func:`create_app`);

@@ -1,8 +1,16 @@
-"""The FastAPI application: ``POST /anonymize``, ``GET /health``, ``/openapi.json``, ``/docs``.
+"""The FastAPI application: ``POST /anonymize``, ``GET /health``, ``GET /openapi.json``.
 
 :func:`create_app` builds it from a composed ``conf/serve.yaml``; the pipeline is built
 once (or injected: tests pass a fake page anonymizer) and shared by every request through
-a bounded worker pool. :func:`build_app` takes plain objects.
+a bounded worker pool. :func:`build_app` takes plain objects. A request is admitted in
+two steps: on arrival, a client slot and an upload slot
+(:mod:`~anonymizer.serving.admission`; the upload must arrive within
+``server.upload_timeout_s``); with its upload complete, a worker or queue slot
+(:mod:`~anonymizer.serving.workers`).
+
+There is no ``/docs`` page: FastAPI's Swagger UI and ReDoc pages load their scripts from
+public CDNs (blank offline, and a third party learns who reads the docs), and no installed
+package serves those assets locally. ``/openapi.json`` describes the API for any viewer.
 
 Privacy: the server logs request ids, formats, page and entity counts, entity types,
 statuses and times; never the client's file name, never document text. Error messages
@@ -35,10 +43,12 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from anonymizer import __version__
+from anonymizer.pipeline.options import check_options
+from anonymizer.serving.admission import Admission
 from anonymizer.serving.auth import ApiKeyAuth, api_key_from_env
 from anonymizer.serving.errors import ApiError
 from anonymizer.serving.service import Anonymized, DocumentService
-from anonymizer.serving.settings import ServeSettings
+from anonymizer.serving.settings import SERVER_KEYS, ServeSettings
 from anonymizer.serving.threadsafe import share_between_threads
 from anonymizer.serving.upload import FIELD, receive_upload
 from anonymizer.serving.workers import PoolFull, WorkerPool
@@ -56,9 +66,11 @@ base64 and its audit (default), or the file itself with `?response=file`. The ou
 the input's format; PDFs come back image-only (no text layer, no metadata).
 
 Errors are JSON `{"detail": "..."}`: 400 malformed or empty upload, 401 missing or wrong
-API key, 413 upload, pages or pixels over the limits, 415 not a PNG/JPEG/TIFF/PDF, 422
-corrupt, truncated or encrypted document or a missing `file` field, 503 busy (see
-`Retry-After`), 504 the document took longer than the server's time limit.
+API key, 408 the upload did not arrive in time, 413 upload, pages or pixels over the
+limits, 415 not a PNG/JPEG/TIFF/PDF, 422 corrupt, truncated or encrypted document, a page
+too complex to render or read in time, or a missing `file` field, 429 too many requests
+from this client at once, 503 busy (see `Retry-After`), 504 the document took longer than
+the server's time limit (its processing was stopped).
 """
 
 
@@ -88,7 +100,8 @@ class ErrorResponse(BaseModel):
 
 class QueueState(BaseModel):
     running: int = Field(description="Documents being processed.")
-    waiting: int = Field(description="Accepted requests uploading or waiting for a worker.")
+    waiting: int = Field(description="Uploaded documents waiting for a worker.")
+    uploading: int = Field(description="Uploads being received (they hold no worker or queue slot).")
     workers: int
     queue_size: int
     capacity: int = Field(description="workers + queue_size: more concurrent requests get 503.")
@@ -126,12 +139,15 @@ FILE_TYPES = ("image/png", "image/jpeg", "image/tiff", "application/pdf")
 ERRORS = {
     400: "Malformed multipart body, empty upload, several `file` fields.",
     401: "API key missing or wrong (only when the server has one).",
+    408: "The upload did not arrive within server.upload_timeout_s.",
     413: "Upload, page count, page pixels or document pixels over the limits.",
     415: "Not multipart/form-data, or the content is not PNG/JPEG/TIFF/PDF.",
-    422: "No `file` field; corrupt, truncated or encrypted document; invalid query parameter.",
+    422: "No `file` field; corrupt, truncated or encrypted document; a PDF step over io.render_timeout_s or a "
+         "page's OCR over ocr.timeout; invalid query parameter.",
+    429: "This client has server.max_requests_per_client requests in progress; retry after `Retry-After` seconds.",
     500: "Unexpected failure of the pipeline (the server log has the request id).",
-    503: "All workers busy and the queue full; retry after `Retry-After` seconds.",
-    504: "Processing took longer than server.request_timeout_s.",
+    503: "All workers busy and the queue full, or server.max_uploads uploads arriving; retry after `Retry-After`.",
+    504: "Processing took longer than server.request_timeout_s; it was stopped.",
 }
 
 
@@ -172,12 +188,14 @@ def create_app(cfg: Any, anonymizer: Any = None) -> FastAPI:
     (:func:`~anonymizer.serving.threadsafe.share_between_threads`).
 
     Raises:
-        ValueError: invalid server settings, or ``server.api_key_env`` names an unset variable.
+        ValueError: invalid server or pipeline settings (one line naming the key and the value),
+            or ``server.api_key_env`` names an unset variable.
         anonymizer.anonymize.UsageError: a pipeline component cannot start.
     """
     from anonymizer.anonymize import build_components, ocr_settings, surrogate_secret
 
     settings = ServeSettings.from_config(cfg)
+    check_options(cfg, command_sections={"server": SERVER_KEYS})
     auth = ApiKeyAuth(api_key_from_env(settings.api_key_env))
     if anonymizer is None:
         anonymizer = build_components(cfg)
@@ -193,6 +211,7 @@ def create_app(cfg: Any, anonymizer: Any = None) -> FastAPI:
         max_pages=settings.max_pages,
         max_pixels=settings.max_pixels,
         max_document_pixels=settings.max_document_pixels,
+        render_timeout_s=settings.render_timeout_s,
     )
     return build_app(settings, service, auth, verify=bool(cfg.verify.enabled))
 
@@ -200,6 +219,7 @@ def create_app(cfg: Any, anonymizer: Any = None) -> FastAPI:
 def build_app(settings: ServeSettings, service: DocumentService, auth: ApiKeyAuth, verify: bool = True) -> FastAPI:
     """The FastAPI application over ``service`` (see the module docstring)."""
     pool = WorkerPool(settings.workers, settings.queue_size)
+    admission = Admission(settings.max_uploads, settings.max_requests_per_client, settings.retry_after_s)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -209,8 +229,10 @@ def build_app(settings: ServeSettings, service: DocumentService, auth: ApiKeyAut
         yield
         pool.shutdown()
 
-    app = FastAPI(title="anonymizer", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="anonymizer", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # their pages load scripts from public CDNs
     app.state.pool = pool
+    app.state.admission = admission
     app.state.settings = settings
 
     @app.exception_handler(ApiError)
@@ -255,7 +277,7 @@ def build_app(settings: ServeSettings, service: DocumentService, auth: ApiKeyAut
             "renderer": service.renderer,
             "verify": verify,
             "auth": auth.enabled,
-            "queue": pool.stats(),
+            "queue": {**pool.stats(), "uploading": admission.uploading()},
             "limits": {
                 "max_upload_bytes": settings.max_upload_bytes,
                 "max_pages": settings.max_pages,
@@ -263,6 +285,10 @@ def build_app(settings: ServeSettings, service: DocumentService, auth: ApiKeyAut
                 "max_document_pixels": settings.max_document_pixels,
                 "dpi": settings.dpi,
                 "request_timeout_s": settings.request_timeout_s,
+                "render_timeout_s": settings.render_timeout_s,
+                "upload_timeout_s": settings.upload_timeout_s,
+                "max_uploads": settings.max_uploads,
+                "max_requests_per_client": settings.max_requests_per_client,
             },
         }
 
@@ -293,26 +319,43 @@ def build_app(settings: ServeSettings, service: DocumentService, auth: ApiKeyAut
         request_id = uuid.uuid4().hex[:16]
         request.state.request_id = request_id
         started = time.perf_counter()
+        busy = ApiError(
+            503,
+            f"the server is busy ({settings.workers} worker(s) processing, queue of {settings.queue_size} full); "
+            f"retry after {settings.retry_after_s} s",
+            {"Retry-After": str(settings.retry_after_s)},
+        )
         try:
-            ticket = pool.admit()
-        except PoolFull:
-            log.warning("request %s: 503, busy (%s)", request_id, pool.stats())
-            raise ApiError(
-                503,
-                f"the server is busy ({settings.workers} worker(s) processing, queue of {settings.queue_size} full); "
-                f"retry after {settings.retry_after_s} s",
-                {"Retry-After": str(settings.retry_after_s)},
-            ) from None
+            entry = admission.enter(request.client.host if request.client else "unknown")
+        except ApiError as err:
+            log.warning("request %s: %d, %s", request_id, err.status, "client limit" if err.status == 429 else "uploads")
+            raise
+        ticket = None
         folder = Path(tempfile.mkdtemp(prefix="anonymizer-upload-", dir=settings.upload_dir))
         try:
-            upload = await receive_upload(request, folder, settings.max_upload_bytes)
+            if pool.full():  # answer before reading the upload
+                log.warning("request %s: 503, busy (%s)", request_id, pool.stats())
+                raise busy
+            try:
+                async with asyncio.timeout(settings.upload_timeout_s):
+                    upload = await receive_upload(request, folder, settings.max_upload_bytes)
+            except TimeoutError:
+                raise ApiError(408, f"the upload did not arrive within {settings.upload_timeout_s:g} s "
+                                    "(server.upload_timeout_s)", {"Connection": "close"}) from None
+            finally:
+                entry.upload_done()
+            try:
+                ticket = pool.admit()
+            except PoolFull:
+                log.warning("request %s: 503, busy (%s)", request_id, pool.stats())
+                raise busy from None
             stop = threading.Event()
             future = ticket.submit(service, upload.path, upload.filename, stop.is_set)
             future.add_done_callback(lambda _: shutil.rmtree(folder, ignore_errors=True))
             try:
                 result: Anonymized = await asyncio.wait_for(asyncio.wrap_future(future), settings.request_timeout_s)
             except TimeoutError:
-                stop.set()
+                stop.set()  # a running job stops (a PDF page being rendered: its process is killed)
                 raise ApiError(504, f"processing the upload took longer than {settings.request_timeout_s:g} s "
                                     "(server.request_timeout_s); it was stopped") from None
         except ApiError as err:
@@ -324,8 +367,10 @@ def build_app(settings: ServeSettings, service: DocumentService, auth: ApiKeyAut
             raise ApiError(500, f"internal error while processing the upload ({type(err).__name__}); "
                                 f"the server log has request {request_id}") from None
         finally:
-            ticket.close()
-            if ticket.future is None:
+            entry.close()
+            if ticket is not None:
+                ticket.close()
+            if ticket is None or ticket.future is None:
                 shutil.rmtree(folder, ignore_errors=True)
         summary = result.audit["summary"]
         status = verification_status(result.audit)

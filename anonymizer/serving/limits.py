@@ -3,25 +3,29 @@
 The type comes from the content (:func:`anonymizer.data.documents.sniff_format`), never
 from the file name or the ``Content-Type`` the client sent. Then the page count and every
 page's pixel size (from headers, or the PDF page size at the configured dpi) are checked
-against the limits. Messages say "the upload"; they never hold the client's file name.
+against the limits. A PDF is opened in its own child process
+(:class:`~anonymizer.data.pdf_pages.PdfPages`, under ``io.render_timeout_s`` per step),
+which then renders its pages: no PDF work happens in the server process, and no lock is
+shared between uploads. Messages say "the upload"; they never hold the client's file name.
 
 =====  ==========================================================================
 400    empty upload
 413    too many pages, too many pixels on a page or in the document
 415    not a PNG, JPEG, TIFF or PDF (GIF, BMP, WebP, text, ...)
-422    corrupt or truncated image or PDF, encrypted PDF
+422    corrupt or truncated image or PDF, encrypted PDF, a PDF step over ``io.render_timeout_s``
 =====  ==========================================================================
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from anonymizer.data.documents import count_pages, page_size, sniff_format
 from anonymizer.data.image_io import ImageLoadError
+from anonymizer.data.pdf_pages import PdfPages
 from anonymizer.serving.errors import ApiError
-from anonymizer.serving.threadsafe import PDFIUM_LOCK
 
 #: Format → the extension the checked file gets (``documents`` wants content and extension to agree).
 EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "PDF": ".pdf"}
@@ -32,11 +36,13 @@ SUPPORTED = "PNG, JPEG, TIFF or PDF"
 @dataclass(frozen=True)
 class DocumentInfo:
     """A checked upload: its format, the path it now has (with the format's extension),
-    and the pixel size of every page as it will be loaded."""
+    the pixel size of every page as it will be loaded, and for a PDF the open child
+    process that renders it (the caller closes it)."""
 
     format: str
     path: Path
     sizes: tuple[tuple[int, int], ...]
+    pdf: PdfPages | None = None
 
     @property
     def pages(self) -> int:
@@ -55,9 +61,17 @@ def load_error(err: ImageLoadError, fmt: str | None = None) -> ApiError:
 
 
 def check_upload(
-    path: Path, max_pages: int, max_pixels: int, max_document_pixels: int, dpi: float
+    path: Path,
+    max_pages: int,
+    max_pixels: int,
+    max_document_pixels: int,
+    dpi: float,
+    open_pdf: Callable[[Path], PdfPages] | None = None,
 ) -> DocumentInfo:
     """Check the uploaded file at ``path`` and rename it to its format's extension.
+
+    ``open_pdf`` opens a PDF in its child process (default: :class:`PdfPages` with no time
+    limit); the returned info holds it, open, for rendering.
 
     Raises:
         ApiError: 400, 413, 415 or 422 (see the module docstring).
@@ -71,14 +85,28 @@ def check_upload(
         raise ApiError(415, f"the upload is a {fmt} image, which is not supported; send a {SUPPORTED} file")
     typed = path.with_name(path.name + EXTENSIONS[fmt])
     path.rename(typed)
+    pdf, checked = None, False
     try:
-        with PDFIUM_LOCK:
+        if fmt == "PDF":
+            pdf = (open_pdf or (lambda p: PdfPages(p, None)))(typed)
+            n = len(pdf)
+        else:
             n = count_pages(typed)
-            if n > max_pages:
-                raise ApiError(413, f"the upload ({fmt}) has {n} pages, more than the limit of {max_pages} (io.max_pages)")
-            sizes = tuple(page_size(typed, i, dpi) for i in range(n))
+        if n > max_pages:
+            raise ApiError(413, f"the upload ({fmt}) has {n} pages, more than the limit of {max_pages} (io.max_pages)")
+        sizes = tuple(pdf.sizes(dpi)) if pdf is not None else tuple(page_size(typed, i, dpi) for i in range(n))
+        _check_pixels(fmt, sizes, max_pixels, max_document_pixels, dpi)
+        checked = True
     except ImageLoadError as err:
         raise load_error(err, fmt) from None
+    finally:
+        if pdf is not None and not checked:
+            pdf.close()
+    return DocumentInfo(fmt, typed, sizes, pdf)
+
+
+def _check_pixels(fmt: str, sizes: tuple[tuple[int, int], ...], max_pixels: int, max_document_pixels: int,
+                  dpi: float) -> None:
     for i, (width, height) in enumerate(sizes):
         if width * height > max_pixels:
             where = f" at {dpi:g} dpi" if fmt == "PDF" else ""
@@ -86,6 +114,5 @@ def check_upload(
                                 f"more than the limit of {max_pixels} (io.max_pixels)")
     total = sum(w * h for w, h in sizes)
     if total > max_document_pixels:
-        raise ApiError(413, f"the upload ({fmt}) has {total} pixels on its {n} pages, more than the limit of "
-                            f"{max_document_pixels} (server.max_document_pixels)")
-    return DocumentInfo(fmt, typed, sizes)
+        raise ApiError(413, f"the upload ({fmt}) has {total} pixels on its {len(sizes)} pages, more than the limit "
+                            f"of {max_document_pixels} (server.max_document_pixels)")

@@ -1,12 +1,16 @@
 """One upload through the pipeline, in memory: check → pages → anonymize → encode → audit.
 
-Runs on a worker thread. The result is the anonymized file's bytes (the input's format;
-PDFs image-only, as the command line writes them) and the audit record of
+Runs on a worker thread. Pages are encoded as they are done (the document's pages are not
+all held at once). A PDF is opened and rendered in its own child process, under
+``io.render_timeout_s`` per step and stopped at once when the request is given up. The
+result is the anonymized file's bytes (the input's format; PDFs image-only, as the
+command line writes them) and the audit record of
 :func:`anonymizer.anonymize.document_audit`, which holds no original value.
 """
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,9 +20,11 @@ from typing import Any
 from anonymizer.anonymize import anonymize_pages, document_audit
 from anonymizer.data.documents import EXTENSION_FORMATS, iter_pages
 from anonymizer.data.image_io import ImageLoadError
-from anonymizer.pipeline.outputs import encode_document
+from anonymizer.data.pdf_pages import PdfPages
+from anonymizer.pipeline.ocr import OcrTimeout
+from anonymizer.pipeline.outputs import PageWriter
+from anonymizer.serving.errors import ApiError
 from anonymizer.serving.limits import EXTENSIONS, MEDIA_TYPES, check_upload, load_error
-from anonymizer.serving.threadsafe import locked_iter
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class DocumentService:
         locale: Faker locale of the surrogates.
         dpi, jpeg_quality: PDF resolution, JPEG output quality.
         max_pages, max_pixels, max_document_pixels: limits per upload.
+        render_timeout_s: seconds per PDF step (opening, page sizes, one page; None: no limit).
     """
 
     def __init__(
@@ -73,6 +80,7 @@ class DocumentService:
         max_pages: int = 20,
         max_pixels: int = 50_000_000,
         max_document_pixels: int = 200_000_000,
+        render_timeout_s: float | None = 20.0,
     ) -> None:
         self.anonymizer = anonymizer
         self.renderer = renderer
@@ -84,28 +92,43 @@ class DocumentService:
         self.max_pages = int(max_pages)
         self.max_pixels = int(max_pixels)
         self.max_document_pixels = int(max_document_pixels)
+        self.render_timeout_s = render_timeout_s
 
     def __call__(self, path: Path, filename: str | None, should_stop: Callable[[], bool] | None = None) -> Anonymized:
         """Anonymize the uploaded file at ``path`` (renamed to its format's extension).
 
         Raises:
-            ApiError: the upload is rejected (400, 413, 415, 422).
-            anonymizer.anonymize.Cancelled: ``should_stop()`` became true between pages.
+            ApiError: the upload is rejected (400, 413, 415, 422; 422 also for a PDF step over
+                ``render_timeout_s`` and a page whose OCR took longer than ``ocr.timeout``).
+            anonymizer.anonymize.Cancelled: ``should_stop()`` became true (between pages, or
+                while a PDF page was rendering: its process is killed).
         """
         started = time.perf_counter()
-        info = check_upload(path, self.max_pages, self.max_pixels, self.max_document_pixels, self.dpi)
-        pages = iter_pages(info.path, dpi=self.dpi, max_pixels=self.max_pixels, max_pages=self.max_pages)
-        if info.format == "PDF":
-            pages = locked_iter(pages)  # PDFium is not thread-safe
+        info = check_upload(path, self.max_pages, self.max_pixels, self.max_document_pixels, self.dpi,
+                            lambda p: PdfPages(p, self.render_timeout_s, should_stop))
+        audits: list[dict[str, Any]] = []
         try:
-            images, audits = anonymize_pages(pages, self.anonymizer, self.secret, self.locale, should_stop)
+            if info.pdf is not None:
+                pdf = info.pdf
+                pages = ((i, pdf.render(i, self.dpi, self.max_pixels)) for i in range(len(pdf)))
+            else:
+                pages = iter_pages(info.path, dpi=self.dpi, max_pixels=self.max_pixels, max_pages=self.max_pages)
+            buffer = io.BytesIO()
+            writer = PageWriter(buffer, info.format, dpi=self.dpi, jpeg_quality=self.jpeg_quality)
+            for image in anonymize_pages(pages, self.anonymizer, self.secret, self.locale, should_stop, audits):
+                writer.add(image)
+            writer.finish()
         except ImageLoadError as err:
             raise load_error(err, info.format) from None
-        data = encode_document(images, info.format, dpi=self.dpi, jpeg_quality=self.jpeg_quality)
+        except OcrTimeout as err:
+            raise ApiError(422, f"the upload ({info.format}): page {len(audits)} cannot be read: {err}") from None
+        finally:
+            if info.pdf is not None:
+                info.pdf.close()
         name = output_name(filename, info.format)
         audit = document_audit(
             input_name=filename or "upload", output_name=name, status="ok", reason=None, renderer=self.renderer,
             ocr=self.ocr, consistent=self.secret is not None, pages_audit=audits,
             seconds=time.perf_counter() - started,
         )
-        return Anonymized(data, info.format, name, audit)
+        return Anonymized(buffer.getvalue(), info.format, name, audit)

@@ -7,9 +7,10 @@ built at startup, shared by every worker):
   temporary file): concurrent calls are safe and run in parallel. Only a configured
   ``tesseract_cmd`` is switched through a module-level global per call; the server sets
   that global once instead (:func:`share_between_threads`).
-* **PDFium** (PDF page counting and rendering) is not thread-safe, not even on different
-  documents: every call goes through :data:`PDFIUM_LOCK` (:func:`locked_iter`, and the
-  callers of :mod:`anonymizer.serving.limits`).
+* **PDFium** is not thread-safe, not even on different documents: the server never calls
+  it. Each uploaded PDF is counted and rendered in its own child process
+  (:class:`~anonymizer.data.pdf_pages.PdfPages`), so PDFs render in parallel and a PNG
+  never waits on a PDF.
 * **Renderers**: the classical renderer caches the measured context words of the page it
   saw last on the instance; the diffusion renderer holds a torch model and its sampler.
   Calls are serialized with a lock. The fallback redactor keeps no state.
@@ -28,13 +29,9 @@ detection and rendering take turns.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-
-#: Every PDFium call of the server process holds this lock.
-PDFIUM_LOCK = threading.RLock()
 
 
 class Serialized:
@@ -90,20 +87,3 @@ def share_between_threads(anonymizer: T) -> T:
         anonymizer.ocr.tesseract_cmd = None  # type: ignore[attr-defined]
     return anonymizer
 
-
-def locked_iter(items: Iterator[T], lock: threading.Lock | threading.RLock = PDFIUM_LOCK) -> Iterator[T]:
-    """``items`` with every step (and the final close) of the underlying generator under
-    ``lock``; the loop body of the caller runs without it."""
-    try:
-        while True:
-            with lock:
-                try:
-                    item = next(items)
-                except StopIteration:
-                    return
-            yield item
-    finally:
-        close: Callable[[], None] | None = getattr(items, "close", None)
-        if close is not None:
-            with lock:
-                close()

@@ -4,11 +4,16 @@ The body is streamed through python-multipart's parser: the ``file`` part goes s
 to ``<private temp folder>/upload`` (the folder is ``mkdtemp``'s, mode 0700; the caller
 deletes it), other fields are read and dropped. Sizes are enforced before and while the
 body arrives: a ``Content-Length`` over the limit is refused without reading, and
-counting stops the transfer as soon as the file or the body passes it (413).
+counting stops the transfer as soon as the file or the body passes it (413). The caller
+bounds the time the body may take (``server.upload_timeout_s``).
+
+python-multipart's own logger quotes bytes of a malformed body in its messages; its
+records are dropped (the upload is refused with 400 and a message of ours).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -25,6 +30,8 @@ from anonymizer.serving.settings import FORM_OVERHEAD_BYTES
 FIELD = "file"
 MAX_PARTS = 16
 MAX_NAME_CHARS = 200
+
+logging.getLogger("python_multipart.multipart").addFilter(lambda record: False)  # it quotes upload bytes
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """A bounded pool: ``workers`` threads and at most ``queue_size`` requests waiting.
 
-A request takes a :class:`Ticket` when it arrives (:meth:`WorkerPool.admit`); when
-``workers + queue_size`` tickets are out, admission fails with :class:`PoolFull` (the API
-answers 503 with ``Retry-After``). A ticket is given back when its job finishes, or when
-the request ends without submitting one, so the bound holds even for jobs that outlive
-their request (a timed-out job finishes its current page first).
+A request takes a :class:`Ticket` once its upload has arrived (:meth:`WorkerPool.admit`;
+the API answers 503 at once, before reading the upload, when :meth:`WorkerPool.full`);
+when ``workers + queue_size`` tickets are out, admission fails with :class:`PoolFull` (the
+API answers 503 with ``Retry-After``). A ticket is given back when its job finishes, or
+when the request ends without submitting one, so the bound holds even for jobs that
+outlive their request (a timed-out job stops at once while a PDF page renders, else at the
+end of its current page).
 """
 
 from __future__ import annotations
@@ -78,8 +80,13 @@ class WorkerPool:
             self._admitted += 1
         return Ticket(self)
 
+    def full(self) -> bool:
+        """Whether :meth:`admit` would fail now."""
+        with self._lock:
+            return self._admitted >= self.capacity
+
     def stats(self) -> dict[str, int]:
-        """``running`` jobs, ``waiting`` admitted requests (uploading or queued), ``capacity``."""
+        """``running`` jobs, ``waiting`` admitted requests (queued for a worker), ``capacity``."""
         with self._lock:
             return {"running": self._running, "waiting": self._admitted - self._running,
                     "workers": self.workers, "queue_size": self.queue_size, "capacity": self.capacity}
