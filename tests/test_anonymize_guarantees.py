@@ -127,8 +127,10 @@ def test_every_boolean_of_the_configs_is_checked() -> None:
             elif isinstance(value, bool):
                 yield f"{prefix}{key}"
 
-    checked = {k for k, check in {**CHECKS, **ANONYMIZE_CHECKS}.items() if check is check_bool}
-    checked |= {"server.access_log", "detect.form_context"}  # ServeSettings; a bool or a mapping
+    from anonymizer.pipeline.options import _bool_or_options
+
+    checked = {k for k, check in {**CHECKS, **ANONYMIZE_CHECKS}.items() if check in (check_bool, _bool_or_options)}
+    checked |= {"server.access_log"}  # ServeSettings
     found = set()
     for renderer in ("classical", "redact", "diffusion"):
         cfg = compose_anonymize(["input=a", "output=b", f"renderer={renderer}"])

@@ -19,6 +19,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from anonymizer.data.checks import check_int, check_number
 from anonymizer.data.documents import MAX_DPI
+from anonymizer.pipeline.illumination import PREPROCESS_MODES
+from anonymizer.pipeline.scope import POLICIES
 
 #: io.dpi below this renders PDF pages too small to read (0.01 gave 1×1-pixel pages).
 MIN_DPI = 50
@@ -71,10 +73,20 @@ def _fallback(key: str, value: Any) -> str:
     return value
 
 
-def _form_context(key: str, value: Any) -> Any:
+def _bool_or_options(key: str, value: Any) -> Any:
+    """A detector switch: ``true``, ``false`` or a mapping of that detector's options."""
     if not isinstance(value, (bool, Mapping, DictConfig)):
-        raise ValueError(f"{key} must be true, false or a mapping of form-context options, got {value!r}")
+        raise ValueError(f"{key} must be true, false or a mapping of its options, got {value!r}")
     return value
+
+
+def _one_of(choices: tuple[str, ...]) -> Check:
+    def check(key: str, value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"{key} must be one of {list(choices)}, got {value!r}")
+        return value
+
+    return check
 
 
 #: Key → check (raises ValueError naming the key and the value). A key the config does not
@@ -87,7 +99,13 @@ CHECKS: dict[str, Check] = {
     "io.jpeg_quality": lambda k, v: check_number(k, v, 1, 100, integer=True),
     "io.render_timeout_s": _optional_positive,
     "ocr.timeout": lambda k, v: check_number(k, v, 0),
-    "detect.form_context": _form_context,
+    "ocr.preprocess": _one_of(PREPROCESS_MODES),
+    "detect.form_context": _bool_or_options,
+    "detect.address_blocks": _bool_or_options,
+    "detect.field_ink": _bool_or_options,
+    "detect.names": check_bool,
+    "detect.box_fields": check_bool,
+    "detect.policy": _one_of(POLICIES),
     "surrogates.locale": _text,
     "surrogates.fit": check_bool,
     "verify.enabled": check_bool,
