@@ -202,6 +202,9 @@ def test_a_failed_document_is_retried_on_the_next_run(tmp_path: Path, capsys) ->
     ("+io.dpis=300", "unknown option(s) io.dpis"),
     ("+outptu=x", "unknown option(s) outptu"),
     ("renderer.name=nope", "unknown renderer 'nope'"),
+    ("detect.policy=everyone", "detect.policy must be one of ['personal', 'all'], got 'everyone'"),
+    ("detect.names=no", "detect.names must be true or false, got 'no'"),
+    ("ocr.preprocess=sharpen", "ocr.preprocess must be one of ['auto', 'flatten', 'none'], got 'sharpen'"),
 ])
 def test_bad_options_are_usage_errors_before_any_document(tmp_path: Path, override: str, message: str, capsys) -> None:
     blank(tmp_path / "in" / "a.png")
