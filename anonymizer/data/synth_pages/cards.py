@@ -31,6 +31,8 @@ from anonymizer.data.synth_pages.pens import Pen
 from anonymizer.data.synth_pages.typeset import Ctx, PageFull, plain
 from anonymizer.data.synth_pages.values import Value
 
+#: Width / height of the cards (ID-1 format; US business card).
+CARD_ASPECT = {"id_card": 85.6 / 54.0, "business_card": 88.9 / 50.8}
 _US_STATES = {"CA": "CALIFORNIA", "NY": "NEW YORK", "TX": "TEXAS", "FL": "FLORIDA", "IL": "ILLINOIS",
               "WA": "WASHINGTON", "PA": "PENNSYLVANIA", "OH": "OHIO"}
 _EYES = ("BRN", "BLU", "GRN", "HAZ", "GRY")
@@ -304,7 +306,7 @@ def _insurance_card(ctx: Ctx, pen: Pen, ids: Identifiers, person: Person, box: t
     yr = _field(inner, pen, labels[3], date_value(ctx, dt.date(r.randint(2019, 2025), r.randint(1, 12), 1), "mdy"),
                 x0 + w * 0.68, yr, w * 0.3, True, 0.6)
     if r.random() < 0.5:
-        doctor = Value("PERSON", (f"DR {new_person(ctx.values).full_name('first_last', caps=True).text}",), PERSONAL)
+        doctor = new_person(ctx.values).full_name("first_last", caps=True)
         y = _field(inner, pen, labels[4], doctor, x, y, width * 0.65, False, 0.7)
     elif r.random() < 0.6:
         dependents = new_person(ctx.values).full_name("first_last", caps=True)
@@ -337,7 +339,8 @@ def id_card(ctx: Ctx) -> None:
         scale = box[2] / 40
     else:
         w = round(ctx.width * r.uniform(0.6, 0.85))
-        box = (ctx.left + r.randint(0, ctx.width - w), ctx.top + r.randint(40, 160), w, round(w / 1.585))
+        box = (ctx.left + r.randint(0, ctx.width - w), ctx.top + r.randint(40, 160), w,
+               round(w / CARD_ASPECT["id_card"]))
         scale = box[2] / 40
     cctx = replace(ctx, size=max(11, round(scale)))
     pen = Pen(cctx, cctx.family if r.random() < 0.6 else cctx.head_family, cctx.size,
@@ -364,7 +367,7 @@ def business_card(ctx: Ctx) -> None:
         return
     gap = 24
     w = round((ctx.width - gap) / 2 * r.uniform(0.92, 1.0))
-    h = round(w / 1.75)
+    h = round(w / CARD_ASPECT["business_card"])
     y = ctx.top + r.randint(0, 60)
     for _ in range(r.randint(1, 3)):
         if y + h > ctx.bottom:

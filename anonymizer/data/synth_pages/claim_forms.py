@@ -118,7 +118,7 @@ def _cms1500(ctx: Ctx, pen: Pen, ids: Identifiers, patient: Person, y: float) ->
         Row([Cell("DATE OF CURRENT ILLNESS, INJURY, or PREGNANCY (LMP)", [_split_date(ctx, recent_date(v), True)],
                   1.3, "14."),
              Cell("NAME OF REFERRING PROVIDER OR OTHER SOURCE",
-                  [Value("PERSON", (f"DN {new_person(v).full_name('first_last', caps=True).text} MD",), PERSONAL)]
+                  [new_person(v).full_name("first_mi_last", caps=True)]
                   if r.random() < 0.6 else [], 1.5, "17."),
              Cell("NPI", [Value("ID_NUMBER", (ids.npi(),), PERSONAL)] if r.random() < 0.6 else [], 0.9, "17b.")]),
         Row([Cell("DIAGNOSIS OR NATURE OF ILLNESS OR INJURY  Relate A-L to service line below (24E)",
@@ -137,7 +137,7 @@ def _cms1500(ctx: Ctx, pen: Pen, ids: Identifiers, patient: Person, y: float) ->
              Cell("TOTAL CHARGE", [money(ctx, charges, r.random() < 0.3)], 0.8, "28.", "right"),
              Cell("AMOUNT PAID", [money(ctx, paid, False)] if paid else [], 0.8, "29.", "right")]),
         Row([Cell("SIGNATURE OF PHYSICIAN OR SUPPLIER INCLUDING DEGREES OR CREDENTIALS",
-                  [Value("PERSON", (new_person(v).full_name("first_last").text + " MD",), PERSONAL),
+                  [new_person(v).full_name("first_last", caps=pen.caps),
                    date_value(ctx, recent_date(v), "mdy2")], 1.2, "31."),
              Cell("SERVICE FACILITY LOCATION INFORMATION", _provider(ctx, False), 1.3, "32."),
              Cell("BILLING PROVIDER INFO & PH #", _provider(ctx, True), 1.5, "33.")]),
@@ -201,7 +201,7 @@ def _local_claim(ctx: Ctx, pen: Pen, ids: Identifiers, person: Person, y: float)
     caps = r.random() < 0.4
     other = r.random() < 0.3
     policy = person.ssn if ctx.locale == "fr_FR" else ids.policy_number()
-    doctor = Value("PERSON", (f"Dr {new_person(v).full_name('first_last').text}",), PERSONAL)
+    doctor = new_person(v).full_name("first_last")
     bank = [Value("IBAN_CODE", v.iban().lines, PERSONAL)] if ctx.locale != "en_GB" else \
         [Value("ID_NUMBER", (f"{ids.sort_code()} {ids.account()}",), PERSONAL)]
     rows = [

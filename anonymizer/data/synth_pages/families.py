@@ -6,14 +6,12 @@ import random
 from collections.abc import Callable
 
 from anonymizer.data.synth_pages import layouts
-from anonymizer.data.synth_pages.cards import business_card, id_card
+from anonymizer.data.synth_pages.cards import CARD_ASPECT, business_card, id_card
 from anonymizer.data.synth_pages.claim_forms import claim_form
 from anonymizer.data.synth_pages.prose import free_text
 from anonymizer.data.synth_pages.statements import pay_stub, statement
 from anonymizer.data.synth_pages.tax_forms import tax_form
 from anonymizer.data.synth_pages.typeset import Ctx
-
-CARD_ASPECT = {"id_card": 85.6 / 54.0, "business_card": 88.9 / 50.8}
 
 LAYOUTS: dict[str, Callable[[Ctx], None]] = {
     **layouts.LAYOUTS,

@@ -237,10 +237,15 @@ _CERT = {
               "ref": "Works/payroll number", "born": "Date of birth", "address": "Employee's address",
               "employer": "Employer's full name and address (including postcode)",
               "employer_id": "Employer PAYE reference", "code": "Final tax code",
-              "amounts": [("", "Pay in previous employment(s)"), ("", "Tax deducted in previous employment(s)"),
-                          ("", "Pay in this employment"), ("", "Tax deducted in this employment"),
-                          ("", "Total pay for year"), ("", "Total tax for year"), ("", "Student Loan deductions"),
-                          ("", "National Insurance contributions")],
+              "amounts": [  # (box number, label, share of the year's pay)
+                  ("", "Pay in previous employment(s)", 0.3),
+                  ("", "Tax deducted in previous employment(s)", 0.05),
+                  ("", "Pay in this employment", 0.7),
+                  ("", "Tax deducted in this employment", 0.13),
+                  ("", "Total pay for year", 1.0),
+                  ("", "Total tax for year", 0.18),
+                  ("", "Student Loan deductions", 0.03),
+                  ("", "National Insurance contributions", 0.08)],
               "codes": ("1257L", "1257L", "BR", "K475", "1100L W1")},
     "de_DE": {"title": "Ausdruck der elektronischen Lohnsteuerbescheinigung für {year}", "form": "LStB",
               "sub": "Nachstehende Daten wurden maschinell an die Finanzverwaltung übertragen.",
@@ -248,23 +253,30 @@ _CERT = {
               "born": "Geburtsdatum", "address": "Anschrift des Arbeitnehmers",
               "employer": "Anschrift und Steuernummer des Arbeitgebers", "employer_id": "Steuernummer",
               "code": "Steuerklasse/Faktor",
-              "amounts": [("3.", "Bruttoarbeitslohn einschl. Sachbezüge"), ("4.", "Einbehaltene Lohnsteuer von 3."),
-                          ("5.", "Einbehaltener Solidaritätszuschlag von 3."),
-                          ("6.", "Einbehaltene Kirchensteuer des Arbeitnehmers von 3."),
-                          ("22.", "Arbeitgeberanteil zur gesetzlichen Rentenversicherung"),
-                          ("23.", "Arbeitnehmeranteil zur gesetzlichen Rentenversicherung"),
-                          ("25.", "Arbeitnehmerbeiträge zur gesetzlichen Krankenversicherung"),
-                          ("26.", "Arbeitnehmerbeiträge zur sozialen Pflegeversicherung")],
+              "amounts": [  # (box number, label, share of the year's pay)
+                  ("3.", "Bruttoarbeitslohn einschl. Sachbezüge", 1.0),
+                  ("4.", "Einbehaltene Lohnsteuer von 3.", 0.16),
+                  ("5.", "Einbehaltener Solidaritätszuschlag von 3.", 0.009),
+                  ("6.", "Einbehaltene Kirchensteuer des Arbeitnehmers von 3.", 0.014),
+                  ("22.", "Arbeitgeberanteil zur gesetzlichen Rentenversicherung", 0.093),
+                  ("23.", "Arbeitnehmeranteil zur gesetzlichen Rentenversicherung", 0.093),
+                  ("25.", "Arbeitnehmerbeiträge zur gesetzlichen Krankenversicherung", 0.081),
+                  ("26.", "Arbeitnehmerbeiträge zur sozialen Pflegeversicherung", 0.017)],
               "codes": ("1", "3", "4", "5", "1 / 0,000")},
     "fr_FR": {"title": "Déclaration des revenus {year}", "form": "2042", "sub": "Revenus de l'année {year}",
               "last": "Nom", "first": "Prénoms", "nid": "Numéro fiscal", "ref": "Numéro d'accès en ligne",
               "born": "Date de naissance", "address": "Adresse du déclarant",
               "employer": "Nom et adresse de l'employeur", "employer_id": "N° SIRET",
               "code": "Situation du foyer",
-              "amounts": [("1AJ", "Salaires, gains de droits d'auteur"), ("1AP", "Autres revenus imposables"),
-                          ("1GB", "Heures supplémentaires exonérées"), ("1AK", "Frais réels"),
-                          ("8HV", "Impôt prélevé à la source"), ("8TK", "Revenus étrangers"),
-                          ("1BJ", "Salaires déclarant 2"), ("7UF", "Dons aux oeuvres")],
+              "amounts": [  # (box number, label, share of the year's pay)
+                  ("1AJ", "Salaires, gains de droits d'auteur", 1.0),
+                  ("1AP", "Autres revenus imposables", 0.05),
+                  ("1GB", "Heures supplémentaires exonérées", 0.04),
+                  ("1AK", "Frais réels", 0.06),
+                  ("8HV", "Impôt prélevé à la source", 0.08),
+                  ("8TK", "Revenus étrangers", 0.1),
+                  ("1BJ", "Salaires déclarant 2", 0.8),
+                  ("7UF", "Dons aux oeuvres", 0.01)],
               "codes": ("M", "C", "D", "O", "V")},
 }
 
@@ -283,10 +295,9 @@ def _certificate(ctx: Ctx, style: GridStyle, ids: Identifiers, person: Person) -
     org, addr = _employer(ctx)
     employer_id = {"en_GB": ids.paye_reference(), "de_DE": ids.german_tax_number(), "fr_FR": ids.siret()}[loc]
     pay = v.money(12000, 150000)
-    amounts = [pay, pay * r.uniform(0.05, 0.3), pay * 0.01, pay * 0.02, pay * 0.093, pay * 0.093, pay * 0.08,
-               pay * 0.017]
     cells = []
-    for (number, label), amount in zip(spec["amounts"], amounts):
+    for number, label, share in spec["amounts"]:  # each amount a share of the year's pay
+        amount = pay * share * r.uniform(0.8, 1.2) if share < 1 else pay
         cells.append(_amount_cell(ctx, number, label, amount if r.random() < 0.85 else None))
     amount_rows: list[Block] = [Row(cells[i : i + 2]) for i in range(0, len(cells), 2)]
     identity: list[Block] = [
