@@ -286,8 +286,8 @@ def statement(ctx: Ctx) -> None:
         balance += amount if credit else -amount
         money_in += amount if credit else 0.0
         money_out += 0.0 if credit else amount
-        counterpart = {"org": lambda: scoped(v.company(), PERSONAL), "person": lambda: new_person(v).full_name(
-            "first_last", caps=r.random() < 0.5), "city": lambda: scoped(v.city(), PERSONAL)}
+        counterpart = {"org": lambda: _merchant(ctx), "city": lambda: scoped(v.city(), PERSONAL),
+                       "person": lambda: new_person(v).full_name("first_last", caps=r.random() < 0.5)}
         desc: list = [text] + ([counterpart[kind]()] if kind else [])
         if kind == "org" and r.random() < 0.3:
             desc.append(Value("ID_NUMBER", (ids.shape("REF 99999999").split()[1],), PERSONAL))
@@ -305,6 +305,14 @@ def statement(ctx: Ctx) -> None:
     y = plain(ctx, spec["note"], ctx.left, y + 6, ctx.font(0.8), ctx.width)
     key_values(ctx, Pen(ctx, ctx.family, ctx.font(0.75).size), spec["registry"] + ctx.colon, [registry], ctx.left, y,
                ctx.font(0.75), ctx.width)
+
+
+def _merchant(ctx: Ctx) -> Value:
+    """A company as statements print it: long names cut to their first word."""
+    name = ctx.values.company().text
+    if len(name) > 22:
+        name = name.replace(",", " ").split()[0]
+    return Value("ORGANIZATION", (name.upper() if ctx.rng.random() < 0.5 else name,), PERSONAL)
 
 
 def _address_only(ctx: Ctx, pen: Pen, person: Person, x: float, y: float, width: float) -> float:
