@@ -362,7 +362,7 @@ def test_name_styles_and_demo_people() -> None:
         ({"kinds": {"memo": 1.0}}, r"unknown page kind\(s\) \['memo'\]; known kinds: \['form'.*'free_text'\]"),
         ({"kinds": "tax_form,memo"}, r"unknown page kind\(s\) \['memo'\]"),
         ({"kinds": ""}, "kinds must be a mapping of page kind to weight"),
-        ({"card_width": 200}, r"card_width must be in \[400, width=850\]"),
+        ({"card_width": 200}, r"card_width must be in \[400, 2000\]"),
         ({"hand_prob": 1.5}, r"hand_prob must be a number in \[0.0, 1.0\]"),
         ({"hand_fonts": "dkg"}, "hand_fonts must be a list of font file names"),
         ({"scan": {"perspective": [0.1, 0.5]}}, r"scan.perspective must be a \[min, max\] pair"),
@@ -389,6 +389,15 @@ def test_cli_kind_names_replace_the_yaml_mix(tmp_path) -> None:  # noqa: ANN001
     bad = subprocess.run([sys.executable, "-m", "anonymizer.data.synth_pages", "n=1", f"out={tmp_path / 'bad'}",
                           "page.kinds=memo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "unknown page kind(s) ['memo']" in bad.stderr
+
+
+@pytest.mark.parametrize("kind", ["id_card", "business_card", "tax_form"])
+def test_small_pages(kind: str) -> None:
+    """The smallest page size works for every kind (card pages keep their own size)."""
+    for i in range(3):
+        _, rec = generate_page(i, 2, PageConfig(width=500, height=600, kinds={kind: 1.0}, scan=CLEAN))
+        assert rec.words and any(e.sensitive for e in rec.entities)
+        assert all(w.box[2] <= rec.width and w.box[3] <= rec.height for w in rec.words)
 
 
 def test_kind_sets_and_lists() -> None:

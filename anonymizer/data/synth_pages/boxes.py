@@ -350,14 +350,20 @@ def grid(ctx: Ctx, blocks: Sequence[Block], style: GridStyle, x: int, y: float, 
          thick_top: bool = False) -> float:
     """Draw ``blocks`` from ``y`` in ``[x, x + width)``; returns the y below the grid.
 
-    Raises :class:`PageFull` (after closing the frame of what was drawn) when a block does
-    not fit above the bottom margin.
+    A :class:`Side` too tall for the rest of the page is drawn as its stacks one under the
+    other. Raises :class:`PageFull` (after closing the frame of what was drawn) when a row
+    does not fit above the bottom margin.
     """
     top, full = round(y), False
-    for block in blocks:
+    queue = list(blocks)
+    while queue:
+        block = queue.pop(0)
         prepared = _prepare(ctx, style, block, x, width)
         height = round(prepared.height)
         if not ctx.fits(y, height + 2):
+            if isinstance(block, Side):  # too tall side by side: its stacks one under the other
+                queue[:0] = [b for _, stack in block.stacks for b in stack]
+                continue
             full = True
             break
         _draw(ctx, style, prepared, y, height, x)

@@ -19,7 +19,7 @@ CARD_KINDS = ("id_card", "business_card")
 KINDS = BASE_KINDS + REAL_KINDS
 KIND_SETS = {"base": BASE_KINDS, "real": REAL_KINDS, "all": KINDS}
 IMAGE_FORMATS = ("png", "jpg")
-MIN_WIDTH, MIN_HEIGHT, MIN_RECEIPT_WIDTH, MIN_CARD_WIDTH = 500, 600, 260, 400
+MIN_WIDTH, MIN_HEIGHT, MIN_RECEIPT_WIDTH, MIN_CARD_WIDTH, MAX_CARD_WIDTH = 500, 600, 260, 400, 2000
 #: Handwriting-like font files (names without extension) from Debian's fonts-dkg-handwriting,
 #: fonts-breip, fonts-comic-neue and fonts-humor-sans.
 HAND_FONTS = ("dkg", "Breip", "ComicNeue-Regular", "Humor-Sans")
@@ -86,8 +86,8 @@ class PageConfig:
         if not MIN_RECEIPT_WIDTH <= self.receipt_width <= self.width:
             raise ValueError(f"receipt_width must be in [{MIN_RECEIPT_WIDTH}, width={self.width}], "
                              f"got {self.receipt_width}")
-        if not MIN_CARD_WIDTH <= self.card_width <= self.width:
-            raise ValueError(f"card_width must be in [{MIN_CARD_WIDTH}, width={self.width}], got {self.card_width}")
+        if not MIN_CARD_WIDTH <= self.card_width <= MAX_CARD_WIDTH:  # card pages have their own size
+            raise ValueError(f"card_width must be in [{MIN_CARD_WIDTH}, {MAX_CARD_WIDTH}], got {self.card_width}")
         self.kinds = _kinds(self.kinds)
         self.locales = tuple(self.locales)
         bad = [loc for loc in self.locales if loc not in SUPPORTED_LOCALES]
