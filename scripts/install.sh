@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-liberation2 fonts-noto-core fonts-noto-mono
+  fonts-dkg-handwriting fonts-breip fonts-comic-neue fonts-humor-sans
   tesseract-ocr tesseract-ocr-eng
 )
 

@@ -12,20 +12,21 @@ import os
 import re
 import subprocess
 import sys
-import unicodedata
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from omegaconf import OmegaConf
+from PIL import Image
 
 from anonymizer.data.records import PII_LABELS, PageRecord, read_records
-from anonymizer.data.synth_pages import KINDS, PageConfig, ScanConfig, generate_page, write_pages
+from anonymizer.data.synth_pages import BASE_KINDS, PageConfig, ScanConfig, generate_page, write_pages
 from anonymizer.data.synth_pages.cli import _report
 from anonymizer.data.synth_pages.scan import rotate_word
 from anonymizer.data.synth_pages.values import EMAIL_RE, SUPPORTED_LOCALES, Values, iban_valid, luhn_valid
-from anonymizer.metrics.legibility import cer, ocr_available, ocr_line
+from anonymizer.metrics.legibility import ocr_available
+from tests.synth_ocr import ocr_rates as _ocr_rates
 
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN = ScanConfig(enabled=False)
@@ -96,13 +97,13 @@ def test_generated_values_are_valid(locale: str) -> None:
 # -- records match the drawing ---------------------------------------------------------------
 def test_every_kind_and_pii_type(clean_pages) -> None:
     kinds = {rec.id.rsplit("-", 1)[1] for _, rec in clean_pages}
-    assert kinds == set(KINDS)
+    assert kinds == set(BASE_KINDS)
     labels = {e.label for _, rec in clean_pages for e in rec.entities if e.sensitive}
     assert EXPECTED_PII <= labels, f"missing {sorted(EXPECTED_PII - labels)}"
     assert labels <= PII_LABELS
-    # The default mix draws every kind too.
+    # The default mix (the original four kinds) draws every one of them too.
     drawn = Counter(generate_page(i, 3, PageConfig(scan=CLEAN))[1].id.rsplit("-", 1)[1] for i in range(16))
-    assert set(drawn) == set(KINDS)
+    assert set(drawn) == set(BASE_KINDS)
 
 
 def test_record_structure(clean_pages) -> None:
@@ -166,49 +167,6 @@ def test_values_in_records_are_valid(clean_pages) -> None:
 
 
 # -- OCR of the sensitive values ----------------------------------------------------------------
-def _normalise(text: str) -> str:
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return "".join(text.lower().split())
-
-
-def _ocr_entity(image: Image.Image, rec: PageRecord, words: tuple[int, ...]) -> tuple[str, str]:
-    """(OCR, truth) of an entity: each of its lines cropped (1 px margin), white-bordered, upscaled."""
-    lines: dict[int | None, list[int]] = {}
-    for i in words:
-        lines.setdefault(rec.words[i].line, []).append(i)
-    preds, truths = [], []
-    for idx in sorted(lines.values(), key=lambda ix: min(rec.words[i].box[1] for i in ix)):
-        idx.sort(key=lambda i: rec.words[i].box[0])
-        b = np.array([rec.words[i].box for i in idx])
-        crop = image.crop((int(b[:, 0].min()) - 1, int(b[:, 1].min()) - 1,
-                           int(np.ceil(b[:, 2].max())) + 1, int(np.ceil(b[:, 3].max())) + 1))
-        crop = ImageOps.expand(crop, border=8, fill=(255, 255, 255))
-        preds.append(ocr_line(crop, upscale=4 if crop.height < 40 else 2))
-        truths.append(_text(rec, idx))
-    return " ".join(preds), " ".join(truths)
-
-
-def _sample(rec: PageRecord, per_page: int) -> list[tuple[int, ...]]:
-    """Sensitive entities of ``rec``: one of every label first, then the others, ``per_page`` at most."""
-    sensitive = [e for e in rec.entities if e.sensitive]
-    first = {}
-    for e in sensitive:
-        first.setdefault(e.label, e)
-    rest = [e for e in sensitive if e not in first.values()]
-    return [e.words for e in (list(first.values()) + rest)[:per_page]]
-
-
-def _ocr_rates(pages, per_page: int) -> tuple[float, float, int]:
-    preds, truths = [], []
-    for image, rec in pages:
-        for words in _sample(rec, per_page):
-            pred, truth = _ocr_entity(image, rec, words)
-            preds.append(_normalise(pred))
-            truths.append(_normalise(truth))
-    exact = sum(p == t for p, t in zip(preds, truths)) / len(truths)
-    return exact, cer(preds, truths), len(truths)
-
-
 @pytest.mark.skipif(not ocr_available(), reason="tesseract is not installed")
 def test_ocr_reads_the_sensitive_values(clean_pages) -> None:
     exact, rate, n = _ocr_rates(clean_pages, per_page=10)
@@ -357,8 +315,10 @@ def test_cli_writes_pages_and_refuses_to_overwrite(tmp_path: Path) -> None:
     records, errors = read_records(out / "records.jsonl")
     assert errors == [] and [r.id for r in records] == [f"s6-{i:06d}-{r.id.rsplit('-', 1)[1]}"
                                                         for i, r in enumerate(records)]
-    # Same bytes as the Python API in this process.
-    api = write_pages(3, tmp_path / "api", seed=6, config=PageConfig(scan=CLEAN))
+    # Same bytes as the Python API in this process, with the YAML's page settings.
+    page = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "synth_pages.yaml").page)
+    page["scan"]["enabled"] = False
+    api = write_pages(3, tmp_path / "api", seed=6, config=PageConfig.from_mapping(page))
     assert _files(out) == _files(api.records_path.parent)
     first = (out / "records.jsonl").read_bytes()
     again = _cli(cwd, "n=2", f"out={out}")

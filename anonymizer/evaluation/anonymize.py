@@ -123,10 +123,12 @@ def record_pages(records: Sequence[PageRecord], n: int, max_pixels: int | None =
 
 
 def page_kind(record: PageRecord) -> str:
-    """``form``/``invoice``/``letter``/``receipt`` for synthetic pages, else the record's source."""
+    """The page kind of synthetic pages (``form``, ``tax_form``, ...), else the record's source."""
+    from anonymizer.data.synth_pages.config import KINDS
+
     if record.source == "synth_pages":
         tail = record.id.rsplit("-", 1)[-1]
-        if tail in ("form", "invoice", "letter", "receipt"):
+        if tail in KINDS:
             return tail
     return record.source or "records"
 

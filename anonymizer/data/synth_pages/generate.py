@@ -28,8 +28,9 @@ from PIL import Image
 from anonymizer.data.checks import check_int
 from anonymizer.data.fonts import find_fonts
 from anonymizer.data.records import PageRecord, write_records
-from anonymizer.data.synth_pages.config import KINDS, PageConfig
-from anonymizer.data.synth_pages.layouts import LAYOUTS
+from anonymizer.data.synth_pages.config import BASE_KINDS, KINDS, REAL_KINDS, PageConfig
+from anonymizer.data.synth_pages.families import LAYOUTS, page_size
+from anonymizer.data.synth_pages.pens import find_hand_fonts
 from anonymizer.data.synth_pages.render import FontBook, LayoutError, Page
 from anonymizer.data.synth_pages.scan import print_and_scan
 from anonymizer.data.synth_pages.typeset import Ctx, PageFull
@@ -60,7 +61,11 @@ def _layout(kind: str, locale: str, rng: random.Random, cfg: PageConfig) -> Page
     values = _values(locale)
     values.reset(rng)
     receipt = kind == "receipt"
-    width = cfg.receipt_width if receipt else cfg.width
+    if kind in BASE_KINDS:
+        width, height = cfg.receipt_width if receipt else cfg.width, cfg.height
+    else:
+        width, height = page_size(kind, rng, cfg.width, cfg.height, cfg.card_width)
+    card = width > height  # a card page is the card itself
     if receipt:
         family = rng.choice(fonts.of_kind("mono") if rng.random() < 0.6 else fonts.of_kind("sans"))
     elif kind == "letter":
@@ -71,14 +76,19 @@ def _layout(kind: str, locale: str, rng: random.Random, cfg: PageConfig) -> Page
     lo, hi = cfg.margin
     if receipt:
         lo, hi = max(10, lo // 3), max(10, hi // 3)
+    elif card:
+        lo, hi = max(6, width // 60), max(8, width // 30)
     mx, mt = rng.randint(lo, hi), rng.randint(lo, hi)
-    page = Page(width, cfg.height)
+    page = Page(width, height)
     ctx = Ctx(
         page=page, rng=rng, values=values, fonts=fonts, locale=locale, family=family, head_family=head,
         size=rng.randint(*cfg.font_size), spacing=rng.uniform(*cfg.line_spacing),
-        left=mx, top=mt, right=width - mx - rng.randint(0, lo // 2), bottom=cfg.height - rng.randint(lo, hi),
+        left=mx, top=mt, right=width - mx - rng.randint(0, lo // 2), bottom=height - rng.randint(lo, hi),
         colon=" :" if locale == "fr_FR" and rng.random() < 0.5 else rng.choice([":", ":", ""]),
     )
+    if kind in REAL_KINDS:
+        ctx.hand_fonts = find_hand_fonts(cfg.font_dirs, cfg.hand_fonts)
+        ctx.hand_prob = cfg.hand_prob
     try:
         LAYOUTS[kind](ctx)
     except PageFull:  # the page is full: what is drawn so far is the page

@@ -7,6 +7,7 @@ and stops adding optional content (fields, table rows, paragraphs) when the page
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from anonymizer.data.synth_pages import vocab
 from anonymizer.data.synth_pages.render import GlyphFont
@@ -177,8 +178,10 @@ def _declaration(ctx: Ctx, y: float) -> None:
 
 
 # -- invoices -----------------------------------------------------------------------------
-def _header_block(ctx: Ctx, x: float, y: float, align: str, max_width: float, org: Value) -> float:
-    """Company name, address, phone, email and web address of an invoice or letter sender."""
+def header_block(ctx: Ctx, x: float, y: float, align: str, max_width: float, org: Value,
+                 scope: str | None = None) -> float:
+    """Company name, address, phone, email and web address of an invoice or letter sender
+    (the address and contacts with ``scope``, when given)."""
     r, v = ctx.rng, ctx.values
     nf = ctx.fit(org.lines, max_width, scale=r.uniform(1.3, 1.8), bold=True, family=ctx.head_family)
     nf = nf or ctx.fit(org.lines, max_width, bold=True, family=ctx.head_family)
@@ -186,11 +189,15 @@ def _header_block(ctx: Ctx, x: float, y: float, align: str, max_width: float, or
         _, y = value_block(ctx, org, x, y, nf, align)
     sf = ctx.font(0.85)
     address = v.address(2)
+    if scope is not None:
+        address = replace(address, scope=scope)
     af = ctx.fit(address.lines, max_width, scale=0.85)
     if af is not None:
         _, y = value_block(ctx, address, x, y, af, align)
     with_keys = r.random() < 0.6
     for key, value in (("phone", v.phone()), ("email", v.email()), (None, v.url())):
+        if scope is not None:
+            value = replace(value, scope=scope)
         if key == "email" and r.random() < 0.2 or key is None and r.random() < 0.5:
             continue
         parts = [(ctx.label(key), "key", sf)] if key and with_keys else []
@@ -233,7 +240,7 @@ def invoice(ctx: Ctx) -> None:
     title_w = min(tf.measure(title), ctx.width * 0.45)
     header_w = ctx.width - title_w - 30
     hx, tx = (ctx.left, ctx.right) if left_header else (ctx.right, ctx.left)
-    y_head = _header_block(ctx, hx, ctx.top, "left" if left_header else "right", header_w, v.company())
+    y_head = header_block(ctx, hx, ctx.top, "left" if left_header else "right", header_w, v.company())
     plain(ctx, title, tx, ctx.top, tf, title_w, "right" if left_header else "left")
     y = max(y_head, ctx.top + ctx.pitch(tf)) + ctx.pitch(ctx.font()) * r.uniform(0.8, 2.0)
 
@@ -358,7 +365,7 @@ def letter(ctx: Ctx) -> None:
     else:
         org = Value("PERSON", (" ".join(sender_name),))
     sx = ctx.right if right_sender else ctx.left
-    y = _header_block(ctx, sx, ctx.top, "right" if right_sender else "left", block_w, org)
+    y = header_block(ctx, sx, ctx.top, "right" if right_sender else "left", block_w, org)
     # Recipient block (the envelope window).
     y = max(y + pitch, ctx.top + ctx.page.height * 0.16)
     name, address = v.first_last(), v.address(2)

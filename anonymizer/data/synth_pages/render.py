@@ -58,23 +58,27 @@ class Page:
         return self._lines - 1
 
     def text(self, x: float, y: float, text: str, font: GlyphFont, line: int | None = None,
-             align: str = "left") -> list[int]:
+             align: str = "left", offsets: Sequence[tuple[float, int]] | None = None) -> list[int]:
         """Draw ``text`` with the top of its line at ``y``; return the new words' indices.
 
         ``x`` is the left edge (``align="left"``), the right edge (``"right"``) or the
-        centre (``"center"``) of the text's advance width.
+        centre (``"center"``) of the text's advance width. ``offsets`` (handwriting) move
+        each word: ``(dx, dy)`` pixels, ``dx`` added to the space before it.
         """
         tokens = text.split()
         if not tokens:
             return []
         if align != "left":
-            w = font.measure(text)
+            w = font.measure(text) + (sum(dx for dx, _ in offsets[1 : len(tokens)]) if offsets else 0)
             x -= w if align == "right" else w / 2
         line = self.new_line() if line is None else line
         yi = round(y)
         out = []
-        for token in tokens:
-            x, box = draw_word(self.ink, font, token, x, yi)
+        for k, token in enumerate(tokens):
+            if offsets:
+                x, box = draw_word(self.ink, font, token, x + (offsets[k][0] if k else 0), yi + offsets[k][1])
+            else:
+                x, box = draw_word(self.ink, font, token, x, yi)
             if box is not None and (box[0] < 0 or box[1] < 0 or box[2] > self.width or box[3] > self.height):
                 raise LayoutError(f"a word's ink {box} lies outside the {self.width}x{self.height} page")
             x += font.space
@@ -83,11 +87,11 @@ class Page:
                 self.words.append(Word(token, box, line=line))
         return out
 
-    def entity(self, label: str, words: Sequence[int], sensitive: bool | None = None) -> int:
+    def entity(self, label: str, words: Sequence[int], sensitive: bool | None = None, scope: str | None = None) -> int:
         """Add an entity over ``words``; sensitive by default when ``label`` is a PII label."""
         eid = len(self.entities)
         sens = label in PII_LABELS if sensitive is None else sensitive
-        self.entities.append(Entity(label=label, words=tuple(words), sensitive=sens, id=eid))
+        self.entities.append(Entity(label=label, words=tuple(words), sensitive=sens, id=eid, scope=scope))
         return eid
 
     def link(self, key: int, value: int) -> None:
@@ -113,6 +117,14 @@ class Page:
         self.hline(x0, x1, y1 - thickness, thickness, level)
         self.vline(x0, y0, y1, thickness, level)
         self.vline(x1 - thickness, y0, y1, thickness, level)
+
+    def overlay(self, mask: np.ndarray, x: int, y: int) -> None:
+        """Add the coverage ``mask`` (h, w uint8) with its top-left at ``(x, y)`` (by maximum, clipped)."""
+        h, w = mask.shape
+        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, self.width), min(y + h, self.height)
+        if x0 < x1 and y0 < y1:
+            region = self.ink[y0:y1, x0:x1]
+            np.maximum(region, mask[y0 - y : y1 - y, x0 - x : x1 - x], out=region)
 
     def crop_height(self, height: int) -> None:
         """Cut the page to ``height`` rows (receipts end below their last line)."""

@@ -1,11 +1,16 @@
-"""Printing and scanning a typeset page: ink on (tinted, textured) paper, then scan effects.
+"""Printing and scanning a typeset page: ink on (tinted, textured) paper, then scan and photo effects.
 
-Effects, in the order a scanner would produce them: uneven lighting (a smooth gradient
-and vignette), skew (a rotation about the page centre; the corners show the scanner bed),
-blur, gaussian noise and a JPEG round trip. Only the rotation moves pixels: each word's
-corners are rotated with it (``Word.quad``, top-left, top-right, bottom-right,
-bottom-left) and its ``box`` becomes their bounding box. The angle is reduced until every
-quad stays inside the page, so no word is cut.
+Effects, in the order a scanner or camera would produce them: uneven lighting (a smooth
+gradient and vignette), skew (a rotation about the page centre; the corners show the
+scanner bed), perspective (a phone photo: the page on a table), a cast shadow, blur, low
+resolution, gaussian noise and a JPEG round trip. Only the rotation and the perspective
+move pixels: each word's corners move with them (``Word.quad``, top-left, top-right,
+bottom-right, bottom-left) and its ``box`` becomes their bounding box. The angle is reduced
+until every quad stays inside the page, so no word is cut; the perspective keeps the page
+inside the frame.
+
+The photo effects (perspective, shadow, low resolution) draw from their own random
+stream and are off by default, so pages made without them are unchanged by their settings.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from PIL import Image, ImageFilter
 from anonymizer.data.checks import check_known_fields, check_number, check_pair
 from anonymizer.data.image_io import jpeg_round_trip
 from anonymizer.data.records import Word
+from anonymizer.data.synth_pages.photo import low_resolution, perspective, shadow, to_image
 
 INKS = ((15, 15, 15), (30, 30, 35), (10, 12, 30), (45, 45, 50), (20, 30, 95), (25, 25, 70))
 PAPERS = ((255, 255, 255), (250, 250, 245), (252, 248, 235), (245, 241, 228), (238, 238, 236), (240, 244, 250))
@@ -40,6 +46,10 @@ class ScanConfig:
         blur_prob / blur_radius: gaussian blur radius in pixels.
         noise_prob / noise_std: gaussian pixel noise std in grey levels.
         jpeg_prob / jpeg_quality: in-memory JPEG round trip at a quality in the range.
+        perspective_prob / perspective: phone-photo perspective; each page corner moves inwards by
+            a fraction of the page size in the range (the table shows around the page).
+        shadow_prob / shadow_strength: a soft cast shadow darkening part of the page by a relative amount.
+        low_res_prob / low_res_scale: down- and up-sampling by a factor in the range.
     """
 
     enabled: bool = True
@@ -55,11 +65,18 @@ class ScanConfig:
     noise_std: tuple[float, float] = (1.0, 6.0)
     jpeg_prob: float = 0.4
     jpeg_quality: tuple[int, int] = (55, 90)
+    perspective_prob: float = 0.0
+    perspective: tuple[float, float] = (0.01, 0.07)
+    shadow_prob: float = 0.0
+    shadow_strength: tuple[float, float] = (0.15, 0.45)
+    low_res_prob: float = 0.0
+    low_res_scale: tuple[float, float] = (0.4, 0.75)
 
     def __post_init__(self) -> None:
         if not isinstance(self.enabled, bool):
             raise ValueError(f"scan.enabled must be true or false, got {self.enabled!r}")
-        for name in ("tint_prob", "lighting_prob", "rotation_prob", "blur_prob", "noise_prob", "jpeg_prob"):
+        for name in ("tint_prob", "lighting_prob", "rotation_prob", "blur_prob", "noise_prob", "jpeg_prob",
+                     "perspective_prob", "shadow_prob", "low_res_prob"):
             setattr(self, name, check_number(f"scan.{name}", getattr(self, name), 0.0, 1.0))
         self.rotation_deg = check_number("scan.rotation_deg", self.rotation_deg, 0.0, 10.0)
         self.texture_strength = check_pair("scan.texture_strength", self.texture_strength, 0.0, 5.0)
@@ -67,6 +84,9 @@ class ScanConfig:
         self.blur_radius = check_pair("scan.blur_radius", self.blur_radius, 0.0, 5.0)
         self.noise_std = check_pair("scan.noise_std", self.noise_std, 0.0, 64.0)
         self.jpeg_quality = check_pair("scan.jpeg_quality", self.jpeg_quality, 1, 95, integer=True)
+        self.perspective = check_pair("scan.perspective", self.perspective, 0.0, 0.2)
+        self.shadow_strength = check_pair("scan.shadow_strength", self.shadow_strength, 0.0, 0.9)
+        self.low_res_scale = check_pair("scan.low_res_scale", self.low_res_scale, 0.2, 1.0)
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ScanConfig:
@@ -130,7 +150,7 @@ def print_and_scan(ink: np.ndarray, words: list[Word], cfg: ScanConfig, seed: in
     alpha = ink.astype(np.float32)[..., None] / np.float32(255)
     if not cfg.enabled:
         img = np.float32(CLEAN_PAPER[0]) + alpha * (np.asarray(CLEAN_INK, np.float32) - np.float32(CLEAN_PAPER[0]))
-        return _to_image(img), list(words)
+        return to_image(img), list(words)
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
     tinted = rng.random() < cfg.tint_prob
@@ -140,7 +160,7 @@ def print_and_scan(ink: np.ndarray, words: list[Word], cfg: ScanConfig, seed: in
     img += alpha * np.float32(rng.uniform(0.85, 1.0)) * (np.asarray(ink_rgb, np.float32) - img)
     if rng.random() < cfg.lighting_prob:
         img *= _lighting(nrng, h, w, rng.uniform(*cfg.lighting_strength))[..., None]
-    image = _to_image(img)
+    image = to_image(img)
     if rng.random() < cfg.rotation_prob and cfg.rotation_deg > 0:
         angle = rng.uniform(-cfg.rotation_deg, cfg.rotation_deg)
         bed = tuple([rng.randint(40, 200)] * 3)
@@ -154,17 +174,39 @@ def print_and_scan(ink: np.ndarray, words: list[Word], cfg: ScanConfig, seed: in
         if angle:
             image = image.rotate(angle, Image.Resampling.BICUBIC, center=(w / 2, h / 2), fillcolor=bed)
             words = rotated
+    photo = _PhotoDraws(cfg, seed)
+    if photo.perspective is not None:
+        image, words = perspective(image, list(words), photo.rng, np.random.default_rng(photo.seed),
+                                   photo.perspective)
+    if photo.shadow is not None:
+        image = shadow(image, photo.rng, photo.shadow)
     if rng.random() < cfg.blur_prob:
         image = image.filter(ImageFilter.GaussianBlur(rng.uniform(*cfg.blur_radius)))
+    if photo.low_res is not None:
+        image = low_resolution(image, photo.low_res)
     if rng.random() < cfg.noise_prob:
         arr = np.asarray(image, np.float32) + nrng.standard_normal((h, w, 1), dtype=np.float32) * np.float32(
             rng.uniform(*cfg.noise_std)
         )
-        image = _to_image(arr)
+        image = to_image(arr)
     if rng.random() < cfg.jpeg_prob:
         image = jpeg_round_trip(image, rng.randint(*cfg.jpeg_quality))
     return image, list(words)
 
 
-def _to_image(img: np.ndarray) -> Image.Image:
-    return Image.fromarray((np.clip(img, 0, 255) + 0.5).astype(np.uint8), "RGB")
+class _PhotoDraws:
+    """Which photo effects a page gets and their strengths, from a stream of their own (none
+    is drawn when all three probabilities are 0)."""
+
+    def __init__(self, cfg: ScanConfig, seed: int) -> None:
+        self.seed = int(np.random.SeedSequence([seed, 1]).generate_state(1, np.uint64)[0])
+        self.rng = random.Random(self.seed)
+        self.perspective: tuple[float, float] | None = None
+        self.shadow: float | None = None
+        self.low_res: float | None = None
+        if cfg.perspective_prob > 0 and self.rng.random() < cfg.perspective_prob:
+            self.perspective = cfg.perspective
+        if cfg.shadow_prob > 0 and self.rng.random() < cfg.shadow_prob:
+            self.shadow = self.rng.uniform(*cfg.shadow_strength)
+        if cfg.low_res_prob > 0 and self.rng.random() < cfg.low_res_prob:
+            self.low_res = self.rng.uniform(*cfg.low_res_scale)

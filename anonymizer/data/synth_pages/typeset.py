@@ -49,6 +49,8 @@ class Ctx:
     right: int
     bottom: int
     colon: str = ":"
+    hand_fonts: tuple[str, ...] = ()  # handwriting font files (real-document kinds)
+    hand_prob: float = 0.0  # probability that a real-document page is filled in by hand
 
     @property
     def lang(self) -> str:
@@ -112,7 +114,7 @@ def row(ctx: Ctx, parts: Sequence[Part], x: float, y: float, align: str = "left"
             ids.append(page.entity("KEY", words, sensitive=False))
         elif role == "value":
             assert isinstance(content, Value)
-            ids.append(page.entity(content.label, words))
+            ids.append(page.entity(content.label, words, scope=content.scope))
         else:
             ids.append(None)
         x += font.measure(text) + parts[0][2].space
@@ -128,7 +130,7 @@ def value_block(ctx: Ctx, value: Value, x: float, y: float, font: GlyphFont, ali
     for k, text in enumerate(value.lines):
         words += ctx.page.text(x, y, text, font, line if k == 0 else None, align)
         y += ctx.pitch(font)
-    return ctx.page.entity(value.label, words), y
+    return ctx.page.entity(value.label, words, scope=value.scope), y
 
 
 def key_value(ctx: Ctx, key: str, value: Value, x: float, y: float, key_font: GlyphFont,
@@ -180,7 +182,7 @@ def paragraph(ctx: Ctx, pieces: Sequence[str | Value], x: float, y: float, width
                 members.setdefault(piece, []).append(wi)
         y += ctx.pitch(font)
     for i in sorted(members):
-        ctx.page.entity(pieces[i].label, members[i])  # type: ignore[union-attr]
+        ctx.page.entity(pieces[i].label, members[i], scope=pieces[i].scope)  # type: ignore[union-attr]
     return y
 
 

@@ -49,10 +49,12 @@ EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Z
 
 @dataclass(frozen=True)
 class Value:
-    """One sensitive value: its PII label (:data:`anonymizer.data.records.PII_LABELS`) and its lines."""
+    """One sensitive value: its PII label (:data:`anonymizer.data.records.PII_LABELS`), its lines and,
+    when a layout knows it, whose data it is (``scope``: ``personal`` or ``business``)."""
 
     label: str
     lines: tuple[str, ...]
+    scope: str | None = None
 
     @property
     def text(self) -> str:
