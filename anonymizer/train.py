@@ -89,7 +89,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from anonymizer.utils import resume
-    from anonymizer.utils.config_checks import check_config
+    from anonymizer.utils.config_checks import check_config, check_resolution
 
     check_config(cfg)
     output_dir = Path(cfg.paths.output_dir)
@@ -105,6 +105,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data)
     log.info("Instantiating model <%s>", cfg.model._target_)
     model: L.LightningModule = hydra.utils.instantiate(cfg.model)
+    if hasattr(model, "downsampling") and OmegaConf.select(cfg, "data.resolution") is not None:
+        check_resolution("data.resolution", int(cfg.data.resolution), model.downsampling)
     callbacks = instantiate_callbacks(cfg.get("callbacks"))
     callbacks.append(RankConsistency(config_fingerprint(cfg), output_dir))  # no-op on one process
     loggers = instantiate_loggers(resume.logger_config_for_resume(cfg.get("logger"), run_state.get("wandb_run_id")))

@@ -18,6 +18,7 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch.utils.data import Dataset
@@ -207,6 +208,22 @@ class InpaintDataModule(SplitDataModule):
             except NoUsableWordsError as err:
                 raise RuntimeError(f"no usable {name} pages in {cfg.get(name) or cfg['train']}: {err}") from None
         self.train_set, self.val_set = sets
+
+    def text_height_range(self, n: int = 256, quantiles: tuple[float, float] = (0.05, 0.95)) -> list[float] | None:
+        """``[low, high]`` text height of the training samples in window pixels (before the
+        resize to ``resolution``): ``records.text_height`` when set, else the ``quantiles`` of the
+        run heights of ``n`` training samples. None before ``setup``. Exports record it, and the
+        text-edit pipeline resamples boxes into it."""
+        if self.train_set is None:
+            return None
+        configured = (self.records_cfg or {}).get("text_height")
+        if configured is not None:
+            return [float(configured[0]), float(configured[1])]
+        heights = self.train_set.text_heights(n)
+        if not heights:
+            return None
+        low, high = np.quantile(heights, quantiles)
+        return [round(float(low), 2), round(float(high), 2)]
 
     def describe(self) -> dict[str, Any]:
         """Sizes and glyph settings, for logs, summaries and export configs."""
