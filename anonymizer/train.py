@@ -20,7 +20,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from anonymizer.callbacks.metric_history import MetricHistory
-from anonymizer.utils.ddp import RankConsistency, config_fingerprint, pin_children_to_this_job
+from anonymizer.utils.ddp import RankConsistency, RankSeed, config_fingerprint, pin_children_to_this_job
 from anonymizer.utils.instantiate import instantiate_callbacks, instantiate_loggers
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         check_resolution("data.resolution", int(cfg.data.resolution), model.downsampling)
     callbacks = instantiate_callbacks(cfg.get("callbacks"))
     callbacks.append(RankConsistency(config_fingerprint(cfg), output_dir))  # no-op on one process
+    if cfg.get("seed") is not None:
+        callbacks.append(RankSeed(cfg.seed))  # ranks > 0 draw their own noise (no-op on one process)
     loggers = instantiate_loggers(resume.logger_config_for_resume(cfg.get("logger"), run_state.get("wandb_run_id")))
     if ckpt_path:
         resume.keep_csv_history(loggers)
