@@ -10,6 +10,7 @@ import pytest
 import torch
 from omegaconf import open_dict
 
+from anonymizer.metrics.legibility import ocr_available
 from anonymizer.models.inpaint_sampling import latent_mask
 from anonymizer.train import train
 from tests.conftest import INPAINT_OVERRIDES, TINY_OVERRIDES, compose_train
@@ -102,6 +103,11 @@ def test_fit_exports_a_loadable_text_edit_folder(tmp_path: Path) -> None:
     assert summary["global_step"] == 4
     for key in ("val/loss", "val/masked_psnr"):
         assert key in summary["metrics"]
+    if ocr_available():
+        metrics = summary["metrics"]
+        effect = metrics["val/ocr_cer_shuffled"]["last"] - metrics["val/ocr_cer"]["last"]
+        assert metrics["val/glyph_effect"]["last"] == pytest.approx(effect, abs=1e-6)
+        assert {"val/ocr_acc", "val/ocr_acc_shuffled"} <= set(metrics)
     export = Path(summary["export_dir"])
     for part in ("unet/config.json", "vae/config.json", "scheduler/scheduler_config.json",
                  "text_encoder/conditioner.json", "text_encoder/encoder/config.json",
@@ -267,3 +273,39 @@ def test_resolution_must_suit_the_downsampling(tmp_path: Path) -> None:
     cfg = compose_train(tmp_path, INPAINT_OVERRIDES + ["data.resolution=36", "data.crop_side=36"], experiment="unet_inpaint")
     with pytest.raises(ConfigError, match=r"data.resolution=36 must be a multiple of 8 = 4 \(vae\) x 2 \(unet\).*32 or 40"):
         train(cfg)
+
+
+def text_image(text: str, size: tuple[int, int] = (128, 48)) -> torch.Tensor:
+    """``text`` in large black digits on white, (3, H, W) in [-1, 1]."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    from anonymizer.data.glyphs import GlyphRenderer
+
+    image = Image.new("RGB", size, "white")
+    ImageDraw.Draw(image).text((8, 8), text, fill="black", font=ImageFont.truetype(GlyphRenderer().font_path, 28))
+    return torch.from_numpy(np.asarray(image, np.float32) / 127.5 - 1).permute(2, 0, 1)
+
+
+@pytest.mark.skipif(not ocr_available(), reason="needs tesseract")
+def test_glyph_effect_separates_a_model_that_writes_its_glyph_from_one_that_ignores_it(tmp_path: Path) -> None:
+    texts = ["4721", "9036", "5548"]
+    images = torch.stack([text_image(t) for t in texts])
+    mask = torch.zeros(3, 1, 48, 128)
+    mask[:, :, 4:44, 4:100] = 1
+    glyphs = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    batch = {"image": images, "mask": mask, "masked_image": images * (mask < 0.5), "glyph": glyphs, "text": texts}
+
+    def writes_its_glyph(b, seed=0, **kwargs):
+        return torch.stack([images[next(i for i in range(3) if torch.equal(g, glyphs[i]))] for g in b["glyph"]])
+
+    for sample, own, shuffled in ((writes_its_glyph, 0.0, 0.7), (lambda b, seed=0, **kw: images[[1, 2, 0]], 0.7, 0.7)):
+        module, _ = make_module(tmp_path)
+        module.sample = sample
+        module.validation_step(batch, 0)
+        cer, cer_shuffled = float(module.val_ocr_cer.compute()), float(module.val_ocr_cer_shuffled.compute())
+        if own == 0.0:  # reads its own text where it wrote it, the other texts with the other glyphs
+            assert cer <= 0.1 and cer_shuffled >= 0.7 and float(module.val_ocr_acc.compute()) >= 2 / 3
+            assert float(module.val_ocr_acc_shuffled.compute()) == 0.0
+        else:  # the same wrong output whatever the glyph: no effect
+            assert cer == cer_shuffled >= 0.7
