@@ -142,6 +142,14 @@ def resampled_neighbourhood(
     return region, in_region, (rx0, ry0, sx, sy)
 
 
+def check_sample_args(owner: str, length: int, seed: int, resolution: int, crop_side: int,
+                      mask_margin: int) -> tuple[int, int, int, int, int]:
+    """The arguments every sample dataset shares, checked and converted (errors name ``owner``)."""
+    return (check_int(f"{owner}.length", length, 1), check_int(f"{owner}.seed", seed, 0),
+            check_int(f"{owner}.resolution", resolution, 8), check_int(f"{owner}.crop_side", crop_side, 8),
+            check_int(f"{owner}.mask_margin", mask_margin, 0))
+
+
 def make_inpaint_sample(
     image: Image.Image,
     box: Sequence[float],
@@ -273,11 +281,8 @@ class InpaintSamples(torch.utils.data.Dataset):
         max_attempts: int = 8,
     ) -> None:
         owner = "InpaintSamples"
-        self.length = check_int(f"{owner}.length", length, 1)
-        self.seed = check_int(f"{owner}.seed", seed, 0)
-        self.resolution = check_int(f"{owner}.resolution", resolution, 8)
-        self.crop_side = check_int(f"{owner}.crop_side", crop_side, 8)
-        self.mask_margin = check_int(f"{owner}.mask_margin", mask_margin, 0)
+        self.length, self.seed, self.resolution, self.crop_side, self.mask_margin = check_sample_args(
+            owner, length, seed, resolution, crop_side, mask_margin)
         self.max_words = check_int(f"{owner}.max_words", max_words, 1)
         self.max_attempts = check_int(f"{owner}.max_attempts", max_attempts, 1)
         self.random_glyph_fraction = check_number(f"{owner}.random_glyph_fraction", random_glyph_fraction, 0, 1)
