@@ -122,6 +122,19 @@ def test_text_edit_writes_files_and_an_offline_wandb_run(text_edit_dir: Path, tm
     assert len(list((media / "images").glob("*.png"))) == 2
 
 
+def test_text_edit_on_plain_strings(text_edit_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plain"
+    cfg = compose_eval(["task=text_edit", f"model.path={text_edit_dir}", "n=2", "sampling.num_inference_steps=1",
+                        "data.source_size=48", "data.plain={chars: [2, 2], font_size: [16, 16]}", f"output={out}"])
+    assert run(cfg) == 0
+    summary = json.loads((out / "metrics.json").read_text())
+    assert summary["data"]["source"] == "plain" and summary["metrics"]["overall"]["n"] == 2
+    rows = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    for row in rows:
+        assert row["text"].isdigit() and row["target"].isdigit() and len(row["text"]) == len(row["target"]) == 2
+        assert row["text"] != row["target"]
+
+
 def test_text_edit_glyph_effect_is_zero_for_a_model_that_ignores_its_glyph() -> None:
     from anonymizer.evaluation.text_edit import TextEditResult, summarize_text_edit
 

@@ -2,10 +2,12 @@
 
 Samples (:class:`TextEditSample`) are a source image with one box around a run of words
 of one line, its text and another target string: synthetic crops
-(:class:`~anonymizer.data.inpaint_samples.InpaintSamples`) or record pages
-(:class:`~anonymizer.data.record_inpaint.RecordInpaintSamples`), cut as for training;
-the other string is :func:`~anonymizer.data.inpaint_samples.other_text` (document-like
-content of about the same length, seeded per sample).
+(:class:`~anonymizer.data.inpaint_samples.InpaintSamples`), record pages
+(:class:`~anonymizer.data.record_inpaint.RecordInpaintSamples`) or short strings on plain
+paper (:class:`~anonymizer.data.plain_samples.PlainTextSamples`, the proof setting), cut as
+for training; the other string is :func:`~anonymizer.data.inpaint_samples.other_text`
+(document-like content of about the same length, seeded per sample), or for plain strings
+another string of the same alphabet and length.
 
 Per sample (:func:`evaluate_text_edit`), the pipeline re-draws the box twice:
 
@@ -116,6 +118,27 @@ def synthetic_text_edit_samples(pipe: Any, n: int, seed: int, source_size: int =
         samples.append(TextEditSample(f"synthetic-{seed}-{index}", choice.crop.image, choice.box, choice.text,
                                       _target(choice.text, seed, index, locales), height))
     return samples, failed
+
+
+def plain_text_edit_samples(pipe: Any, n: int, seed: int, source_size: int = 56,
+                            plain: dict[str, Any] | None = None) -> list[TextEditSample]:
+    """``n`` strings on plain paper as :class:`PlainTextSamples` draws them (with the export's
+    ``crop_side`` and ``mask_margin``); the target is another string of the same alphabet and
+    length (seeded per sample)."""
+    from anonymizer.data.plain_samples import PlainTextSamples
+
+    dataset = PlainTextSamples(length=n, seed=seed, resolution=pipe.resolution, crop_side=pipe.crop_side,
+                               source_size=source_size, mask_margin=pipe.mask_margin, glyph=pipe.glyph,
+                               **dict(plain or {}))
+    samples = []
+    for index in range(n):
+        image, box, text = dataset.pick(index)
+        rng = np.random.default_rng([seed, index, 3])
+        target = text
+        while target == text and len(set(dataset.alphabet)) > 1:
+            target = "".join(rng.choice(list(dataset.alphabet), size=len(text)))
+        samples.append(TextEditSample(f"plain-{seed}-{index}", image, box, text, target, float(box[3] - box[1])))
+    return samples
 
 
 def record_text_edit_samples(pipe: Any, records: Sequence[PageRecord], n: int, seed: int, max_words: int = 3,
