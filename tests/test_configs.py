@@ -45,7 +45,7 @@ def test_seed_recipe_values(tmp_path: Path) -> None:
     assert cfg.data.batch_size == 16
     assert cfg.model.loss.kl_weight == 0.00025
     assert cfg.model.loss.perceptual_weight == 0.0  # random-feature LPIPS: a metric, not a loss term (RESULTS)
-    assert cfg.trainer.max_steps == 500
+    assert cfg.trainer.max_steps == 600
     assert cfg.model.loss.perceptual.backbone_weights == "random"  # embedded default: no download
     assert cfg.logger.wandb.mode == "auto"
 
