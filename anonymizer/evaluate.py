@@ -176,6 +176,7 @@ def run_text_edit(cfg: DictConfig, show_progress: bool) -> Evaluation:
     from anonymizer.evaluation.text_edit import (
         evaluate_text_edit,
         load_text_edit,
+        plain_text_edit_samples,
         record_text_edit_samples,
         synthetic_text_edit_samples,
         text_edit_evaluation,
@@ -193,8 +194,13 @@ def run_text_edit(cfg: DictConfig, show_progress: bool) -> Evaluation:
     started = time.perf_counter()
     synthetic = dict(_plain(cfg.data.synthetic))
     source_size = check_int("data.source_size", cfg.data.source_size, 16)
+    plain = _plain(cfg.data.get("plain"))
+    if plain is not None and records is not None:
+        raise UsageError("data.records and data.plain are two sources: give one of them")
     try:
-        if records is None:
+        if plain is not None:
+            samples, skipped = plain_text_edit_samples(pipe, n, seed, source_size, plain), 0
+        elif records is None:
             samples, skipped = synthetic_text_edit_samples(pipe, n, seed, source_size, max_words, synthetic)
         else:
             samples, skipped = record_text_edit_samples(
@@ -203,9 +209,11 @@ def run_text_edit(cfg: DictConfig, show_progress: bool) -> Evaluation:
                 synthetic.get("locales"), cfg.data.get("max_pixels"))
     except (ValueError, TypeError) as err:  # SyntheticStyle / RecordInpaintSamples settings
         raise UsageError(f"data: {err}") from None
-    if records is None:
-        data_info: dict[str, Any] = {"source": "synthetic", "source_size": source_size, "max_words": max_words,
-                                     "synthetic": synthetic}
+    if plain is not None:
+        data_info: dict[str, Any] = {"source": "plain", "source_size": source_size, "plain": plain}
+    elif records is None:
+        data_info = {"source": "synthetic", "source_size": source_size, "max_words": max_words,
+                     "synthetic": synthetic}
     else:
         data_info = {"source": "records", "records": str(cfg.data.records), "record_pages": len(records),
                      "max_words": max_words, "only_sensitive": bool(cfg.data.get("only_sensitive", False)),

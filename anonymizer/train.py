@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from anonymizer.callbacks.metric_history import MetricHistory
-from anonymizer.utils.ddp import RankConsistency, config_fingerprint, pin_children_to_this_job
+from anonymizer.callbacks.timing import RunTimer, process_start_time
+from anonymizer.utils.ddp import RankConsistency, RankSeed, config_fingerprint, pin_children_to_this_job
 from anonymizer.utils.instantiate import instantiate_callbacks, instantiate_loggers
 
 log = logging.getLogger(__name__)
@@ -47,12 +49,15 @@ def _run_info(model: L.LightningModule) -> dict[str, Any]:
 def _summary(trainer: L.Trainer, callbacks: list[L.Callback], output_dir: Path, info: dict[str, Any]) -> dict[str, Any]:
     history = next((c for c in callbacks if isinstance(c, MetricHistory)), None)
     export = next((getattr(c, "exported_to", None) for c in callbacks if hasattr(c, "exported_to")), None)
+    timer = next((c for c in callbacks if isinstance(c, RunTimer)), None)
     ckpt = trainer.checkpoint_callback
     return {
         "output_dir": str(output_dir),
         "global_step": trainer.global_step,
         "world_size": trainer.world_size,
         "metrics": history.table() if history else {},
+        "history": [{"step": step, **values} for step, values in history.history] if history else [],
+        "timing": timer.summary() if timer else {},
         "best_checkpoint": getattr(ckpt, "best_model_path", None) or None,
         "last_checkpoint": getattr(ckpt, "last_model_path", None) or None,
         "export_dir": str(export) if export else None,
@@ -75,6 +80,10 @@ def _report(summary: dict[str, Any], output_dir: Path) -> None:
     console.print(table)
     for key in ("best_checkpoint", "export_dir", "output_dir"):
         console.print(f"{key}: {summary[key]}")
+    timing = summary.get("timing") or {}
+    if timing.get("seconds_before_first_step") is not None:
+        console.print(f"timing: first step after {timing['seconds_before_first_step']} s, "
+                      f"{timing['train_batches_per_second']} training batches/s, {timing['wall_seconds']} s in all")
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -89,7 +98,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from anonymizer.utils import resume
-    from anonymizer.utils.config_checks import check_config
+    from anonymizer.utils.config_checks import check_config, check_resolution
 
     check_config(cfg)
     output_dir = Path(cfg.paths.output_dir)
@@ -105,8 +114,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data)
     log.info("Instantiating model <%s>", cfg.model._target_)
     model: L.LightningModule = hydra.utils.instantiate(cfg.model)
+    if hasattr(model, "downsampling") and OmegaConf.select(cfg, "data.resolution") is not None:
+        check_resolution("data.resolution", int(cfg.data.resolution), model.downsampling)
     callbacks = instantiate_callbacks(cfg.get("callbacks"))
+    callbacks.append(RunTimer(process_start_time(fallback=time.time())))
     callbacks.append(RankConsistency(config_fingerprint(cfg), output_dir))  # no-op on one process
+    if cfg.get("seed") is not None:
+        callbacks.append(RankSeed(cfg.seed))  # ranks > 0 draw their own noise (no-op on one process)
     loggers = instantiate_loggers(resume.logger_config_for_resume(cfg.get("logger"), run_state.get("wandb_run_id")))
     if ckpt_path:
         resume.keep_csv_history(loggers)

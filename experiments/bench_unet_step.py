@@ -9,9 +9,13 @@
    ``--repeats`` times, medians.
 2. ``TextEditPipeline`` seconds per box for a page of 8 boxes, versus sampling steps and
    batch size (the same models, exported and reloaded).
-3. ``--gpu-sd2`` (needs CUDA): bf16 training images/s and peak memory of the real
+3. ``--gpu-sd2`` (needs CUDA): bf16 training images/s, peak memory and MFU of the real
    SD-2-inpainting UNet architecture (random weights, 512-px samples = 64x64 latents,
-   1024-wide conditioning of 577 tokens as from TrOCR-base projected).
+   1024-wide conditioning of 577 tokens as from TrOCR-base projected). MFU = model FLOPs
+   per second / the GPU's dense bf16 peak (``--peak-tflops``, else looked up by name); model
+   FLOPs = 3 x the forward FLOPs counted by ``torch.utils.flop_counter`` on a meta-device copy
+   (the recomputation of gradient checkpointing is not counted). ``--flops-only`` prints the
+   count without a GPU.
 
 Prints markdown tables; record them in experiments/RESULTS.md with the machine.
 """
@@ -49,7 +53,7 @@ def bare_seconds(template, batches: list, steps: int, clip: float) -> float:
         if scheduler is not None:
             scheduler.step()
         if model.ema is not None:
-            model.ema.step(model.unet.parameters())
+            model.ema.step(model.ema_parameters())
     return time.perf_counter() - start
 
 
@@ -59,7 +63,8 @@ def pipeline_table(module, datamodule, out: Path) -> list[tuple[int, int, float]
 
     data = datamodule.describe()
     config = {"resolution": data["resolution"], "crop_side": data["crop_side"], "mask_margin": data["mask_margin"],
-              "glyph": data["glyph"], "prediction_type": module.prediction_type}
+              "text_height": datamodule.text_height_range(), "glyph": data["glyph"],
+              "prediction_type": module.prediction_type}
     export_text_edit(module.unet, module.vae, module.conditioner, module.noise_scheduler, datamodule.glyph.processor,
                      out, config)
     pipe = TextEditPipeline.from_pretrained(out)
@@ -81,17 +86,46 @@ def pipeline_table(module, datamodule, out: Path) -> list[tuple[int, int, float]
     return rows
 
 
+SD2_BATCH, SD2_LATENT, SD2_TOKENS = 8, 64, 577
+PEAK_BF16_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "A10G": 70.0, "L4": 121.0}
+
+
+def sd2_config() -> dict:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(compose_cfg("unet_inpaint", ["model/unet=sd2_random"]).model.unet.config)
+
+
+def sd2_forward_flops(batch: int = SD2_BATCH) -> float:
+    """Forward FLOPs of the SD-2-inpainting UNet on one batch, counted on the meta device."""
+    from diffusers import UNet2DConditionModel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.device("meta"):
+        unet = UNet2DConditionModel(**sd2_config())
+        x = torch.randn(batch, 9, SD2_LATENT, SD2_LATENT)
+        cond = torch.randn(batch, SD2_TOKENS, 1024)
+        t = torch.zeros(batch, dtype=torch.long)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        unet(x, t, encoder_hidden_states=cond)
+    return float(counter.get_total_flops())
+
+
+def peak_tflops(name: str, given: float | None) -> float | None:
+    return given if given else next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
+
+
 def gpu_sd2(steps: int) -> tuple[float, float]:
     """bf16 images/s and peak GiB of the SD-2-inpainting UNet architecture (random weights)."""
     from anonymizer.models.builders import build_unet
 
-    cfg = compose_cfg("unet_inpaint", ["model/unet=sd2_random"])
-    unet = build_unet(config=cfg.model.unet.config).cuda().train()
+    unet = build_unet(config=sd2_config()).cuda().train()
     unet.enable_gradient_checkpointing()
     opt = torch.optim.AdamW(unet.parameters(), lr=1e-4)
-    bs = 8
-    x = torch.randn(bs, 9, 64, 64, device="cuda")
-    cond = torch.randn(bs, 577, 1024, device="cuda")
+    bs = SD2_BATCH
+    x = torch.randn(bs, 9, SD2_LATENT, SD2_LATENT, device="cuda")
+    cond = torch.randn(bs, SD2_TOKENS, 1024, device="cuda")
     torch.cuda.reset_peak_memory_stats()
     for i in range(steps + 3):
         if i == 3:
@@ -112,9 +146,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--gpu-sd2", action="store_true", help="also measure the SD-2 UNet in bf16 on CUDA")
+    parser.add_argument("--peak-tflops", type=float, default=None, help="the GPU's dense bf16 peak for MFU")
+    parser.add_argument("--flops-only", action="store_true", help="print the SD-2 UNet's FLOPs per image and stop")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     quiet()
+    if args.flops_only:
+        forward = sd2_forward_flops() / SD2_BATCH
+        print(f"SD-2-inpainting UNet, {SD2_LATENT}x{SD2_LATENT} latents, {SD2_TOKENS} tokens: "
+              f"{forward / 1e9:.1f} GFLOPs forward, {3 * forward / 1e9:.1f} GFLOPs per training image")
+        return
 
     cfg = compose_cfg("unet_inpaint", ["data.num_workers=0", *args.overrides])
     clip = float(cfg.trainer.gradient_clip_val or 0.0) or float("inf")
@@ -149,8 +190,14 @@ def main() -> None:
 
     if args.gpu_sd2:
         ips, gib = gpu_sd2(args.steps)
-        print("\nSD-2-inpainting UNet architecture, random weights, bf16 autocast, gradient checkpointing, batch 8, 512 px\n")
-        print(f"| images/s | peak memory GiB |\n|---|---|\n| {ips:.2f} | {gib:.1f} |")
+        name = torch.cuda.get_device_name()
+        peak = peak_tflops(name, args.peak_tflops)
+        train_flops = 3 * sd2_forward_flops() / SD2_BATCH
+        mfu = f"{ips * train_flops / (peak * 1e12):.3f}" if peak else "n/a (give --peak-tflops)"
+        print(f"\nSD-2-inpainting UNet architecture on {name}, random weights, bf16 autocast, gradient checkpointing, "
+              f"batch {SD2_BATCH}, 512 px\n")
+        print("| images/s | peak memory GiB | model TFLOPs per image | MFU |\n|---|---|---|---|")
+        print(f"| {ips:.2f} | {gib:.1f} | {train_flops / 1e12:.3f} | {mfu} |")
 
 
 if __name__ == "__main__":

@@ -7,13 +7,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import hydra
 import pytest
 import torch
 import yaml
 
-from tests.conftest import ROOT, TINY_OVERRIDES, compose_train
+from anonymizer.callbacks.resume import RUN_STATE_KEY, RunState, collect_rng_states, set_rng_states
+from anonymizer.utils.ddp import RankSeed, rank_seed
+from tests.conftest import INPAINT_OVERRIDES, ROOT, TINY_OVERRIDES, compose_train
 
 # 32 synthetic crops, batch 4 per rank: one epoch is 4 steps on 2 ranks (8 on one).
 DDP_OVERRIDES = [o for o in TINY_OVERRIDES if not o.startswith(("logger=", "trainer.max_steps"))] + [
@@ -72,3 +75,67 @@ def test_ddp_inside_a_multirun_trains_each_trial_once_with_its_parameters(tmp_pa
         assert (trial / "export" / "vae" / "config.json").is_file()
         assert json.loads((trial / "summary.json").read_text())["global_step"] == 4
     assert prints[0] != prints[1]
+
+
+def _draw() -> list[int]:
+    return torch.randint(0, 1000, (8,)).tolist()
+
+
+def test_ranks_above_zero_are_reseeded_at_fit_start() -> None:
+    assert rank_seed(42, 0) == 42 and len({rank_seed(42, r) for r in range(4)}) == 4
+    draws = []
+    for rank in (0, 1, 2):
+        torch.manual_seed(42)  # what seed_everything gives every rank
+        RankSeed(42).setup(SimpleNamespace(world_size=3, global_rank=rank), None, "fit")
+        draws.append(_draw())
+    torch.manual_seed(42)
+    assert draws[0] == _draw()  # rank zero keeps the single-process stream
+    assert len({tuple(d) for d in draws}) == 3
+    torch.manual_seed(42)
+    RankSeed(42).setup(SimpleNamespace(world_size=1, global_rank=0), None, "fit")
+    assert _draw() == draws[0]
+
+
+def test_each_rank_resumes_from_its_own_rng_states(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    states = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        states.append(collect_rng_states())
+    expected = []
+    for state in states:
+        set_rng_states(state)
+        expected.append(_draw())
+    import torch.distributed as dist
+
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(dist, "get_world_size", lambda: 2)
+    monkeypatch.setattr(dist, "all_gather_object", lambda out, obj: out.__setitem__(slice(None), states))
+    checkpoint: dict = {}
+    RunState().on_save_checkpoint(SimpleNamespace(loggers=[]), None, checkpoint)
+    assert len(checkpoint[RUN_STATE_KEY]["rng_per_rank"]) == 2
+    for rank in (0, 1):
+        callback = RunState()
+        trainer = SimpleNamespace(global_rank=rank, world_size=2)
+        callback.on_load_checkpoint(trainer, None, checkpoint)
+        callback.on_train_start(trainer, None)
+        assert _draw() == expected[rank]
+    # a checkpoint with rank zero's states only: rank 1 gets its own, derived states
+    old = {RUN_STATE_KEY: {"rng": states[0]}}
+    callback = RunState()
+    with caplog.at_level("WARNING"):
+        callback.on_load_checkpoint(SimpleNamespace(global_rank=1, world_size=2), None, old)
+    callback.on_train_start(None, None)
+    assert "derived" in caplog.text and _draw() not in expected
+
+
+@pytest.mark.slow
+def test_ddp_ranks_draw_different_timesteps(tmp_path: Path) -> None:
+    base = [o for o in INPAINT_OVERRIDES if not o.startswith(("logger=", "trainer.max_steps", "trainer.val_check"))]
+    run(["+experiment=unet_inpaint", *base, "trainer=ddp_cpu", "logger=csv", "trainer.max_steps=2",
+         "trainer.val_check_interval=1000", "validate_before_fit=false", "callbacks.export=null",
+         "callbacks.image_logger=null", f"hydra.run.dir={tmp_path / 'run'}",
+         "+callbacks.probe._target_=tests.probes.TimestepProbe", f"+callbacks.probe.out_dir={tmp_path / 'probe'}"],
+        tmp_path)
+    drawn = [json.loads((tmp_path / "probe" / f"timesteps_rank{r}.json").read_text()) for r in (0, 1)]
+    assert len(drawn[0]) == len(drawn[1]) == 4 and drawn[0] != drawn[1]
+    assert json.loads((tmp_path / "run" / "ddp_check.json").read_text())["weights_equal"]

@@ -220,3 +220,16 @@ def test_ema_of_a_diffusers_model_saves_the_averaged_weights(tmp_path: Path) -> 
     reloaded = AutoencoderKL.from_pretrained(tmp_path / "ema")
     flat = _flat(reloaded.parameters())
     torch.testing.assert_close(flat, torch.full_like(flat, 0.25))
+
+
+def test_latent_schedulers_do_not_clip_the_predicted_sample(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    assert build_scheduler("ddpm").config.clip_sample is False  # diffusers' default is True
+    assert build_scheduler("ddim").config.clip_sample is False
+    assert scheduler_from(build_scheduler("ddpm"), "ddim").config.clip_sample is False
+    assert build_scheduler("ddpm", clip_sample=True).config.clip_sample is True  # an explicit choice is kept
+    DDPMScheduler(num_train_timesteps=50).save_pretrained(tmp_path / "scheduler")  # saved with clip_sample true
+    with caplog.at_level("WARNING"):
+        loaded = build_scheduler("ddpm", pretrained=str(tmp_path))
+    assert loaded.config.clip_sample is False and loaded.config.num_train_timesteps == 50
+    assert "clip_sample" in caplog.text
+    assert build_scheduler("ddpm", pretrained=str(tmp_path), clip_sample=True).config.clip_sample is True

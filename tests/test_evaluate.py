@@ -110,6 +110,8 @@ def test_text_edit_writes_files_and_an_offline_wandb_run(text_edit_dir: Path, tm
     assert overall["unchanged_outside"] == 1.0 and overall["unchanged_outside_min"] == 1.0
     assert overall["region_psnr"] > 0 and 0 <= overall["ned_score_edit"] <= 1
     assert summary["model"]["mask_margin"] == 2 and summary["lpips"]["backbone_weights"] == "random"
+    if overall["ocr_cer"] is not None:
+        assert overall["glyph_effect"] == pytest.approx(overall["ocr_cer_shuffled"] - overall["ocr_cer"])
     rows = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all(r["target"] != r["text"] for r in rows)
     runs = list((out / "wandb").glob("offline-run-*"))
@@ -118,6 +120,34 @@ def test_text_edit_writes_files_and_an_offline_wandb_run(text_edit_dir: Path, tm
     assert list((media / "table").glob("samples_*.table.json"))
     assert list((media / "table" / "plots").glob("ned_score_edit_*.table.json"))
     assert len(list((media / "images").glob("*.png"))) == 2
+
+
+def test_text_edit_on_plain_strings(text_edit_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plain"
+    cfg = compose_eval(["task=text_edit", f"model.path={text_edit_dir}", "n=2", "sampling.num_inference_steps=1",
+                        "data.source_size=48", "data.plain={chars: [2, 2], font_size: [16, 16]}", f"output={out}"])
+    assert run(cfg) == 0
+    summary = json.loads((out / "metrics.json").read_text())
+    assert summary["data"]["source"] == "plain" and summary["metrics"]["overall"]["n"] == 2
+    rows = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    for row in rows:
+        assert row["text"].isdigit() and row["target"].isdigit() and len(row["text"]) == len(row["target"]) == 2
+        assert row["text"] != row["target"]
+
+
+def test_text_edit_glyph_effect_is_zero_for_a_model_that_ignores_its_glyph() -> None:
+    from anonymizer.evaluation.text_edit import TextEditResult, summarize_text_edit
+
+    def result(text: str, target: str, recon: str, edit: str) -> TextEditResult:
+        return TextEditResult("s", 12.0, "all", text, target, ocr_original=text, ocr_reconstruction=recon, ocr_edit=edit)
+
+    writes = [result("1234", "5678", "1234", "5678"), result("ab", "cd", "ab", "cd")]
+    ignores = [result("1234", "5678", "1239", "1239"), result("ab", "cd", "xb", "xb")]
+    follows = summarize_text_edit(writes, [10])["all"]
+    assert follows["ocr_cer"] == 0.0 and follows["ocr_cer_shuffled"] == 1.0 and follows["glyph_effect"] == 1.0
+    assert follows["sentence_acc_reconstruction"] == 1.0 and follows["sentence_acc_shuffled"] == 0.0
+    blind = summarize_text_edit(ignores, [10])["all"]
+    assert blind["ocr_cer"] == blind["ocr_cer_shuffled"] == pytest.approx(2 / 6) and blind["glyph_effect"] == 0.0
 
 
 # --------------------------------------------------------------------------- anonymize

@@ -262,3 +262,41 @@ def test_config_instantiates() -> None:
     assert isinstance(dm, InpaintDataModule)
     dm.setup("fit")
     check_batch(next(iter(dm.train_dataloader())), 8, 64, 64)
+
+
+# ---------------------------------------------------------------- plain strings
+def test_plain_samples_hide_the_whole_string_under_the_mask(glyph: GlyphRenderer) -> None:
+    from anonymizer.data.plain_samples import PlainTextSamples
+
+    ds = PlainTextSamples(length=6, seed=1, resolution=32, crop_side=48, source_size=80, chars=(2, 4),
+                          font_size=(18, 22), glyph=glyph)
+    for i in range(len(ds)):
+        item, again = ds[i], ds[i]
+        assert torch.equal(item["image"], again["image"]) and item["text"] == again["text"]
+        assert item["text"].isdigit() and 2 <= len(item["text"]) <= 4
+        assert torch.equal(item["glyph"], glyph.pixel_values([item["text"]])[0]) and item["glyph_matches"]
+        ink = item["image"].mean(0) < 0  # dark pixels
+        assert ink.any() and not (ink & (item["mask"][0] < 0.5)).any()  # all the ink is masked
+        assert torch.equal(item["masked_image"], item["image"] * (item["mask"] < 0.5))
+    assert {ds[i]["text"] for i in range(len(ds))} != {ds[0]["text"]}
+    with pytest.raises(ValueError, match="does not fit"):
+        PlainTextSamples(length=1, source_size=40, font_size=(40, 40), glyph=glyph).pick(0)
+
+
+def test_datamodule_plain_source_and_text_height_range() -> None:
+    common = dict(resolution=32, crop_side=48, source_size=80, batch_size=4, num_workers=0, train_size=8, val_size=4,
+                  glyph={"canvas": [32, 96], "processor": {"image_size": 24}})
+    dm = InpaintDataModule(**common, plain={"chars": [3, 3], "font_size": [20, 20]})
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    check_batch(batch, 4, 32, 24)
+    assert all(len(t) == 3 and t.isdigit() for t in batch["text"]) and dm.describe()["plain"]["chars"] == [3, 3]
+    low, high = dm.text_height_range()
+    assert low == high == dm.train_set.text_heights(1)[0]  # one size and digits of one height
+    synthetic = InpaintDataModule(**common, synthetic={"style": {"font_size": [10, 18]}})
+    assert synthetic.text_height_range() is None  # before setup
+    synthetic.setup("fit")
+    low, high = synthetic.text_height_range(n=32)
+    assert 3 < low < high < 30
+    with pytest.raises(ValueError, match="data.records and data.plain"):
+        InpaintDataModule(**common, plain={}, records={"train": "x.jsonl"})

@@ -10,6 +10,7 @@ import pytest
 import torch
 from omegaconf import open_dict
 
+from anonymizer.metrics.legibility import ocr_available
 from anonymizer.models.inpaint_sampling import latent_mask
 from anonymizer.train import train
 from tests.conftest import INPAINT_OVERRIDES, TINY_OVERRIDES, compose_train
@@ -102,6 +103,11 @@ def test_fit_exports_a_loadable_text_edit_folder(tmp_path: Path) -> None:
     assert summary["global_step"] == 4
     for key in ("val/loss", "val/masked_psnr"):
         assert key in summary["metrics"]
+    if ocr_available():
+        metrics = summary["metrics"]
+        effect = metrics["val/ocr_cer_shuffled"]["last"] - metrics["val/ocr_cer"]["last"]
+        assert metrics["val/glyph_effect"]["last"] == pytest.approx(effect, abs=1e-6)
+        assert {"val/ocr_acc", "val/ocr_acc_shuffled"} <= set(metrics)
     export = Path(summary["export_dir"])
     for part in ("unet/config.json", "vae/config.json", "scheduler/scheduler_config.json",
                  "text_encoder/conditioner.json", "text_encoder/encoder/config.json",
@@ -115,19 +121,23 @@ def test_fit_exports_a_loadable_text_edit_folder(tmp_path: Path) -> None:
     images = sorted(p.name for p in (tmp_path / "images").iterdir())
     assert any(n.startswith("val_") for n in images)
 
-    # the exported UNet holds the best checkpoint's EMA weights
+    # the exported UNet and glyph projection hold the best checkpoint's EMA weights
     from anonymizer.pipeline.text_edit import TextEditPipeline
 
     pipe = TextEditPipeline.from_pretrained(export)
     checkpoint = torch.load(summary["best_checkpoint"], map_location="cpu", weights_only=False)
     module = hydra.utils.instantiate(cfg.model)
     module.load_state_dict(checkpoint["state_dict"])
+    raw_projection = module.conditioner.projection.weight.detach().clone()
     module.ema.load_state_dict(checkpoint["ema"])
-    module.ema.copy_to(module.unet.parameters())
+    module.ema.copy_to(module.ema_parameters())
     for name, param in module.unet.named_parameters():
         assert torch.equal(param, dict(pipe.unet.named_parameters())[name]), name
+    assert torch.equal(pipe.conditioner.projection.weight, module.conditioner.projection.weight)
+    assert not torch.equal(pipe.conditioner.projection.weight, raw_projection)  # averaged, not the raw weights
     glyph = pipe.glyph.pixel_values(["Anna"])
     assert torch.equal(module.conditioner(glyph), pipe.conditioner(glyph))
+    assert config["text_height"][0] < config["text_height"][1]  # the trained range, for the pipeline
 
 
 def test_inpaint_uses_an_exported_vae(tmp_path: Path) -> None:
@@ -167,3 +177,135 @@ def test_pretrained_folders_load_through_the_user_configs(tmp_path: Path) -> Non
     batch = next(iter(datamodule.val_dataloader()))
     assert batch["glyph"].shape[-1] == 32
     assert torch.isfinite(loaded.diffusion_loss(batch))
+
+
+def test_ddim_returns_the_latents_from_a_perfect_noise_prediction(tmp_path: Path) -> None:
+    """With the configured schedule (clip_sample false), DDIM fed the true noise at every step
+    lands on the clean latents, also where they lie outside [-1, 1]."""
+    from anonymizer.models.diffusion_utils import scheduler_from
+
+    module, _ = make_module(tmp_path)
+    sampler = scheduler_from(module.noise_scheduler, "ddim")
+    g = torch.Generator().manual_seed(0)
+    clean = torch.randn(4, 4, 8, 8, generator=g) + 0.5
+    sampler.set_timesteps(20)
+    latents = torch.randn(clean.shape, generator=g) * sampler.init_noise_sigma
+    for t in sampler.timesteps:
+        acp = sampler.alphas_cumprod[t]
+        noise = (latents - acp.sqrt() * clean) / (1 - acp).sqrt()
+        latents = sampler.step(noise, t, latents).prev_sample
+    assert (latents - clean).pow(2).mean().sqrt() < 1e-3
+
+
+def test_noise_is_added_in_float32_under_bf16_autocast(tmp_path: Path) -> None:
+    """At t=0 the noisy latents are sqrt(a0) x0 + sqrt(1 - a0) eps with sqrt(1 - a0) ~ 0.03: in bf16,
+    a0 rounds to 1 and the noise vanished."""
+    module, _ = make_module(tmp_path)
+    batch = fake_batch()
+    seen = capture_unet_input(module)
+    acp = module.noise_scheduler.alphas_cumprod[0]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        module.diffusion_loss(batch, generator=torch.Generator().manual_seed(3), timesteps=torch.zeros(2, dtype=torch.long))
+        g = torch.Generator().manual_seed(3)
+        latents = module.encode_latents(batch["image"], g).float()
+    noise = torch.randn(latents.shape, generator=g)
+    noisy = seen[-1][:, :4]
+    assert noisy.dtype == torch.float32
+    torch.testing.assert_close(noisy, acp.sqrt() * latents + (1 - acp).sqrt() * noise, atol=1e-5, rtol=1e-5)
+    assert (noisy - latents).abs().max() > 0.02  # the noise is there
+
+
+def test_ema_averages_the_glyph_projection_and_a_trained_encoder(tmp_path: Path) -> None:
+    module, _ = make_module(tmp_path)
+    n_unet, n_projection = len(list(module.unet.parameters())), len(list(module.conditioner.projection.parameters()))
+    assert len(module.ema.shadow_params) == n_unet + n_projection
+    trained, _ = make_module(tmp_path, ["model.encoder_trainable=true"])
+    assert len(trained.ema.shadow_params) == n_unet + len(list(trained.conditioner.parameters()))
+    # validation (and the image panels) see the averaged projection; training gets its weights back
+    raw = module.conditioner.projection.weight.detach().clone()
+    module.ema.step(module.ema_parameters())  # the first update copies the weights
+    with torch.no_grad():
+        module.conditioner.projection.weight.add_(1.0)
+    stepped = module.conditioner.projection.weight.detach().clone()
+    module.ema.step(module.ema_parameters())
+    averaged = module.ema.shadow_params[n_unet].clone()
+    assert not torch.equal(averaged, stepped) and not torch.equal(averaged, raw)
+    module.on_validation_epoch_start()
+    assert torch.equal(module.conditioner.projection.weight, averaged)
+    module.on_validation_epoch_end()
+    assert torch.equal(module.conditioner.projection.weight, stepped)
+
+
+def test_a_checkpoint_whose_ema_covered_the_unet_only_still_loads(tmp_path: Path, caplog) -> None:
+    module, _ = make_module(tmp_path)
+    n_unet = len(list(module.unet.parameters()))
+    old = {"state_dict": module.state_dict(), "ema": {**module.ema.state_dict(),
+                                                       "shadow_params": [p + 1 for p in module.ema.shadow_params[:n_unet]]}}
+    fresh, _ = make_module(tmp_path)
+    with caplog.at_level("WARNING"):
+        fresh.on_load_checkpoint(old)
+    assert "does not cover" in caplog.text
+    assert len(fresh.ema.shadow_params) == len(module.ema.shadow_params)
+    assert torch.equal(fresh.ema.shadow_params[0], old["ema"]["shadow_params"][0])
+    assert torch.equal(fresh.ema.shadow_params[n_unet], module.conditioner.projection.weight)  # starts from the weights
+
+
+def test_training_image_panels_use_the_ema_weights(tmp_path: Path) -> None:
+    """The image logger switches to eval mode before calling log_images: the EMA swap must not depend on it."""
+    module, _ = make_module(tmp_path)
+    module.train()
+    for shadow in module.ema.shadow_params:
+        shadow.add_(0.5)
+    expected = module.ema.shadow_params[0].clone()
+    raw = module.unet.conv_in.weight.detach().clone()
+    used = []
+    sample = module.sample
+    module.sample = lambda batch, **kw: (used.append(module.unet.conv_in.weight.detach().clone()), sample(batch, **kw))[1]
+    module.eval()  # as ImageLogger._log does
+    panels = module.log_images(fake_batch(), max_images=2)
+    assert torch.equal(used[-1], expected) and panels["output"].shape == (2, 3, 32, 32)
+    assert torch.equal(module.unet.conv_in.weight, raw)  # restored
+
+
+def test_resolution_must_suit_the_downsampling(tmp_path: Path) -> None:
+    from anonymizer.utils.config_checks import ConfigError
+
+    cfg = compose_train(tmp_path, INPAINT_OVERRIDES + ["data.resolution=36", "data.crop_side=36"], experiment="unet_inpaint")
+    with pytest.raises(ConfigError, match=r"data.resolution=36 must be a multiple of 8 = 4 \(vae\) x 2 \(unet\).*32 or 40"):
+        train(cfg)
+
+
+def text_image(text: str, size: tuple[int, int] = (128, 48)) -> torch.Tensor:
+    """``text`` in large black digits on white, (3, H, W) in [-1, 1]."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    from anonymizer.data.glyphs import GlyphRenderer
+
+    image = Image.new("RGB", size, "white")
+    ImageDraw.Draw(image).text((8, 8), text, fill="black", font=ImageFont.truetype(GlyphRenderer().font_path, 28))
+    return torch.from_numpy(np.asarray(image, np.float32) / 127.5 - 1).permute(2, 0, 1)
+
+
+@pytest.mark.skipif(not ocr_available(), reason="needs tesseract")
+def test_glyph_effect_separates_a_model_that_writes_its_glyph_from_one_that_ignores_it(tmp_path: Path) -> None:
+    texts = ["4721", "9036", "5548"]
+    images = torch.stack([text_image(t) for t in texts])
+    mask = torch.zeros(3, 1, 48, 128)
+    mask[:, :, 4:44, 4:100] = 1
+    glyphs = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    batch = {"image": images, "mask": mask, "masked_image": images * (mask < 0.5), "glyph": glyphs, "text": texts}
+
+    def writes_its_glyph(b, seed=0, **kwargs):
+        return torch.stack([images[next(i for i in range(3) if torch.equal(g, glyphs[i]))] for g in b["glyph"]])
+
+    for sample, own, shuffled in ((writes_its_glyph, 0.0, 0.7), (lambda b, seed=0, **kw: images[[1, 2, 0]], 0.7, 0.7)):
+        module, _ = make_module(tmp_path)
+        module.sample = sample
+        module.validation_step(batch, 0)
+        cer, cer_shuffled = float(module.val_ocr_cer.compute()), float(module.val_ocr_cer_shuffled.compute())
+        if own == 0.0:  # reads its own text where it wrote it, the other texts with the other glyphs
+            assert cer <= 0.1 and cer_shuffled >= 0.7 and float(module.val_ocr_acc.compute()) >= 2 / 3
+            assert float(module.val_ocr_acc_shuffled.compute()) == 0.0
+        else:  # the same wrong output whatever the glyph: no effect
+            assert cer == cer_shuffled >= 0.7

@@ -96,3 +96,17 @@ def test_each_weight_scales_its_term(rec_kind: str) -> None:
     assert torch.allclose(per["loss"] - base["loss"], 2.0 * per["loss_perceptual"], atol=1e-5)
     both = total(3.0, 2.0)
     assert torch.allclose(both["loss"], base["loss"] + 3.0 * kl["loss_kl"] + 2.0 * per["loss_perceptual"], atol=1e-5)
+
+
+def test_the_loss_hands_its_per_image_distances_to_validation() -> None:
+    perceptual = build_lpips(backbone_weights="random")
+    target, recon = torch.rand(3, 3, 32, 32) * 2 - 1, torch.rand(3, 3, 32, 32) * 2 - 1
+    mean, logvar = torch.zeros(3, 4, 8, 8), torch.zeros(3, 4, 8, 8)
+    per_image: dict = {}
+    terms = VAELoss(perceptual, perceptual_weight=0.5)(target, recon, mean, logvar, per_image=per_image)
+    assert per_image["perceptual"].shape == (3,)
+    torch.testing.assert_close(per_image["perceptual"].mean(), terms["loss_perceptual"])
+    torch.testing.assert_close(per_image["perceptual"], perceptual(recon, target).flatten())
+    unused: dict = {}
+    VAELoss(perceptual, perceptual_weight=0.0)(target, recon, mean, logvar, per_image=unused)
+    assert unused == {}  # not computed: validation computes the metric itself

@@ -290,6 +290,11 @@ def test_inpaint_datamodule_with_records(data: dict) -> None:
                for t in val["text"])
     info = dm.describe()
     assert info["log_text"] is False and info["records"]["val_pages"] == 1 and info["resolution"] == 32
+    assert dm.text_height_range() == [10.0, 16.0]  # what the export records: the configured range
+    page_scale = RecordInpaintSamples(dm.record_splits.train, length=64, seed=0, glyph=dm.glyph)
+    heights = page_scale.text_heights(64)
+    words = [w.box[3] - w.box[1] for r in dm.record_splits.train for w in r.words if w.text.strip()]
+    assert heights and set(heights) <= set(words)  # without a range: the usable words' own heights
     assert InpaintDataModule(num_workers=0).log_text is True  # synthetic text may be logged
     pii = InpaintDataModule(num_workers=0, records={"train": str(data["path"]), "val_splits": ["test"], "only_sensitive": True})
     with pytest.raises(RuntimeError, match=r"no usable val pages in .*records\.jsonl: .*none of the 1 page record\(s\) has words "

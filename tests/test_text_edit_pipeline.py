@@ -106,3 +106,66 @@ def test_the_export_manifest_is_verified_on_load(export_dir: Path, tmp_path: Pat
     weights.write_bytes(weights.read_bytes()[:-1])
     with pytest.raises(ManifestError, match="vae/diffusion_pytorch_model.safetensors: size"):
         TextEditPipeline.from_pretrained(damaged)
+
+
+def test_exports_never_clip_and_old_exports_load_without_clipping(export_dir: Path, tmp_path: Path, caplog) -> None:
+    import json
+
+    from anonymizer.models.manifest import read_manifest, write_manifest
+
+    saved = json.loads((export_dir / "scheduler" / "scheduler_config.json").read_text())
+    assert saved["clip_sample"] is False
+    old = shutil.copytree(export_dir, tmp_path / "old")
+    (old / "scheduler" / "scheduler_config.json").write_text(json.dumps({**saved, "clip_sample": True}))
+    manifest = read_manifest(old)
+    (old / "manifest.json").unlink()
+    write_manifest(old, manifest["kind"], manifest["export"])
+    with caplog.at_level("WARNING"):
+        pipe = TextEditPipeline.from_pretrained(old)
+    assert "clip_sample" in caplog.text
+    assert pipe.scheduler.config.clip_sample is False
+
+
+def test_a_box_result_depends_neither_on_batch_size_nor_on_box_order(pipe: TextEditPipeline) -> None:
+    one = np.array(pipe(page(), BOXES, TEXTS, num_inference_steps=2, seed=5, batch_size=1)).astype(int)
+    batched = np.array(pipe(page(), BOXES[::-1], TEXTS[::-1], num_inference_steps=2, seed=5, batch_size=3)).astype(int)
+    alone = np.array(pipe(page(), BOXES[2:], TEXTS[2:], num_inference_steps=2, seed=5)).astype(int)
+    assert np.abs(one - batched).max() <= 1
+    x0, y0, x1, y1 = (int(v) for v in BOXES[2])
+    assert np.abs(one[y0:y1, x0:x1] - alone[y0:y1, x0:x1]).max() <= 1
+
+
+def test_boxes_are_resampled_into_the_trained_text_height_and_back(pipe: TextEditPipeline, monkeypatch) -> None:
+    import copy
+
+    import torch
+
+    import anonymizer.pipeline.text_edit as text_edit
+
+    narrow = copy.copy(pipe)
+    narrow.text_height = (10.0, 12.0)
+    big, small, inside = (40.0, 60.0, 80.0, 100.0), (150.0, 100.0, 170.0, 104.0), (200.0, 150.0, 230.0, 161.0)
+    assert narrow.text_scale(big) == pytest.approx(12 / 40) and narrow.text_scale(small) == pytest.approx(10 / 4)
+    assert narrow.text_scale(inside) == 1.0
+    unrecorded = copy.copy(pipe)
+    unrecorded.text_height = None  # an export from before the range was recorded: the page scale
+    assert unrecorded.text_scale(big) == 1.0 and unrecorded.prepare(page(), big, "x").scale == 1.0
+    assert pipe.text_height == tuple(pipe.config["text_height"])
+    for box, height in ((big, 12), (small, 10), (inside, 11)):
+        job = narrow.prepare(page(), box, "x")
+        window = job.sample["window"].tolist()
+        rows = int(job.sample["mask"][0].amax(dim=1).sum())
+        expected = (height + 2 * pipe.mask_margin) * pipe.resolution / (window[2] - window[0])
+        assert abs(rows - expected) <= 2, (box, rows, expected)
+    # the model's output goes back to the box: a model painting its mask black blackens the box
+    def paint_mask(unet, vae, sampler, cond, masked, mask, **kwargs):
+        return torch.where(mask > 0.5, -torch.ones_like(masked), masked)
+
+    monkeypatch.setattr(text_edit, "sample_inpaint", paint_mask)
+    original = np.array(page())
+    for box in (big, small):
+        edited = np.array(narrow(page(), [box], ["x"], feather=0)).astype(int)
+        x0, y0, x1, y1 = (int(v) for v in box)
+        assert edited[y0:y1, x0:x1].max() < 100, box  # the whole box is painted
+        outside = dilated([box], 0, original.shape)
+        assert np.array_equal(edited[~outside], original[~outside])  # feather 0: nothing outside the box

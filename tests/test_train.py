@@ -44,6 +44,11 @@ def test_short_fit_logs_checkpoints_and_exports(tiny_cfg, tmp_path: Path) -> Non
     assert [k for k in summary["metrics"]["val/psnr"]] == ["first", "last", "best"]
     val_rows = [r for r in rows if r["val/psnr"]]
     assert len(val_rows) == 3
+    # the steps-vs-metric curve and the run's timing
+    assert [h["step"] for h in summary["history"]] == [0, 2, 4]
+    assert [h["val/psnr"] for h in summary["history"]] == pytest.approx([float(r["val/psnr"]) for r in val_rows])
+    timing = summary["timing"]
+    assert 0 < timing["seconds_before_first_step"] < timing["wall_seconds"] and timing["train_batches_per_second"] > 0
     # checkpoints: best and last
     best = Path(summary["best_checkpoint"])
     assert best.is_file() and Path(summary["last_checkpoint"]).is_file()

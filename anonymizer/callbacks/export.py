@@ -81,9 +81,14 @@ class ExportVAE(_ExportAtFitEnd):
 
 class ExportTextEdit(_ExportAtFitEnd):
     """Write ``export_dir`` as a text-edit folder (see ``anonymizer.pipeline.text_edit``) from
-    the best checkpoint; the UNet gets the EMA weights when EMA is on."""
+    the best checkpoint; with EMA on, the UNet and the trained parts of the conditioner get
+    their EMA weights. The config records the text-height range the model was trained on
+    (:meth:`~anonymizer.data.inpaint_datamodule.InpaintDataModule.text_height_range`), to
+    which the pipeline resamples boxes."""
 
     def export(self, trainer: L.Trainer, module: L.LightningModule) -> Path:
+        from anonymizer.models.inpaint_module import ema_named_parameters
+
         unet = copy.deepcopy(module.unet).cpu()
         conditioner = copy.deepcopy(module.conditioner).cpu()
         checkpoint, info = best_checkpoint(trainer)
@@ -91,18 +96,19 @@ class ExportTextEdit(_ExportAtFitEnd):
         if checkpoint is not None:
             unet.load_state_dict(_submodule_state(checkpoint["state_dict"], "unet."))
             conditioner.load_state_dict(_submodule_state(checkpoint["state_dict"], "conditioner."))
-            ema_state = checkpoint.get("ema", ema_state)
+            ema_state = module.ema_state(checkpoint) or ema_state
         if ema_state is not None:
             ema = copy.deepcopy(module.ema)
             ema.load_state_dict(ema_state)
             ema.to(device="cpu")
-            ema.copy_to(unet.parameters())
+            ema.copy_to([p for _, p in ema_named_parameters(unet, conditioner)])
         datamodule = trainer.datamodule
         data = datamodule.describe()
         config = {
             "resolution": data["resolution"],
             "crop_side": data["crop_side"],
             "mask_margin": data["mask_margin"],
+            "text_height": datamodule.text_height_range(),
             "glyph": data["glyph"],
             "conditioning": {
                 "encoder_hidden_size": conditioner.hidden_size,

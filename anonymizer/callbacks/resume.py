@@ -1,7 +1,8 @@
 """Exact resume and safe stops.
 
 * :class:`RunState` stores what Lightning's checkpoint lacks for an exact resume: the RNG
-  states (torch, CUDA, numpy, random) and the W&B run id (``checkpoint["run_state"]``).
+  states (torch, CUDA, numpy, random) of every rank and the W&B run id
+  (``checkpoint["run_state"]``).
 * :class:`LastCheckpoint` keeps ``last.ckpt`` the final state of a fit, also one that stops
   early: on SIGTERM (and a first Ctrl+C / SIGINT) the current step finishes, ``last.ckpt`` is saved
   and the run exits; on a non-finite loss or gradient the run stops *before* the bad update
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import random
 import signal
@@ -22,6 +24,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+import torch.distributed as dist
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -71,6 +74,31 @@ def wandb_run_id(trainer: L.Trainer) -> str | None:
     return None
 
 
+def _gathered(states: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every rank's ``states`` (rank order) in DDP; ``[states]`` in a single process."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return [states]
+    out: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(out, states)
+    return out
+
+
+def _derived_states(states: dict[str, Any], rank: int) -> dict[str, Any]:
+    """RNG states for ``rank`` derived from another rank's ``states`` (for checkpoints that hold
+    rank zero's states only): fresh generators seeded by a hash of them and the rank."""
+    from anonymizer.utils.ddp import seed_this_process
+
+    digest = hashlib.sha256(torch.as_tensor(states["torch"]).numpy().tobytes() + str(rank).encode()).digest()
+    with torch.random.fork_rng(devices=[]):
+        saved_np, saved_py = np.random.get_state(), random.getstate()
+        seed_this_process(int.from_bytes(digest[:8], "little") % 2**63)
+        derived = collect_rng_states()
+        np.random.set_state(saved_np)
+        random.setstate(saved_py)
+    derived.pop("torch.cuda", None)
+    return derived
+
+
 class RunState(L.Callback):
     """Save and restore the RNG states and the W&B run id under ``checkpoint["run_state"]``.
 
@@ -79,8 +107,10 @@ class RunState(L.Callback):
     steps draw the same posterior samples, noise and dropout masks as an uninterrupted run.
     (Data loaders have their own generators and never draw from the global RNG.) A checkpoint
     saved in the middle of a batch (a non-finite loss or gradient) stores the states from the
-    start of that batch, so a resume repeats it exactly. In DDP the checkpoint holds rank
-    zero's states; every rank restores them.
+    start of that batch, so a resume repeats it exactly. In DDP every rank's states are
+    gathered into the checkpoint (``rng_per_rank``) and each rank restores its own; a
+    checkpoint with rank zero's states only (older runs, or another world size) gives the
+    other ranks states derived from them and their rank, with a warning.
     """
 
     def __init__(self) -> None:
@@ -96,13 +126,25 @@ class RunState(L.Callback):
 
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
         rng = self._batch_start_rng if self._batch_start_rng is not None else collect_rng_states()
-        checkpoint[RUN_STATE_KEY] = {"rng": rng, "wandb_run_id": wandb_run_id(trainer)}
+        per_rank = _gathered(rng)
+        checkpoint[RUN_STATE_KEY] = {"rng": per_rank[0], "rng_per_rank": per_rank, "wandb_run_id": wandb_run_id(trainer)}
 
     def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get(RUN_STATE_KEY) or {}
-        self._pending_rng = state.get("rng")
-        if self._pending_rng is None:
+        rank, world = trainer.global_rank, trainer.world_size
+        per_rank = state.get("rng_per_rank")
+        if per_rank is not None and len(per_rank) == world:
+            self._pending_rng = per_rank[rank]
+        elif state.get("rng") is None:
+            self._pending_rng = None
             log.warning("the checkpoint has no RNG states: the resumed run is not bit-exact")
+        elif rank == 0:
+            self._pending_rng = state["rng"]
+        else:
+            saved = len(per_rank) if per_rank is not None else 1
+            log.warning("the checkpoint holds the RNG states of %d rank(s), this run has %d: rank %d continues from "
+                        "states derived from rank zero's", saved, world, rank)
+            self._pending_rng = _derived_states(state["rng"], rank)
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._batch_start_rng = None

@@ -124,7 +124,7 @@ def build_glyph_processor(pretrained: str | None = None, image_size: int = 384) 
             ) from err
 
 
-def _regular_face(family: str, font_dirs: Sequence[str] | None) -> str:
+def regular_face(family: str, font_dirs: Sequence[str] | None) -> str:
     """Path of the regular face of ``family`` (exact family name, else name prefix)."""
     fonts = find_fonts(font_dirs, [family])
     for match in (lambda f: f.family == family, lambda f: f.family.startswith(family)):
@@ -174,7 +174,7 @@ class GlyphRenderer:
             if not Path(font_path).is_file():
                 raise FileNotFoundError(f"glyph font_path: no such file {font_path!r}")
             _font(str(font_path), 12)  # fail early on an unreadable file
-        self.font_path = str(font_path) if font_path is not None else _regular_face(font_family, font_dirs)
+        self.font_path = str(font_path) if font_path is not None else regular_face(font_family, font_dirs)
         self.font_family = font_family if font_path is None else Path(font_path).stem.split("-")[0]
         self.canvas = (h, w)
         self.margin = margin

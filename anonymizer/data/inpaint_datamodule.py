@@ -1,7 +1,8 @@
 """DataModule of self-supervised inpainting samples for the glyph-conditioned UNet.
 
-Sources: synthetic crops (default) or, when ``records`` is given, page records
-(:class:`~anonymizer.data.record_inpaint.RecordInpaintSamples`), which replace them.
+Sources: synthetic crops (default); page records when ``records`` is given
+(:class:`~anonymizer.data.record_inpaint.RecordInpaintSamples`); or short strings on plain
+paper when ``plain`` is given (:class:`~anonymizer.data.plain_samples.PlainTextSamples`).
 
 Batches (``B = batch_size``, ``R = resolution``, ``S`` = glyph processor size):
 
@@ -18,6 +19,7 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch.utils.data import Dataset
@@ -26,6 +28,7 @@ from anonymizer.data.glyphs import GlyphRenderer
 from anonymizer.data.image_io import DEFAULT_MAX_PIXELS
 from anonymizer.data.inpaint_samples import InpaintSamples
 from anonymizer.data.loaders import SplitDataModule
+from anonymizer.data.plain_samples import PlainTextSamples
 from anonymizer.data.record_crops import SPLIT_KEYS, NoUsableWordsError, RecordSplits, load_record_splits
 from anonymizer.data.record_inpaint import RecordInpaintSamples
 from anonymizer.data.synthetic import DEFAULT_LOCALES, SyntheticStyle
@@ -36,6 +39,7 @@ _GLYPH_KEYS = {"font_path", "font_family", "canvas", "margin", "font_dirs", "pro
 _PROCESSOR_KEYS = {"pretrained", "image_size"}
 _SYNTHETIC_KEYS = {"font_dirs", "font_families", "style", "locales"}
 _RECORD_SAMPLE_KEYS = {"text_height", "min_text_height", "only_sensitive", "whole_line_prob", "cache_pages"}
+_PLAIN_KEYS = {"alphabet", "chars", "font_size", "font_family", "font_path", "ink", "paper"}
 
 
 def _int(name: str, value: Any, minimum: int) -> None:
@@ -101,6 +105,9 @@ class InpaintDataModule(SplitDataModule):
             split, see :func:`~anonymizer.data.record_crops.load_record_splits`) and
             ``{text_height, min_text_height, only_sensitive, whole_line_prob, cache_pages}``
             (see :class:`~anonymizer.data.record_inpaint.RecordInpaintSamples`).
+        plain: short strings on plain paper replacing the synthetic source, or None: ``{alphabet,
+            chars, font_size, font_family, font_path, ink, paper}`` (see
+            :class:`~anonymizer.data.plain_samples.PlainTextSamples`).
         log_text: whether callbacks may log the batch's target texts (image captions and
             the glyph panel, which renders them). None: True for synthetic text, False for
             records (real documents may hold personal data; captions then show lengths).
@@ -126,6 +133,7 @@ class InpaintDataModule(SplitDataModule):
         pin_memory: bool = False,
         records: Mapping[str, Any] | None = None,
         log_text: bool | None = None,
+        plain: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         _int("resolution", resolution, 8)
@@ -148,6 +156,9 @@ class InpaintDataModule(SplitDataModule):
         self.synthetic_cfg = _mapping("synthetic", synthetic, _SYNTHETIC_KEYS)
         self.style = SyntheticStyle(**(self.synthetic_cfg.pop("style", None) or {}))
         self.records_cfg = _mapping("records", records, SPLIT_KEYS | _RECORD_SAMPLE_KEYS) if records is not None else None
+        self.plain_cfg = _mapping("plain", plain, _PLAIN_KEYS) if plain is not None else None
+        if self.records_cfg is not None and self.plain_cfg is not None:
+            raise ValueError("data.records and data.plain are two sources: give one of them")
         if log_text is not None and not isinstance(log_text, bool):
             raise ValueError(f"data.log_text must be true, false or null, got {log_text!r}")
         self.log_text = log_text if log_text is not None else self.records_cfg is None
@@ -182,6 +193,12 @@ class InpaintDataModule(SplitDataModule):
         if self.records_cfg is not None:
             self._setup_records()
             return
+        if self.plain_cfg is not None:
+            args = {k: v for k, v in self.sample_args.items() if k != "max_words"}
+            common = dict(args, glyph=self.build_glyph_renderer(), **self.plain_cfg)
+            self.train_set = PlainTextSamples(length=self.train_size, seed=self.seed, **common)
+            self.val_set = PlainTextSamples(length=self.val_size, seed=self.seed + _VAL_SEED_OFFSET, **common)
+            return
         common = dict(self.sample_args, glyph=self.build_glyph_renderer(), style=self.style, **self.synthetic_cfg)
         self.train_set = InpaintSamples(length=self.train_size, seed=self.seed, **common)
         self.val_set = InpaintSamples(length=self.val_size, seed=self.seed + _VAL_SEED_OFFSET, **common)
@@ -208,6 +225,22 @@ class InpaintDataModule(SplitDataModule):
                 raise RuntimeError(f"no usable {name} pages in {cfg.get(name) or cfg['train']}: {err}") from None
         self.train_set, self.val_set = sets
 
+    def text_height_range(self, n: int = 256, quantiles: tuple[float, float] = (0.05, 0.95)) -> list[float] | None:
+        """``[low, high]`` text height of the training samples in window pixels (before the
+        resize to ``resolution``): ``records.text_height`` when set, else the ``quantiles`` of the
+        run heights of ``n`` training samples. None before ``setup``. Exports record it, and the
+        text-edit pipeline resamples boxes into it."""
+        if self.train_set is None:
+            return None
+        configured = (self.records_cfg or {}).get("text_height")
+        if configured is not None:
+            return [float(configured[0]), float(configured[1])]
+        heights = self.train_set.text_heights(n)
+        if not heights:
+            return None
+        low, high = np.quantile(heights, quantiles)
+        return [round(float(low), 2), round(float(high), 2)]
+
     def describe(self) -> dict[str, Any]:
         """Sizes and glyph settings, for logs, summaries and export configs."""
         return {
@@ -217,4 +250,5 @@ class InpaintDataModule(SplitDataModule):
             "glyph": self.glyph.describe() if self.glyph is not None else None,
             "log_text": self.log_text,
             **({"records": self.record_splits.describe()} if self.record_splits is not None else {}),
+            **({"plain": self.plain_cfg} if self.plain_cfg is not None else {}),
         }

@@ -28,7 +28,10 @@ from anonymizer.data.text_content import TextContent, cut
 from anonymizer.data.transforms import image_to_tensor
 
 CONTEXT_PAD = 2  # crop pixels of context kept around the dilated box when the window widens
+REGION_SLACK = 4  # source pixels kept around a resampled window so resampling sees real neighbours
 _EPS = 1e-6
+
+Mapping = tuple[float, float, float, float]  # (origin_x, origin_y, scale_x, scale_y): region -> page pixels
 
 
 def _check_box(box: Sequence[float], size: tuple[int, int]) -> tuple[float, float, float, float]:
@@ -107,6 +110,44 @@ def box_mask(size: int, box_in_crop: Sequence[float], margin: float) -> np.ndarr
     if c0 < c1 and r0 < r1:
         mask[r0:r1, c0:c1] = 1.0
     return mask
+
+
+def resampled_neighbourhood(
+    image: Image.Image, box: Sequence[float], scale: float, crop_side: int, mask_margin: int
+) -> tuple[Image.Image, tuple[float, float, float, float], Mapping]:
+    """The neighbourhood of ``box`` resampled by ``scale``, the box in it, and
+    ``(origin_x, origin_y, scale_x, scale_y)``: region pixel ``(u, v)`` is image pixel
+    ``(origin_x + u / scale_x, origin_y + v / scale_y)``.
+
+    The neighbourhood holds the window :func:`make_inpaint_sample` centres on the box (plus
+    :data:`REGION_SLACK`) clipped to the image, so the window is the one the whole resampled
+    image would give. ``scale`` 1 crops without resampling.
+    """
+    x0, y0, x1, y1 = (float(v) for v in box)
+    s = float(scale)
+    pad = mask_margin + CONTEXT_PAD
+    side = max(crop_side, math.ceil(s * (x1 - x0) + 2 * pad), math.ceil(s * (y1 - y0) + 2 * pad)) / s
+    half = side / 2 + REGION_SLACK / min(s, 1.0) + 1
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    width, height = image.size
+    rx0, ry0 = max(math.floor(cx - half), 0), max(math.floor(cy - half), 0)
+    rx1, ry1 = min(math.ceil(cx + half), width), min(math.ceil(cy + half), height)
+    region = image.crop((rx0, ry0, rx1, ry1))
+    sx = sy = 1.0
+    if s != 1.0:
+        size = (max(1, round((rx1 - rx0) * s)), max(1, round((ry1 - ry0) * s)))
+        sx, sy = size[0] / (rx1 - rx0), size[1] / (ry1 - ry0)
+        region = region.resize(size, Image.Resampling.LANCZOS)
+    in_region = ((x0 - rx0) * sx, (y0 - ry0) * sy, (x1 - rx0) * sx, (y1 - ry0) * sy)
+    return region, in_region, (rx0, ry0, sx, sy)
+
+
+def check_sample_args(owner: str, length: int, seed: int, resolution: int, crop_side: int,
+                      mask_margin: int) -> tuple[int, int, int, int, int]:
+    """The arguments every sample dataset shares, checked and converted (errors name ``owner``)."""
+    return (check_int(f"{owner}.length", length, 1), check_int(f"{owner}.seed", seed, 0),
+            check_int(f"{owner}.resolution", resolution, 8), check_int(f"{owner}.crop_side", crop_side, 8),
+            check_int(f"{owner}.mask_margin", mask_margin, 0))
 
 
 def make_inpaint_sample(
@@ -240,11 +281,8 @@ class InpaintSamples(torch.utils.data.Dataset):
         max_attempts: int = 8,
     ) -> None:
         owner = "InpaintSamples"
-        self.length = check_int(f"{owner}.length", length, 1)
-        self.seed = check_int(f"{owner}.seed", seed, 0)
-        self.resolution = check_int(f"{owner}.resolution", resolution, 8)
-        self.crop_side = check_int(f"{owner}.crop_side", crop_side, 8)
-        self.mask_margin = check_int(f"{owner}.mask_margin", mask_margin, 0)
+        self.length, self.seed, self.resolution, self.crop_side, self.mask_margin = check_sample_args(
+            owner, length, seed, resolution, crop_side, mask_margin)
         self.max_words = check_int(f"{owner}.max_words", max_words, 1)
         self.max_attempts = check_int(f"{owner}.max_attempts", max_attempts, 1)
         self.random_glyph_fraction = check_number(f"{owner}.random_glyph_fraction", random_glyph_fraction, 0, 1)
@@ -301,6 +339,17 @@ class InpaintSamples(torch.utils.data.Dataset):
             max(w.box[3] for w in run),
         )
         return RunChoice(source_index, crop, run, box)
+
+    def text_heights(self, n: int) -> list[float]:
+        """Box heights (crop pixels, as windowed) of the runs of the first ``n`` samples."""
+        heights = []
+        for index in range(min(n, self.length)):
+            try:
+                box = self.pick(index).box
+            except RuntimeError:
+                continue
+            heights.append(float(box[3] - box[1]))
+        return heights
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         choice = self.pick(index)

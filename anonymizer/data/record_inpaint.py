@@ -8,7 +8,6 @@ callbacks train on synthetic crops or on real annotated pages.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,7 @@ from PIL import Image
 
 from anonymizer.data.glyphs import GlyphRenderer
 from anonymizer.data.image_io import DEFAULT_MAX_PIXELS
-from anonymizer.data.inpaint_samples import CONTEXT_PAD, add_glyph, make_inpaint_sample
+from anonymizer.data.inpaint_samples import add_glyph, make_inpaint_sample, resampled_neighbourhood
 from anonymizer.data.record_crops import (
     LoadedPage,
     RecordPages,
@@ -33,8 +32,6 @@ from anonymizer.data.record_crops import (
 )
 from anonymizer.data.records import Box, PageRecord
 from anonymizer.data.synthetic import DEFAULT_LOCALES
-
-_REGION_SLACK = 4  # page pixels kept around the window so resampling sees real neighbours
 
 
 def run_text(record: PageRecord, indices: Sequence[int]) -> str:
@@ -138,28 +135,19 @@ class RecordInpaintSamples(RecordPages):
 
     def _window_source(self, run: RecordRun, page: Image.Image) -> tuple[Image.Image, Box, tuple[float, float, float, float]]:
         """The page's neighbourhood of the run resampled by ``run.scale``, the run's box in it,
-        and ``(origin_x, origin_y, scale_x, scale_y)`` mapping it back to page pixels.
+        and ``(origin_x, origin_y, scale_x, scale_y)`` mapping it back to page pixels
+        (:func:`~anonymizer.data.inpaint_samples.resampled_neighbourhood`)."""
+        return resampled_neighbourhood(page, run.box, run.scale, self.crop_side, self.mask_margin)
 
-        The neighbourhood holds the window ``make_inpaint_sample`` centres on the box (plus
-        slack) clipped to the page, so the window is the one the whole resampled page gives.
-        """
-        x0, y0, x1, y1 = run.box
-        s = run.scale
-        pad = self.mask_margin + CONTEXT_PAD
-        side = max(self.crop_side, math.ceil(s * (x1 - x0) + 2 * pad), math.ceil(s * (y1 - y0) + 2 * pad)) / s
-        half = side / 2 + _REGION_SLACK / min(s, 1.0) + 1
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        width, height = page.size
-        rx0, ry0 = max(math.floor(cx - half), 0), max(math.floor(cy - half), 0)
-        rx1, ry1 = min(math.ceil(cx + half), width), min(math.ceil(cy + half), height)
-        region = page.crop((rx0, ry0, rx1, ry1))
-        sx = sy = 1.0
-        if s != 1.0:
-            size = (max(1, round((rx1 - rx0) * s)), max(1, round((ry1 - ry0) * s)))
-            sx, sy = size[0] / (rx1 - rx0), size[1] / (ry1 - ry0)
-            region = region.resize(size, Image.Resampling.LANCZOS)
-        box = ((x0 - rx0) * sx, (y0 - ry0) * sy, (x1 - rx0) * sx, (y1 - ry0) * sy)
-        return region, box, (rx0, ry0, sx, sy)
+    def text_heights(self, n: int) -> list[float]:
+        """Text heights (pixels) of the runs training cuts: ``n`` draws from ``text_height`` when
+        it is set, else the box heights of the usable words (from the records; no page is loaded)."""
+        rng = np.random.default_rng([self.seed, 3])
+        if self.text_height is not None:
+            return [float(v) for v in rng.uniform(*self.text_height, size=n)]
+        heights = [self.records[r].words[i].box[3] - self.records[r].words[i].box[1]
+                   for r in self.candidates for i in self.segments[r]]
+        return [float(heights[i]) for i in rng.choice(len(heights), size=min(n, len(heights)), replace=False)]
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         index = self._check_index(index)

@@ -2,10 +2,12 @@
 
 Samples (:class:`TextEditSample`) are a source image with one box around a run of words
 of one line, its text and another target string: synthetic crops
-(:class:`~anonymizer.data.inpaint_samples.InpaintSamples`) or record pages
-(:class:`~anonymizer.data.record_inpaint.RecordInpaintSamples`), cut as for training;
-the other string is :func:`~anonymizer.data.inpaint_samples.other_text` (document-like
-content of about the same length, seeded per sample).
+(:class:`~anonymizer.data.inpaint_samples.InpaintSamples`), record pages
+(:class:`~anonymizer.data.record_inpaint.RecordInpaintSamples`) or short strings on plain
+paper (:class:`~anonymizer.data.plain_samples.PlainTextSamples`, the proof setting), cut as
+for training; the other string is :func:`~anonymizer.data.inpaint_samples.other_text`
+(document-like content of about the same length, seeded per sample), or for plain strings
+another string of the same alphabet and length.
 
 Per sample (:func:`evaluate_text_edit`), the pipeline re-draws the box twice:
 
@@ -15,7 +17,13 @@ Per sample (:func:`evaluate_text_edit`), the pipeline re-draws the box twice:
     string: sentence accuracy and ``1 - NED`` (:mod:`anonymizer.metrics.text_accuracy`);
     the same OCR of the original box against its own text is the reference ceiling;
 (c) **unchanged outside**: the share of pixels outside the dilated box that are
-    bit-identical to the input (both edits; must be 1.0).
+    bit-identical to the input (both edits; must be 1.0);
+(d) **glyph effect**: OCR CER of both re-drawings against the box's *own* text: ``ocr_cer``
+    (reconstruction, its own glyph) and ``ocr_cer_shuffled`` (the edit, another string's glyph),
+    and ``glyph_effect = ocr_cer_shuffled - ocr_cer`` (corpus CERs). A model that ignores its
+    glyph draws the same either way: effect 0; one that writes its glyph: close to the CER
+    between unrelated strings. ``sentence_acc_shuffled`` is how often the edit still reads as
+    the original text (the control of ``sentence_acc_reconstruction``).
 
 LPIPS needs at least 16 pixels per side: the region is resized (bicubic) so that its
 shorter side is ``lpips_side`` pixels first.
@@ -39,7 +47,7 @@ from anonymizer.evaluation.common import torch_dtype
 from anonymizer.evaluation.report import Evaluation, Table, UsageError, grid, mean, progress
 from anonymizer.metrics.image_quality import Lpips, dilated_box, psnr, resize_min_side, unchanged_outside
 from anonymizer.metrics.legibility import ocr_box
-from anonymizer.metrics.text_accuracy import ned, normalize_text
+from anonymizer.metrics.text_accuracy import cer, ned, normalize_text
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +120,27 @@ def synthetic_text_edit_samples(pipe: Any, n: int, seed: int, source_size: int =
     return samples, failed
 
 
+def plain_text_edit_samples(pipe: Any, n: int, seed: int, source_size: int = 56,
+                            plain: dict[str, Any] | None = None) -> list[TextEditSample]:
+    """``n`` strings on plain paper as :class:`PlainTextSamples` draws them (with the export's
+    ``crop_side`` and ``mask_margin``); the target is another string of the same alphabet and
+    length (seeded per sample)."""
+    from anonymizer.data.plain_samples import PlainTextSamples
+
+    dataset = PlainTextSamples(length=n, seed=seed, resolution=pipe.resolution, crop_side=pipe.crop_side,
+                               source_size=source_size, mask_margin=pipe.mask_margin, glyph=pipe.glyph,
+                               **dict(plain or {}))
+    samples = []
+    for index in range(n):
+        image, box, text = dataset.pick(index)
+        rng = np.random.default_rng([seed, index, 3])
+        target = text
+        while target == text and len(set(dataset.alphabet)) > 1:
+            target = "".join(rng.choice(list(dataset.alphabet), size=len(text)))
+        samples.append(TextEditSample(f"plain-{seed}-{index}", image, box, text, target, float(box[3] - box[1])))
+    return samples
+
+
 def record_text_edit_samples(pipe: Any, records: Sequence[PageRecord], n: int, seed: int, max_words: int = 3,
                              text_height: Sequence[float] | None = None, min_text_height: float = 6.0,
                              only_sensitive: bool = False, locales: Sequence[str] | None = None,
@@ -177,7 +206,8 @@ class TextEditResult:
         out: dict[str, float | None] = {}
         for name, reading, truth in (("original", self.ocr_original, self.text),
                                      ("reconstruction", self.ocr_reconstruction, self.text),
-                                     ("edit", self.ocr_edit, self.target)):
+                                     ("edit", self.ocr_edit, self.target),
+                                     ("shuffled", self.ocr_edit, self.text)):
             if reading is None:
                 out[f"exact_{name}"] = out[f"ned_score_{name}"] = None
             else:
@@ -249,9 +279,13 @@ def _group(results: Sequence[TextEditResult]) -> dict[str, Any]:
         "region_psnr": mean(r.region_psnr for r in results),
         "region_lpips": mean(r.region_lpips for r in results),
     }
-    for name in ("edit", "original", "reconstruction"):
+    for name in ("edit", "original", "reconstruction", "shuffled"):
         out[f"sentence_acc_{name}"] = mean(s[f"exact_{name}"] for s in scores)
         out[f"ned_score_{name}"] = mean(s[f"ned_score_{name}"] for s in scores)
+    read = [r for r in results if r.ocr_reconstruction is not None and r.ocr_edit is not None]
+    out["ocr_cer"] = cer([r.ocr_reconstruction for r in read], [r.text for r in read]) if read else None
+    out["ocr_cer_shuffled"] = cer([r.ocr_edit for r in read], [r.text for r in read]) if read else None
+    out["glyph_effect"] = out["ocr_cer_shuffled"] - out["ocr_cer"] if read else None
     values = [r.unchanged_outside for r in results if r.unchanged_outside is not None]
     out["unchanged_outside"] = mean(values)
     out["unchanged_outside_min"] = min(values) if values else None
@@ -261,7 +295,9 @@ def _group(results: Sequence[TextEditResult]) -> dict[str, Any]:
 COLUMNS = [("text height (px)", None), ("n", "n"), ("masked PSNR", "region_psnr"), ("masked LPIPS", "region_lpips"),
            ("sent. acc. edit", "sentence_acc_edit"), ("1-NED edit", "ned_score_edit"),
            ("sent. acc. original", "sentence_acc_original"), ("1-NED original", "ned_score_original"),
-           ("sent. acc. recon.", "sentence_acc_reconstruction"), ("unchanged outside", "unchanged_outside")]
+           ("sent. acc. recon.", "sentence_acc_reconstruction"), ("sent. acc. recon., other glyph", "sentence_acc_shuffled"),
+           ("CER recon.", "ocr_cer"), ("CER recon., other glyph", "ocr_cer_shuffled"), ("glyph effect", "glyph_effect"),
+           ("unchanged outside", "unchanged_outside")]
 
 
 def summarize_text_edit(results: Sequence[TextEditResult], edges: Sequence[float]) -> dict[str, dict[str, Any]]:
@@ -282,7 +318,9 @@ def text_edit_evaluation(results: Sequence[TextEditResult], edges: Sequence[floa
     lp = info.get("lpips") or {}
     notes = [f"{len(results)} samples, {failed} failed; edit = the box re-drawn with another string (OCR vs that "
              "string), recon. = re-drawn with its own text (masked PSNR/LPIPS vs the original), original = OCR of "
-             "the input box (the ceiling); 1-NED = 1 - edit distance / max length (AnyText's NED)",
+             "the input box (the ceiling); 1-NED = 1 - edit distance / max length (AnyText's NED); other glyph = "
+             "the edit read against the box's own text; glyph effect = its CER - the reconstruction's CER "
+             "(0 when the model ignores its glyph)",
              f"LPIPS: {lp.get('net', 'vgg')} with {lp.get('backbone_weights', 'n/a')} trunk weights, region resized "
              f"to a shorter side of {info.get('lpips_side', 64)} px"]
     images = []
@@ -299,7 +337,7 @@ def text_edit_evaluation(results: Sequence[TextEditResult], edges: Sequence[floa
                 caption += f" | {r.target!r} → {r.ocr_edit!r}"
             images.append((caption, grid(cells)))
     plots = {key: {label: g[key] for label, g in groups.items() if label != OVERALL and g["n"]}
-             for key in ("region_psnr", "region_lpips", "sentence_acc_edit", "ned_score_edit")}
+             for key in ("region_psnr", "region_lpips", "sentence_acc_edit", "ned_score_edit", "glyph_effect")}
     summary = {**info, "n_samples": len(results), "n_failed": failed,
                "failures": dict(Counter(r.error for r in results if r.error)),
                "metrics": {"overall": groups[OVERALL], "by_text_height": {k: v for k, v in groups.items() if k != OVERALL}}}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,9 @@ SCHEDULERS: dict[str, type[SchedulerMixin]] = {
     "unipc": UniPCMultistepScheduler,
 }
 PREDICTION_TYPES = ("epsilon", "v_prediction")
+# diffusers defaults ``clip_sample`` to True, which clips the predicted clean sample to [-1, 1]:
+# right for pixels, wrong for (scaled) VAE latents. Stable Diffusion's configs set it false.
+LATENT_DEFAULTS = {"clip_sample": False}
 
 
 def _scheduler_class(name: str) -> type[SchedulerMixin]:
@@ -49,6 +54,21 @@ def _check_prediction_type(prediction_type: str) -> None:
         raise ValueError(f"prediction_type must be one of {PREDICTION_TYPES}, got {prediction_type!r}")
 
 
+def _accepts(cls: type, key: str) -> bool:
+    return key in inspect.signature(cls.__init__).parameters
+
+
+def latent_scheduler(scheduler: SchedulerMixin, where: str) -> SchedulerMixin:
+    """``scheduler`` with :data:`LATENT_DEFAULTS`; a config that says otherwise (an export
+    written before ``clip_sample`` was set) is rebuilt with them and a warning naming ``where``."""
+    wrong = {k: v for k, v in LATENT_DEFAULTS.items() if k in scheduler.config and scheduler.config[k] != v}
+    if not wrong:
+        return scheduler
+    log.warning("%s: the saved scheduler config has %s, which is wrong for latents (it clips predicted "
+                "clean latents to [-1, 1]); loading it with %s", where, wrong, LATENT_DEFAULTS)
+    return type(scheduler).from_config({**scheduler.config, **LATENT_DEFAULTS})
+
+
 def build_scheduler(
     name: str, pretrained: str | None = None, subfolder: str | None = "scheduler", **config: Any
 ) -> SchedulerMixin:
@@ -59,6 +79,10 @@ def build_scheduler(
     see :func:`~anonymizer.models.resolve.resolve_model_path`) the saved config
     is loaded, with ``config`` overriding its fields; otherwise the scheduler is built from
     ``config`` (constructor keyword arguments, e.g. ``num_train_timesteps``).
+
+    Latent diffusion never clips the predicted clean sample: ``clip_sample`` is false unless
+    ``config`` sets it, also when a saved config says true (with a warning, see
+    :func:`latent_scheduler`).
     """
     cls = _scheduler_class(name)
     config = {
@@ -66,8 +90,9 @@ def build_scheduler(
         for k, v in config.items()
     }
     if pretrained is None:
+        defaults = {k: v for k, v in LATENT_DEFAULTS.items() if _accepts(cls, k)}
         try:
-            return cls(**config)
+            return cls(**{**defaults, **config})
         except TypeError as err:
             raise TypeError(f"scheduler {name!r}: {err}") from err
     pretrained = resolve_model_path(pretrained)
@@ -82,12 +107,15 @@ def build_scheduler(
         source = pretrained
     log.info("Loading %s scheduler config from %s (subfolder=%s)", name, source, subfolder)
     try:
-        return cls.from_pretrained(source, subfolder=subfolder, **config)
+        scheduler = cls.from_pretrained(source, subfolder=subfolder, **config)
     except OSError as err:
         raise OSError(
             f"could not load a scheduler config from {pretrained!r} (subfolder={subfolder!r}): {err}. "
             "Give a local diffusers folder or a hub id reachable from this machine."
         ) from err
+    if any(k in config for k in LATENT_DEFAULTS):
+        return scheduler
+    return latent_scheduler(scheduler, f"{source}" + (f"/{subfolder}" if subfolder else ""))
 
 
 def scheduler_from(scheduler: SchedulerMixin, name: str) -> SchedulerMixin:
@@ -136,8 +164,10 @@ def diffusion_target(
     return scheduler.get_velocity(latents, noise, timesteps)
 
 
-def make_ema(module: nn.Module, decay: float = 0.9999, warmup: bool = True, **kwargs: Any) -> EMAModel:
-    """``diffusers.training_utils.EMAModel`` tracking all of ``module``'s parameters.
+def make_ema(
+    module: nn.Module | Iterable[nn.Parameter], decay: float = 0.9999, warmup: bool = True, **kwargs: Any
+) -> EMAModel:
+    """``diffusers.training_utils.EMAModel`` tracking ``module``'s parameters (or the given ones).
 
     ``warmup`` sets ``use_ema_warmup`` (decay ``1 - (1 + s)^(-2/3)``); without it diffusers
     still ramps the decay as ``(1 + s) / (10 + s)``; both are capped at ``decay``, and the
@@ -150,4 +180,5 @@ def make_ema(module: nn.Module, decay: float = 0.9999, warmup: bool = True, **kw
     if isinstance(module, ConfigMixin):
         kwargs.setdefault("model_cls", type(module))
         kwargs.setdefault("model_config", module.config)
-    return EMAModel(module.parameters(), decay=decay, use_ema_warmup=warmup, **kwargs)
+    parameters = module.parameters() if isinstance(module, nn.Module) else list(module)
+    return EMAModel(parameters, decay=decay, use_ema_warmup=warmup, **kwargs)

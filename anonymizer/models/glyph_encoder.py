@@ -142,6 +142,10 @@ class GlyphConditioner(nn.Module):
         """Width of the encoder's token features."""
         return int(self.encoder.config.hidden_size)
 
+    def named_trained_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        """The parameters training updates: the projection's, and the encoder's when ``trainable``."""
+        return [(n, p) for n, p in self.named_parameters() if self.trainable or not n.startswith("encoder.")]
+
     def train(self, mode: bool = True) -> GlyphConditioner:
         super().train(mode)
         if not self.trainable:

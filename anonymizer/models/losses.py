@@ -70,13 +70,21 @@ class VAELoss(nn.Module):
         return self.perceptual(recon.float(), target.float()).flatten()
 
     def forward(
-        self, target: torch.Tensor, recon: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor
+        self, target: torch.Tensor, recon: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor,
+        per_image: dict[str, torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Return ``loss`` and its unweighted terms ``loss_rec``, ``loss_kl``, ``loss_perceptual``."""
+        """Return ``loss`` and its unweighted terms ``loss_rec``, ``loss_kl``, ``loss_perceptual``.
+
+        ``per_image``: a dict that receives the per-image LPIPS distances under ``"perceptual"``
+        when the loss computed them (validation reuses them for its LPIPS metric).
+        """
         loss_rec = self.reconstruction(target, recon)
         loss_kl = gaussian_kl(mean.float(), logvar.float(), self.kl_reduction)
         if self.perceptual is not None and self.perceptual_weight > 0:
-            loss_perceptual = self.perceptual_distance(target, recon).mean()
+            distances = self.perceptual_distance(target, recon)
+            loss_perceptual = distances.mean()
+            if per_image is not None:
+                per_image["perceptual"] = distances.detach()
         else:
             loss_perceptual = torch.zeros((), device=target.device)
         loss = loss_rec + self.kl_weight * loss_kl + self.perceptual_weight * loss_perceptual

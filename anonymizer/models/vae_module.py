@@ -89,9 +89,10 @@ class VAEModule(L.LightningModule):
             self.autoencoder = torch.compile(self.autoencoder)
 
     # ---------------------------------------------------------------- training
-    def _losses(self, images: torch.Tensor, sample_posterior: bool) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    def _losses(self, images: torch.Tensor, sample_posterior: bool,
+                per_image: dict[str, torch.Tensor] | None = None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         recon, posterior = self(images, sample_posterior=sample_posterior)
-        terms = self.loss(images, recon, posterior.mean, posterior.logvar)
+        terms = self.loss(images, recon, posterior.mean, posterior.logvar, per_image=per_image)
         return terms, recon
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -108,12 +109,14 @@ class VAEModule(L.LightningModule):
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         images = batch["image"]
-        terms, recon = self._losses(images, sample_posterior=False)
+        per_image: dict[str, torch.Tensor] = {}
+        terms, recon = self._losses(images, sample_posterior=False, per_image=per_image)
         batch_size = images.shape[0]
         self.log("val/loss", terms["loss"], sync_dist=True, batch_size=batch_size, prog_bar=True)
         self.val_metrics.update(to_unit_range(recon), to_unit_range(images))
-        if self.loss.perceptual is not None:
-            self.val_lpips.update(self.loss.perceptual_distance(images, recon))
+        if self.loss.perceptual is not None:  # the loss's own distances when it computed them
+            distances = per_image.get("perceptual")
+            self.val_lpips.update(distances if distances is not None else self.loss.perceptual_distance(images, recon))
             self.log("val/lpips", self.val_lpips, batch_size=batch_size)
         self.log_dict(self.val_metrics, batch_size=batch_size)
 

@@ -8,6 +8,7 @@ does not have are skipped; the constructors still validate everything in depth.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable
 from typing import Any, get_args
@@ -98,6 +99,18 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "callbacks.model_checkpoint.every_n_train_steps": (lambda v: v is None or (_is_int(v) and v >= 0), "an integer >= 0 or null"),
     "callbacks.image_logger.every_n_steps": NON_NEGATIVE,
 }
+
+
+def check_resolution(key: str, resolution: int, downsampling: dict[str, int]) -> None:
+    """Raise :class:`ConfigError` unless ``resolution`` is a multiple of the product of the
+    models' ``downsampling`` factors (e.g. ``{"vae": 4, "unet": 2}``)."""
+    multiple = math.prod(downsampling.values())
+    if resolution % multiple:
+        parts = " x ".join(f"{v} ({k})" for k, v in downsampling.items())
+        low, high = resolution // multiple * multiple, (resolution // multiple + 1) * multiple
+        options = f"{low} or {high}" if low else str(high)
+        raise ConfigError(f"invalid config: {key}={resolution} must be a multiple of {multiple} = {parts}, "
+                          f"the models' downsampling (e.g. {options})")
 
 
 def check_config(cfg: DictConfig) -> None:

@@ -7,6 +7,11 @@ rewrites the command line the children inherit into a single run with this job's
 overrides in this job's output dir. :class:`RankConsistency` then checks at setup that
 every rank has the same config fingerprint (and fails loudly otherwise), and at the end
 that all ranks hold identical weights, writing ``ddp_check.json``.
+
+Every rank starts from the same ``seed`` (so that models and their EMA copies are built
+identically); :class:`RankSeed` then re-seeds ranks above zero with :func:`rank_seed` when
+the fit starts, so that ranks draw different noise, timesteps, posterior samples and
+dropout masks (rank zero keeps the stream of a single-process run).
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
 import sys
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
@@ -96,3 +103,32 @@ class RankConsistency(L.Callback):
                 "weights_equal": len(set(checksums)) == 1,
             }
             (self.output_dir / "ddp_check.json").write_text(json.dumps(record, indent=2))
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """The global seed of DDP rank ``rank``: ``seed`` itself on rank zero, a distinct 63-bit seed
+    derived from ``(seed, rank)`` on the others."""
+    if rank == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), int(rank)]).generate_state(1, dtype=np.uint64)[0] % 2**63)
+
+
+def seed_this_process(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's (all devices) global generators with ``seed``."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class RankSeed(L.Callback):
+    """At the start of a fit on several processes, re-seed ranks above zero with :func:`rank_seed`
+    (a resumed fit then restores each rank's own RNG states, see ``RunState``)."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = int(seed)
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if stage == "fit" and trainer.world_size > 1 and trainer.global_rank > 0:
+            seed = rank_seed(self.seed, trainer.global_rank)
+            seed_this_process(seed)
+            log.info("Rank %d: global RNGs seeded with %d", trainer.global_rank, seed)
