@@ -1,4 +1,4 @@
-"""The README's commands are the ones CI runs, and the main command works as a process."""
+"""The README's commands are the ones CI runs, and the documented training commands work as processes."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def first_command_under(heading: str) -> str:
-    """The first line of the first fenced code block after ``heading`` in the README."""
-    text = (ROOT / "README.md").read_text()
+def first_command_under(heading: str, doc: str = "README.md") -> str:
+    """The first line of the first fenced code block after ``heading`` in ``doc`` (the README)."""
+    text = (ROOT / doc).read_text()
     section = text.split(f"\n{heading}\n", 1)
-    assert len(section) == 2, f"README has no {heading!r} section"
+    assert len(section) == 2, f"{doc} has no {heading!r} section"
     block = re.search(r"```(?:bash)?\n(.+?)```", section[1], re.S)
     assert block, f"no code block under {heading!r}"
     return block.group(1).strip().splitlines()[0].strip()
@@ -78,8 +78,9 @@ def test_main_command_runs_as_documented(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_inpaint_command_runs_as_documented(tmp_path: Path) -> None:
-    """The README's inpainting command, shrunk with overrides, in a fresh process."""
-    command = shlex.split(first_command_under("## Train the inpainting UNet (glyph-conditioned text editing)"))
+    """The inpainting command of docs/training.md, shrunk with overrides, in a fresh process."""
+    command = shlex.split(first_command_under("## Train the inpainting UNet (glyph-conditioned text editing)",
+                                              "docs/training.md"))
     assert command[1:] == ["-m", "anonymizer.train", "+experiment=unet_inpaint"]
     from tests.conftest import INPAINT_OVERRIDES
 

@@ -1,10 +1,10 @@
 """Records from every reader and from synthetic pages train both models through the configs.
 
 Each dataset fixture is built in its published layout, converted with ``prepare`` (the
-README's ``python -m anonymizer.data.prepare``), and the records train the VAE
+``python -m anonymizer.data.prepare`` of docs/data.md), and the records train the VAE
 (``data=vae_records``) and the inpainting UNet (``data=inpaint_records``) for two steps.
 Synthetic pages (``python -m anonymizer.data.synth_pages``) do the same, the UNet on their
-sensitive words only. One run goes through the README's command lines as subprocesses.
+sensitive words only. One run goes through the documented command lines as subprocesses.
 """
 
 from __future__ import annotations

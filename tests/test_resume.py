@@ -391,7 +391,7 @@ CLI_TINY = [o for o in TINY_OVERRIDES if not o.startswith(("trainer.max_steps", 
 def test_sigterm_on_the_command_line_leaves_a_resumable_last_checkpoint(tmp_path: Path) -> None:
     """SIGTERM to the whole process group (as a scheduler cancelling a job sends it), with
     DataLoader workers: the step finishes, last.ckpt is saved, the exit status is 143, and
-    the README's resume command continues the run."""
+    the resume command of docs/training.md continues the run."""
     run_dir = tmp_path / "run"
     common = ["+experiment=vae_kl", *CLI_TINY, "data.num_workers=2", "trainer.val_check_interval=1000",
               f"hydra.run.dir={run_dir}"]

@@ -109,10 +109,10 @@ def test_default_config_has_no_sweeper_and_experiment_still_composes() -> None:
 
 
 def test_readme_sweep_commands_compose() -> None:
-    """Every ``anonymizer.train -m`` command of the README's Sweeps section composes."""
+    """Every ``anonymizer.train -m`` command of the Sweeps section of docs/training.md composes."""
     import shlex
 
-    section = (ROOT / "README.md").read_text().split("\n## Sweeps\n")[1].split("\n## ")[0]
+    section = (ROOT / "docs" / "training.md").read_text().split("\n## Sweeps\n")[1].split("\n## ")[0]
     commands = [shlex.split(c) for c in section.replace("\\\n", " ").splitlines()
                 if c.startswith(".venv/bin/python -m anonymizer.train -m")]
     assert len(commands) >= 4

@@ -50,7 +50,7 @@ class MissingManifestError(ManifestError, FileNotFoundError):
 
 
 def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file (about 1.8 GB/s with SHA-NI; see the README)."""
+    """Hex SHA-256 of a file (about 1.8 GB/s with SHA-NI; see docs/store.md)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
