@@ -47,18 +47,14 @@ from typing import Any
 
 import numpy as np
 
-from anonymizer.data.records import Box, PageRecord, Word
+from anonymizer.core.geometry import Box, grow_box
+from anonymizer.data.records import PageRecord, Word
 from anonymizer.metrics.text_accuracy import char_errors
 from anonymizer.pipeline.page_text import group_lines
 from anonymizer.pipeline.verify import find_leaks, normalize
 
 
 # --------------------------------------------------------------------------- geometry
-def dilate(box: Sequence[float], px: float) -> Box:
-    """``box`` grown by ``px`` on every side."""
-    return (box[0] - px, box[1] - px, box[2] + px, box[3] + px)
-
-
 def intersects(a: Sequence[float], b: Sequence[float]) -> bool:
     """Whether two boxes overlap with a positive area."""
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
@@ -166,7 +162,7 @@ def leaked_entities(words: list[Word], pieces: list[str], owner: list[int], n: i
 
 def preserved(input_words: list[Word], output_words: list[Word], truth: Truth, px: float, min_iou: float) -> tuple[int, int]:
     """(found again, considered): input OCR words outside the sensitive boxes re-read in the output."""
-    sensitive = [dilate(b, px) for boxes in truth.word_boxes for b in boxes]
+    sensitive = [grow_box(b, px) for boxes in truth.word_boxes for b in boxes]
     by_text: dict[str, list[Box]] = defaultdict(list)
     for w in output_words:
         by_text[normalize(w.text)].append(w.box)
@@ -188,7 +184,7 @@ def rewritten_mask(input_image: Any, output_image: Any, boxes: Sequence[Sequence
     height, width = before.shape[:2]
     mask = np.zeros((height, width), bool)
     for box in boxes:
-        ys, xs = _pixels(dilate(box, margin))
+        ys, xs = _pixels(grow_box(box, margin))
         if np.any(before[ys, xs] != after[ys, xs]):
             mask[ys, xs] = True
     return mask
@@ -217,7 +213,7 @@ def changed_outside(input_image: Any, output_image: Any, boxes: Sequence[Sequenc
     before = np.asarray(input_image.convert("RGB"))
     after = np.asarray(output_image.convert("RGB"))
     height, width = before.shape[:2]
-    outside = ~box_mask([dilate(b, px) for b in boxes], width, height)
+    outside = ~box_mask([grow_box(b, px) for b in boxes], width, height)
     changed = np.any(before != after, axis=2)
     return int((changed & outside).sum()), int(outside.sum())
 
@@ -233,7 +229,7 @@ def plain_kept(plain: Sequence[str], input_words: list[Word], output_words: list
 
 def covered(truth: Truth, boxes: list[Box], px: float) -> list[bool]:
     """Per entity: every word's centre lies in one of ``boxes`` dilated by ``px``."""
-    regions = [dilate(b, px) for b in boxes]
+    regions = [grow_box(b, px) for b in boxes]
     return [all(any(centre_in(wb, r) for r in regions) for wb in wbs) for wbs in truth.word_boxes]
 
 
@@ -291,7 +287,7 @@ def surrogate_readback(audit: dict[str, Any], output_words: list[Word], px: floa
         for box, part in zip(entity["boxes"], entity["surrogate"]):
             if len(normalize(part)) < min_chars:
                 continue
-            region = dilate(box, px)
+            region = grow_box(box, px)
             inside = [w for w in output_words if centre_in(w.box, region)]
             read = bool(inside and find_leaks(inside, [part], min_chars))
             reading = " ".join(inside[i].text for line in group_lines(inside) for i in line)

@@ -17,7 +17,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from anonymizer.data.records import Box, Word
+from anonymizer.core.geometry import Box
+from anonymizer.data.records import Word
 from anonymizer.pipeline.page_text import group_lines
 
 
