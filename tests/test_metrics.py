@@ -11,6 +11,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from anonymizer.core.geometry import dilate_box
+from anonymizer.core.text import nfkc_single_spaced
 from anonymizer.data.records import Entity, PageRecord, Word
 from anonymizer.evaluation.buckets import bucket_labels, bucket_of, check_edges
 from anonymizer.evaluation.report import Evaluation, Table, json_safe, samples_csv
@@ -39,7 +40,6 @@ from anonymizer.metrics.text_accuracy import (
     edit_distance,
     ned,
     ned_score,
-    normalize_text,
     sentence_accuracy,
     word_accuracy,
     word_matches,
@@ -74,7 +74,7 @@ def test_word_accuracy_is_a_multiset_overlap() -> None:
 
 
 def test_sentence_accuracy_and_ned() -> None:
-    assert normalize_text("  Anna \n Berg ") == "Anna Berg"
+    assert nfkc_single_spaced("  Anna \n Berg ") == "Anna Berg"
     assert sentence_accuracy(["Anna Berg", "anna berg"], ["Anna  Berg", "Anna Berg"]) == 0.5
     assert ned("kitten", "sitting") == pytest.approx(3 / 7)
     assert ned("", "") == 0.0 and ned("abc", "") == 1.0

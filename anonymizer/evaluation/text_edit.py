@@ -42,13 +42,14 @@ import numpy as np
 from PIL import Image
 
 from anonymizer.core.geometry import Box, dilate_box
+from anonymizer.core.text import nfkc_single_spaced
 from anonymizer.data.records import PageRecord
 from anonymizer.evaluation.buckets import OVERALL, bucket_labels, bucket_of
 from anonymizer.evaluation.common import torch_dtype
 from anonymizer.evaluation.report import Evaluation, Table, UsageError, grid, mean, progress
 from anonymizer.metrics.image_quality import Lpips, psnr, resize_min_side, unchanged_outside
 from anonymizer.metrics.legibility import ocr_box
-from anonymizer.metrics.text_accuracy import cer, ned, normalize_text
+from anonymizer.metrics.text_accuracy import cer, ned
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ class TextEditResult:
             if reading is None:
                 out[f"exact_{name}"] = out[f"ned_score_{name}"] = None
             else:
-                out[f"exact_{name}"] = float(normalize_text(reading) == normalize_text(truth))
+                out[f"exact_{name}"] = float(nfkc_single_spaced(reading) == nfkc_single_spaced(truth))
                 out[f"ned_score_{name}"] = 1.0 - ned(reading, truth)
         return out
 

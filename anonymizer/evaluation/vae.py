@@ -28,13 +28,14 @@ from diffusers import AutoencoderKL
 from PIL import Image
 
 from anonymizer.core.geometry import Box, images_to_tensor, tensor_to_array
+from anonymizer.core.text import nfkc_single_spaced
 from anonymizer.data.records import PageRecord, TextCrop, Word
 from anonymizer.evaluation.buckets import OVERALL, bucket_labels, bucket_of
 from anonymizer.evaluation.common import looks_local, torch_dtype
 from anonymizer.evaluation.report import Evaluation, Table, UsageError, grid, mean, progress, ratio
 from anonymizer.metrics.image_quality import Lpips, psnr, ssim
 from anonymizer.metrics.legibility import ocr_box
-from anonymizer.metrics.text_accuracy import char_errors, normalize_text, word_matches
+from anonymizer.metrics.text_accuracy import char_errors, word_matches
 
 log = logging.getLogger(__name__)
 
@@ -248,8 +249,8 @@ def evaluate_vae(vae: AutoencoderKL, samples: Sequence[VaeSample], lpips: Lpips 
             r.lpips = scores["lpips"][k] if "lpips" in scores else None
             if keep_images:
                 r.original, r.reconstruction = s.image, recons[k]
-            r.chars = len(normalize_text(s.text))
-            r.words = len(normalize_text(s.text).split())
+            r.chars = len(nfkc_single_spaced(s.text))
+            r.words = len(nfkc_single_spaced(s.text).split())
             if not ocr:
                 continue
             try:

@@ -2,7 +2,7 @@
 
 The ground truth of a page is its record's sensitive entities (:class:`Truth`); the system's
 output is the anonymized image (read again by OCR) and its boxes. Texts are compared with
-:func:`anonymizer.pipeline.verify.normalize` (case folded, letters and digits only), as the
+:func:`anonymizer.core.text.nfkc_casefold_alnum` (case folded, letters and digits only), as the
 pipeline's own verification does. All values stay in memory; results hold counts only.
 
 * **leak**: an entity leaks when one of its lines (words joined by spaces, at least
@@ -48,10 +48,11 @@ from typing import Any
 import numpy as np
 
 from anonymizer.core.geometry import Box, grow_box
+from anonymizer.core.text import nfkc_casefold_alnum
 from anonymizer.data.records import PageRecord, Word
 from anonymizer.metrics.text_accuracy import char_errors
 from anonymizer.pipeline.page_text import group_lines
-from anonymizer.pipeline.verify import find_leaks, normalize
+from anonymizer.pipeline.verify import find_leaks
 
 
 # --------------------------------------------------------------------------- geometry
@@ -146,7 +147,7 @@ def page_truth(record: PageRecord, input_words: list[Word], min_chars: int) -> T
         line_boxes.append(boxes)
     checkable = [False] * len(labels)
     for piece, k in zip(pieces, owner):
-        checkable[k] |= len(normalize(piece)) >= min_chars
+        checkable[k] |= len(nfkc_casefold_alnum(piece)) >= min_chars
     readable = leaked_entities(input_words, pieces, owner, len(labels), min_chars)
     return Truth(labels, word_boxes, pieces, owner, checkable, readable, line_boxes)
 
@@ -165,10 +166,10 @@ def preserved(input_words: list[Word], output_words: list[Word], truth: Truth, p
     sensitive = [grow_box(b, px) for boxes in truth.word_boxes for b in boxes]
     by_text: dict[str, list[Box]] = defaultdict(list)
     for w in output_words:
-        by_text[normalize(w.text)].append(w.box)
+        by_text[nfkc_casefold_alnum(w.text)].append(w.box)
     found = considered = 0
     for w in input_words:
-        text = normalize(w.text)
+        text = nfkc_casefold_alnum(w.text)
         if not text or any(intersects(w.box, s) for s in sensitive):
             continue
         considered += 1
@@ -221,9 +222,9 @@ def changed_outside(input_image: Any, output_image: Any, boxes: Sequence[Sequenc
 def plain_kept(plain: Sequence[str], input_words: list[Word], output_words: list[Word]) -> tuple[int, int]:
     """(still read, read in the input): ``plain`` words (normalised) among the OCR words of
     the input page, and of those, the ones also among the output page's."""
-    before = {normalize(w.text) for w in input_words}
-    after = {normalize(w.text) for w in output_words}
-    wanted = [t for t in (normalize(p) for p in plain) if t and t in before]
+    before = {nfkc_casefold_alnum(w.text) for w in input_words}
+    after = {nfkc_casefold_alnum(w.text) for w in output_words}
+    wanted = [t for t in (nfkc_casefold_alnum(p) for p in plain) if t and t in before]
     return sum(t in after for t in wanted), len(wanted)
 
 
@@ -285,7 +286,7 @@ def surrogate_readback(audit: dict[str, Any], output_words: list[Word], px: floa
     out: list[SurrogateLine] = []
     for entity in audit["entities"]:
         for box, part in zip(entity["boxes"], entity["surrogate"]):
-            if len(normalize(part)) < min_chars:
+            if len(nfkc_casefold_alnum(part)) < min_chars:
                 continue
             region = grow_box(box, px)
             inside = [w for w in output_words if centre_in(w.box, region)]

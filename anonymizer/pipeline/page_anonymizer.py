@@ -23,6 +23,7 @@ from typing import Any
 from PIL import Image, ImageFont
 
 from anonymizer.core.geometry import Box, clip_box
+from anonymizer.core.text import nfkc_casefold_alnum
 from anonymizer.pipeline.detect import PiiDetector
 from anonymizer.pipeline.field_ink import InkRegion
 from anonymizer.pipeline.ocr import OcrEngine
@@ -32,7 +33,7 @@ from anonymizer.pipeline.render.base import nearest_context
 from anonymizer.pipeline.render.redact import RedactRenderer
 from anonymizer.pipeline.surrogates import SurrogateGenerator
 from anonymizer.pipeline.surrogates.amounts import plan_amounts
-from anonymizer.pipeline.verify import find_leaks, normalize
+from anonymizer.pipeline.verify import find_leaks
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class DocumentContext:
     _ids: dict[bytes, str] = field(default_factory=dict, repr=False)
 
     def value_id(self, entity_type: str, value: str) -> str:
-        digest = hmac.new(self._key, f"{entity_type}\x00{normalize(value)}".encode(), hashlib.sha256).digest()
+        digest = hmac.new(self._key, f"{entity_type}\x00{nfkc_casefold_alnum(value)}".encode(), hashlib.sha256).digest()
         if digest not in self._ids:
             self._ids[digest] = f"v{len(self._ids) + 1}"
         return self._ids[digest]
@@ -240,7 +241,7 @@ class PageAnonymizer:
         words = self.ocr.read(output)
         values = [v for _, v in originals]
         leaks = find_leaks(words, values, self.min_chars)
-        checked = sum(1 for v in values if len(normalize(v)) >= self.min_chars)
+        checked = sum(1 for v in values if len(nfkc_casefold_alnum(v)) >= self.min_chars)
         found: list[dict[str, Any]] = []
         redact: list[Box] = []
         for leak in leaks:
