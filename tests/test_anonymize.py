@@ -23,7 +23,8 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 from PIL import Image, ImageSequence
 
-from anonymizer.anonymize import AUDIT_SUFFIX, FAILED, OK, USAGE, run
+from anonymizer.anonymize import AUDIT_SUFFIX, run
+from anonymizer.core.entry import FAILED, OK, USAGE
 from anonymizer.core.text import nfkc_casefold_alnum
 from anonymizer.data.records import PageRecord
 from anonymizer.data.synth_pages import PageConfig, generate_page

@@ -30,7 +30,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 from PIL import Image, ImageSequence
 
-from anonymizer.anonymize import USAGE
+from anonymizer.core.entry import USAGE
 from anonymizer.core.text import nfkc_casefold_alnum
 from anonymizer.data.records import PageRecord
 from anonymizer.data.synth_pages import PageConfig, generate_page

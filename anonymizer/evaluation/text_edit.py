@@ -41,12 +41,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from anonymizer.core.entry import UsageError
 from anonymizer.core.geometry import Box, dilate_box
 from anonymizer.core.text import nfkc_single_spaced
 from anonymizer.data.records import PageRecord
 from anonymizer.evaluation.buckets import OVERALL, bucket_labels, bucket_of
 from anonymizer.evaluation.common import torch_dtype
-from anonymizer.evaluation.report import Evaluation, Table, UsageError, grid, mean, progress
+from anonymizer.evaluation.report import Evaluation, Table, grid, mean, progress
 from anonymizer.metrics.image_quality import Lpips, psnr, resize_min_side, unchanged_outside
 from anonymizer.metrics.legibility import ocr_box
 from anonymizer.metrics.text_accuracy import cer, ned

@@ -27,12 +27,13 @@ import torch
 from diffusers import AutoencoderKL
 from PIL import Image
 
+from anonymizer.core.entry import UsageError
 from anonymizer.core.geometry import Box, images_to_tensor, tensor_to_array
 from anonymizer.core.text import nfkc_single_spaced
 from anonymizer.data.records import PageRecord, TextCrop, Word
 from anonymizer.evaluation.buckets import OVERALL, bucket_labels, bucket_of
 from anonymizer.evaluation.common import looks_local, torch_dtype
-from anonymizer.evaluation.report import Evaluation, Table, UsageError, grid, mean, progress, ratio
+from anonymizer.evaluation.report import Evaluation, Table, grid, mean, progress, ratio
 from anonymizer.metrics.image_quality import Lpips, psnr, ssim
 from anonymizer.metrics.legibility import ocr_box
 from anonymizer.metrics.text_accuracy import char_errors, word_matches
