@@ -29,25 +29,29 @@ def check_box(box: Sequence[float], size: tuple[int, int], index: int | None = N
     """``box`` as a float :data:`Box`; ValueError naming it when it is not four finite numbers,
     has no area, or does not lie inside the ``(width, height)`` page.
 
-    Messages start with ``box <index>:`` (``box:`` without an index) and show the box, never
-    any text. ``overlap_only``: a box only partly on the page is accepted (one entirely off
-    it is not).
+    Messages name the box by ``index`` (``box 3: zero or negative size (...)``), or by its
+    coordinates without one (``box (...) has zero or negative size``); never by any text.
+    ``overlap_only``: a box only partly on the page is accepted (one entirely off it is not).
     """
-    name = "box" if index is None else f"box {index}"
+
+    def error(indexed: str, unindexed: str) -> ValueError:
+        return ValueError(f"box {index}: {indexed}" if index is not None else f"box {box!r} {unindexed}")
+
     try:
         x0, y0, x1, y1 = (float(v) for v in box)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: must be four numbers (x0, y0, x1, y1), got {box!r}") from None
+        four = "must be four numbers (x0, y0, x1, y1)"
+        raise error(f"{four}, got {box!r}", four) from None
     if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
-        raise ValueError(f"{name}: non-finite coordinates {box!r}")
+        raise error(f"non-finite coordinates {box!r}", "has non-finite coordinates")
     if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"{name}: zero or negative size {box!r}")
+        raise error(f"zero or negative size {box!r}", "has zero or negative size")
     width, height = size
     if overlap_only:
         if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
-            raise ValueError(f"{name}: {box!r} lies outside the {width}x{height} image")
+            raise error(f"{box!r} lies outside the {width}x{height} image", f"lies outside the {width}x{height} image")
     elif x0 < 0 or y0 < 0 or x1 > width or y1 > height:
-        raise ValueError(f"{name}: {box!r} is not inside the {width}x{height} page")
+        raise error(f"{box!r} is not inside the {width}x{height} page", f"is not inside the {width}x{height} page")
     return x0, y0, x1, y1
 
 
