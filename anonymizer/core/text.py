@@ -12,7 +12,7 @@ They differ on purpose (each caller keeps the one its results were made with):
   (surrogate keys and shapes of numbers and ids);
 * :func:`casefold_unaccented`: case-folded without accents, other characters kept
   (month names, cue words);
-* :func:`label_key`: a form label's word without case, accents or punctuation, ``#`` and
+* :func:`label_word_key`: a form label's word without case, accents or punctuation, ``#`` and
   ``N°`` read as ``no``, an English possessive as its noun.
 """
 
@@ -66,7 +66,7 @@ def casefold_unaccented(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def label_key(token: str) -> str:
+def label_word_key(token: str) -> str:
     """Case-, accent- and punctuation-free form of a form label's word (``"Téléphone:"`` →
     ``"telephone"``); ``#``, ``N°``, ``Nº`` read as ``no`` (``"Invoice#"`` → ``"invoiceno"``);
     an English possessive reads as its noun (``"Employee's"`` → ``"employee"``)."""

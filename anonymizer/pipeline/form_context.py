@@ -62,7 +62,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from anonymizer.core.months import month_words
-from anonymizer.core.text import casefold_unaccented, label_key
+from anonymizer.core.text import casefold_unaccented, label_word_key
 from anonymizer.pipeline.countries import COUNTRIES
 from anonymizer.pipeline.page_text import Detection, PageText
 
@@ -321,7 +321,7 @@ def _edits(a: str, b: str, limit: int) -> int:
 
 def label_key(label: str) -> tuple[str, ...]:
     """The normalized word tuple a label is matched by."""
-    return tuple(t for t in (label_key(w) for w in label.split()) if t)
+    return tuple(t for t in (label_word_key(w) for w in label.split()) if t)
 
 
 # -- value shapes --------------------------------------------------------------------------
@@ -350,11 +350,11 @@ def _id_token(tok: str) -> bool:
 def _phone_token(tok: str) -> bool:
     core = tok.strip(".,;:")
     return (any(c.isdigit() for c in core) or (core != "" and all(c in "+()-./" for c in core))
-            or label_key(core) in ("ext", "x", "poste", "durchwahl"))
+            or label_word_key(core) in ("ext", "x", "poste", "durchwahl"))
 
 
 def _date_token(tok: str) -> bool:
-    n = label_key(tok)
+    n = label_word_key(tok)
     return any(c.isdigit() for c in tok) or n in _MONTH_SET or n in _DATE_WORDS
 
 
@@ -409,14 +409,14 @@ def shape_end(entity_type: str, tokens: Sequence[str]) -> int:
         n = 0
         while n < len(tokens) and fits(tokens[n]):
             n += 1
-        while n and label_key(tokens[n - 1]) in _DATE_WORDS and entity_type == "DATE_TIME":
+        while n and label_word_key(tokens[n - 1]) in _DATE_WORDS and entity_type == "DATE_TIME":
             n -= 1
         text = "".join(tokens[:n])
         digits, letters = _counts(_unmask(text) if entity_type in _ID_TYPES else text)
         if entity_type == "PHONE_NUMBER":
             ok = digits >= 6 and letters <= digits
         elif entity_type == "DATE_TIME":
-            month = any(label_key(t) in _MONTH_SET for t in tokens[:n])
+            month = any(label_word_key(t) in _MONTH_SET for t in tokens[:n])
             ok = digits >= 4 or (month and digits >= 1)
         elif entity_type == "IBAN_CODE":
             ok = len(re.sub(r"[^A-Za-z0-9]", "", text)) >= 12 and digits >= 8
@@ -537,7 +537,7 @@ class _Layout:
             rest = "" if cut < 0 else text[cut + 1 :].lstrip(" :")
             glued = s + len(text) - len(rest) if any(c.isalnum() for c in rest) else None
             b = page.words[i].box
-            out.append(_Tok(i, text, label_key(head), cut >= 0 or text == ";", glued, b[0], b[2]))
+            out.append(_Tok(i, text, label_word_key(head), cut >= 0 or text == ";", glued, b[0], b[2]))
         return out
 
     def cell_end(self, line: int, pos: int) -> int:
@@ -841,7 +841,7 @@ class FormContext:
         ``Nom / Surname``), ``()`` for a field name that is not personal data, None for none.
         Small print that OCR garbles beyond one letter is matched on the whole line's letters
         within a quarter of their length (``STEVERNUNMER`` → ``Steuernummer``)."""
-        toks = [_Tok(-1, w, label_key(w.split(":")[0]), ":" in w, None, 0.0, 0.0) for w in text.split()]
+        toks = [_Tok(-1, w, label_word_key(w.split(":")[0]), ":" in w, None, 0.0, 0.0) for w in text.split()]
         for k in range(len(toks)):
             hit = self._lookup(toks, k)
             if hit is not None:
@@ -866,7 +866,7 @@ class FormContext:
 
     def is_label(self, text: str) -> bool:
         """Whether ``text`` is a known label (of any type, or of :data:`OTHER_LABELS`), read exactly or misread."""
-        key = "".join(label_key(w) for w in text.split())
+        key = "".join(label_word_key(w) for w in text.split())
         return bool(key) and (key in self._joined or self._misread(key) is not None)
 
     def _extend(self, lay: _Layout, line: int, pos: int) -> int:
