@@ -35,11 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
 import anonymizer as _package
+from anonymizer.core.entry import FAILED, OK, USAGE, UsageError, hydra_command
 from anonymizer.data.documents import DOCUMENT_EXTENSIONS, check_document, iter_pages
 from anonymizer.data.image_io import ImageLoadError
 from anonymizer.data.pdf_pages import Cancelled
@@ -48,18 +48,12 @@ from anonymizer.pipeline.outputs import document_writer, write_json
 
 log = logging.getLogger("anonymizer.anonymize")
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-OK, FAILED, USAGE = 0, 1, 2
 AUDIT_SUFFIX = ".audit.json"
 AUDIT_VERSION = "anonymizer.audit/1"
 EXISTS = "output exists (pass overwrite=true to replace it)"
 OUTSIDE_LINK = "symbolic link to a file outside the input folder (not followed)"
 
 __all__ = ["Cancelled", "UsageError", "anonymize_pages", "document_audit", "run", "main"]
-
-
-class UsageError(ValueError):
-    """A problem with the command itself (paths, components), reported in one line."""
 
 
 def printable(text: object) -> str:
@@ -489,68 +483,6 @@ def run(cfg: DictConfig) -> int:
         outcomes.append(outcome)
     print_summary(outcomes, time.perf_counter() - started)
     return FAILED if any(o.status == "failed" for o in outcomes) else OK
-
-
-# --------------------------------------------------------------------------- entry
-def hydra_error_line(err: BaseException) -> str:
-    """One line from an error Hydra raised while composing the config (its first
-    paragraph, the config group's options, the underlying cause)."""
-    from hydra.errors import OverrideParseException
-
-    if isinstance(err, OverrideParseException):
-        return f"cannot parse the override {err.override!r}: {str(err.message).splitlines()[0]}"
-    paragraph = []
-    for line in str(err).splitlines():
-        if not line.strip() or line.startswith("See http"):
-            break
-        paragraph.append(line.strip())
-    text = " ".join(paragraph) or type(err).__name__
-    options = getattr(err, "options", None)
-    if options:
-        text += f" (choose one of: {', '.join(options)})"
-    elif err.__cause__ is not None and str(err.__cause__).strip():
-        text += f" ({str(err.__cause__).strip().splitlines()[0]})"
-    return text
-
-
-def hydra_command(config_name: str, run_fn: Callable[[DictConfig], int]) -> Callable[[], None]:
-    """A Hydra entry point for ``conf/<config_name>.yaml`` that exits with ``run_fn``'s code.
-
-    A command line that Hydra cannot compose (an unknown key, an option a config group does
-    not have, a syntax error) is a usage error: one line on stderr and exit code 2, not
-    Hydra's multi-line report and exit code 1.
-    """
-    state = {"started": False, "saved": None}
-
-    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
-    def task(cfg: DictConfig) -> None:
-        state["started"] = True
-        _set_env("HYDRA_FULL_ERROR", state["saved"])  # the command's own errors: Hydra's usual report
-        code = run_fn(cfg)
-        if code:
-            sys.exit(code)
-
-    def entry() -> None:
-        state["saved"] = os.environ.get("HYDRA_FULL_ERROR")
-        os.environ["HYDRA_FULL_ERROR"] = "1"  # composition errors are raised here, not printed by Hydra
-        try:
-            task()
-        except Exception as err:  # noqa: BLE001 - only errors before the task are usage errors
-            if state["started"]:
-                raise
-            print(f"error: {hydra_error_line(err)}", file=sys.stderr)
-            sys.exit(USAGE)
-        finally:
-            _set_env("HYDRA_FULL_ERROR", state["saved"])
-
-    return entry
-
-
-def _set_env(name: str, value: str | None) -> None:
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
 
 
 main = hydra_command("anonymize", run)

@@ -28,11 +28,11 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from anonymizer.core.entry import FAILED, OK, UsageError, hydra_command, report_usage_error
 from anonymizer.evaluation.buckets import check_edges
 from anonymizer.evaluation.common import check_int, check_number, load_record_file
 from anonymizer.evaluation.report import (
     Evaluation,
-    UsageError,
     check_output,
     log_wandb,
     prepare_output,
@@ -42,8 +42,6 @@ from anonymizer.evaluation.report import (
 
 log = logging.getLogger("anonymizer.evaluate")
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-OK, FAILED, USAGE = 0, 1, 2
 TASKS = ("anonymize", "vae", "text_edit")
 USAGE_LINE = {
     "vae": "python -m anonymizer.evaluate task=vae model.path=<AutoencoderKL folder or hub id> [model.subfolder=vae]",
@@ -323,8 +321,7 @@ def run(cfg: DictConfig) -> int:
         evaluation = RUNNERS[name](cfg, bool(cfg.get("progress", True)))
         out = prepare_output(out)
     except UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return USAGE
+        return report_usage_error(err)
     evaluation.summary["output"] = str(out)
     write_outputs(out, evaluation)
     print_markdown(evaluation.markdown())
@@ -345,12 +342,7 @@ def run(cfg: DictConfig) -> int:
     return OK
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="evaluate")
-def main(cfg: DictConfig) -> None:
-    """Hydra entry: exits with :func:`run`'s code."""
-    code = run(cfg)
-    if code:
-        sys.exit(code)
+main = hydra_command("evaluate", run)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,10 @@ one line on stderr and exit code 2.
 from __future__ import annotations
 
 import logging
-import sys
 
 from omegaconf import DictConfig
 
-from anonymizer.anonymize import USAGE, UsageError, hydra_command
+from anonymizer.core.entry import UsageError, hydra_command, report_usage_error
 
 log = logging.getLogger("anonymizer.serve")
 
@@ -44,8 +43,7 @@ def run(cfg: DictConfig) -> int:
             sock.close()
             raise
     except (UsageError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return USAGE
+        return report_usage_error(err)
 
     import uvicorn
 

@@ -22,12 +22,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from anonymizer.callbacks.metric_history import MetricHistory
 from anonymizer.callbacks.timing import RunTimer, process_start_time
+from anonymizer.core.entry import CONF_DIR
 from anonymizer.utils.ddp import RankConsistency, RankSeed, config_fingerprint, pin_children_to_this_job
 from anonymizer.utils.instantiate import instantiate_callbacks, instantiate_loggers
 
 log = logging.getLogger(__name__)
-
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 # The frozen perceptual network is meant to stay in eval mode during training.
 warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")

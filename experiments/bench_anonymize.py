@@ -74,7 +74,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from anonymizer.data.records import Box  # noqa: E402
+from anonymizer.core.geometry import Box  # noqa: E402
 from anonymizer.metrics.anonymization import (  # noqa: E402
     covered,
     leaked_entities,

@@ -11,8 +11,9 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from anonymizer.core.entry import CONF_DIR
+
 ROOT = Path(__file__).resolve().parent.parent
-CONF_DIR = ROOT / "conf"
 
 os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("WANDB_DISABLE_GIT", "true")

@@ -18,8 +18,9 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-Box = tuple[int, int, int, int]
-WordSpec = tuple[str, Box]
+from anonymizer.core.geometry import IntBox
+
+WordSpec = tuple[str, IntBox]
 
 # ---------------------------------------------------------------------------- drawing
 
@@ -47,7 +48,7 @@ def page_image(size: tuple[int, int], words: Sequence[WordSpec]) -> Image.Image:
     return image
 
 
-def _union(boxes: Sequence[Box]) -> list[int]:
+def _union(boxes: Sequence[IntBox]) -> list[int]:
     return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
 
 

@@ -25,7 +25,8 @@ import pytest
 from omegaconf import OmegaConf
 from PIL import Image
 
-from anonymizer.anonymize import AUDIT_SUFFIX, FAILED, OK, USAGE, anonymize_document, run
+from anonymizer.anonymize import AUDIT_SUFFIX, anonymize_document, run
+from anonymizer.core.entry import FAILED, OK, USAGE
 from anonymizer.metrics.legibility import ocr_available
 from anonymizer.pipeline.page_anonymizer import PageResult
 from tests.crafted_files import heavy_pdf

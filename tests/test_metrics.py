@@ -10,6 +10,8 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
+from anonymizer.core.geometry import dilate_box
+from anonymizer.core.text import nfkc_single_spaced
 from anonymizer.data.records import Entity, PageRecord, Word
 from anonymizer.evaluation.buckets import bucket_labels, bucket_of, check_edges
 from anonymizer.evaluation.report import Evaluation, Table, json_safe, samples_csv
@@ -30,7 +32,7 @@ from anonymizer.metrics.anonymization import (
     surrogates_read,
     value_coverage,
 )
-from anonymizer.metrics.image_quality import Lpips, dilated_box, psnr, resize_min_side, ssim, unchanged_outside
+from anonymizer.metrics.image_quality import Lpips, psnr, resize_min_side, ssim, unchanged_outside
 from anonymizer.metrics.legibility import ocr_available, ocr_box
 from anonymizer.metrics.text_accuracy import (
     cer,
@@ -38,7 +40,6 @@ from anonymizer.metrics.text_accuracy import (
     edit_distance,
     ned,
     ned_score,
-    normalize_text,
     sentence_accuracy,
     word_accuracy,
     word_matches,
@@ -73,7 +74,7 @@ def test_word_accuracy_is_a_multiset_overlap() -> None:
 
 
 def test_sentence_accuracy_and_ned() -> None:
-    assert normalize_text("  Anna \n Berg ") == "Anna Berg"
+    assert nfkc_single_spaced("  Anna \n Berg ") == "Anna Berg"
     assert sentence_accuracy(["Anna Berg", "anna berg"], ["Anna  Berg", "Anna Berg"]) == 0.5
     assert ned("kitten", "sitting") == pytest.approx(3 / 7)
     assert ned("", "") == 0.0 and ned("abc", "") == 1.0
@@ -118,8 +119,8 @@ def test_lpips_records_its_weights_and_is_zero_for_identical_images() -> None:
 
 
 def test_unchanged_outside_counts_bit_identical_pixels() -> None:
-    assert dilated_box((2.5, 2.5, 4.2, 4.2), 1, 10, 10) == (1, 1, 6, 6)
-    assert dilated_box((0.5, 0.5, 9.9, 9.9), 2, 10, 10) == (0, 0, 10, 10)
+    assert dilate_box((2.5, 2.5, 4.2, 4.2), 1, (10, 10)) == (1, 1, 6, 6)
+    assert dilate_box((0.5, 0.5, 9.9, 9.9), 2, (10, 10)) == (0, 0, 10, 10)
     original = Image.new("RGB", (10, 10), (200, 200, 200))
     edited = original.copy()
     edited.putpixel((3, 3), (0, 0, 0))  # inside the box

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from anonymizer.core.geometry import dilate_box
 from anonymizer.data.fonts import find_fonts
 from anonymizer.metrics.legibility import cer, ocr_available, ocr_line
 from anonymizer.data.records import Word
@@ -18,7 +19,7 @@ from anonymizer.pipeline.page_anonymizer import DocumentContext, PageAnonymizer
 from anonymizer.pipeline.page_text import Detection, build_page_text
 from anonymizer.pipeline.render import RENDERERS, Renderer, Replacement, build_renderer
 from anonymizer.pipeline.render import classical as classical_module
-from anonymizer.pipeline.render.base import dilate_box, nearest_context
+from anonymizer.pipeline.render.base import nearest_context
 from anonymizer.pipeline.render.classical import ClassicalRenderer, fit_layout
 from anonymizer.pipeline.render.style import choose_font, estimate_style
 from anonymizer.pipeline.surrogates import SurrogateGenerator

@@ -30,12 +30,12 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 from PIL import Image, ImageSequence
 
-from anonymizer.anonymize import USAGE
+from anonymizer.core.entry import USAGE
+from anonymizer.core.text import nfkc_casefold_alnum
 from anonymizer.data.records import PageRecord
 from anonymizer.data.synth_pages import PageConfig, generate_page
 from anonymizer.metrics.legibility import ocr_available
 from anonymizer.pipeline.page_anonymizer import PageResult
-from anonymizer.pipeline.verify import normalize
 from anonymizer.serve import run as serve_run
 from anonymizer.serving import create_app
 from anonymizer.serving.background import serve_in_thread
@@ -69,7 +69,7 @@ def sensitive_values(record: PageRecord) -> list[str]:
         for i in e.words:
             by_line.setdefault(record.words[i].line, []).append(record.words[i].text)
         out += [" ".join(words) for words in by_line.values()]
-    return [v for v in out if len(normalize(v)) >= 4]
+    return [v for v in out if len(nfkc_casefold_alnum(v)) >= 4]
 
 
 def encoded(images: list[Image.Image], fmt: str, **kwargs) -> bytes:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from anonymizer.anonymize import USAGE
+from anonymizer.core.entry import USAGE
 from anonymizer.serve import run as serve_run
 from tests.crafted_files import heavy_pdf, response_status, stalled_upload
 from tests.test_serve import GatedAnonymizer, compose_serve, encoded, error, fake_server, wait_for

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from PIL import Image
+
+from anonymizer.core.geometry import tensor_to_image
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,7 @@ def make_panel(images: dict[str, torch.Tensor], gap: int = 2) -> Image.Image:
             spaced += [pad, torch.ones(3, height, gap)]
         rows += [torch.cat(spaced[:-1], dim=2), torch.ones(3, gap, sum(s.shape[2] for s in spaced[:-1]))]
     grid = torch.cat(rows[:-1], dim=1)
-    array = ((grid.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    return Image.fromarray(np.ascontiguousarray(array))
+    return tensor_to_image(grid)
 
 
 def make_caption(names: Sequence[str], texts: Sequence[str] | None, show_text: bool) -> str:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from anonymizer.core.geometry import Box
 from anonymizer.data.fonts import FontFile
-from anonymizer.data.records import Box
 
 
 @dataclass

@@ -20,34 +20,18 @@ import numpy as np
 import torch
 from PIL import Image
 
+from anonymizer.core.geometry import Box, check_box, image_to_tensor
 from anonymizer.data.checks import check_int, check_number
 from anonymizer.data.glyphs import GlyphRenderer
-from anonymizer.data.records import Box, TextCrop, Word
+from anonymizer.data.records import TextCrop, Word
 from anonymizer.data.synthetic import DEFAULT_LOCALES, SyntheticCrops, SyntheticStyle
 from anonymizer.data.text_content import TextContent, cut
-from anonymizer.data.transforms import image_to_tensor
 
 CONTEXT_PAD = 2  # crop pixels of context kept around the dilated box when the window widens
 REGION_SLACK = 4  # source pixels kept around a resampled window so resampling sees real neighbours
 _EPS = 1e-6
 
 Mapping = tuple[float, float, float, float]  # (origin_x, origin_y, scale_x, scale_y): region -> page pixels
-
-
-def _check_box(box: Sequence[float], size: tuple[int, int]) -> tuple[float, float, float, float]:
-    """``box`` as floats; ValueError naming it when malformed, empty or off the ``(W, H)`` image."""
-    try:
-        x0, y0, x1, y1 = (float(v) for v in box)
-    except (TypeError, ValueError):
-        raise ValueError(f"box {box!r} must be four numbers (x0, y0, x1, y1)") from None
-    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
-        raise ValueError(f"box {box!r} has non-finite coordinates")
-    if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"box {box!r} has zero or negative size")
-    width, height = size
-    if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
-        raise ValueError(f"box {box!r} lies outside the {width}x{height} image")
-    return x0, y0, x1, y1
 
 
 def _place(centre: float, side: int, extent: int) -> int:
@@ -81,7 +65,7 @@ def crop_around_box(
         ValueError: naming the box when it has no area or lies entirely off the page.
     """
     image = image if image.mode == "RGB" else image.convert("RGB")
-    x0, y0, x1, y1 = _check_box(box, image.size)
+    x0, y0, x1, y1 = check_box(box, image.size, overlap_only=True)
     check_int("crop_around_box.crop_side", crop_side, 1)
     check_int("crop_around_box.pad", pad, 0)
     side = max(int(crop_side), math.ceil(x1 - x0 + 2 * pad - _EPS), math.ceil(y1 - y0 + 2 * pad - _EPS))

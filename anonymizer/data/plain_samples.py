@@ -17,12 +17,11 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from anonymizer.core.geometry import Box
 from anonymizer.data.checks import check_int, check_number, check_pair
 from anonymizer.data.glyphs import GlyphRenderer, regular_face
 from anonymizer.data.inpaint_samples import add_glyph, check_sample_args, make_inpaint_sample
 from anonymizer.data.synthetic import DEFAULT_LOCALES
-
-Box = tuple[float, float, float, float]
 
 
 def _color(name: str, value: Sequence[int]) -> tuple[int, int, int]:

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from anonymizer.core.entry import FAILED, OK, USAGE, UsageError, hydra_command, report_usage_error
 from anonymizer.data.documents import DEFAULT_DPI, load_page, page_size
 from anonymizer.data.image_io import ImageLoadError
 from anonymizer.data.readers import READERS, ReaderError, Skip, read_dataset
@@ -35,13 +35,11 @@ from anonymizer.data.records import PageRecord, read_records, write_records
 
 log = logging.getLogger(__name__)
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
-OK, FAILED, USAGE = 0, 1, 2
 IMAGE_PATHS = ("absolute", "relative")
 STATS = ("pages", "words", "entities", "sensitive", "links")
 
 
-class PrepareError(ValueError):
+class PrepareError(UsageError):
     """A usage error: reported as one line, exit code 2."""
 
 
@@ -189,8 +187,7 @@ def run(cfg: DictConfig) -> int:
             decode_images=bool(cfg.get("decode_images", False)),
         )
     except PrepareError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return USAGE
+        return report_usage_error(err)
     print_report(report, int(cfg.get("examples", 3)))
     if not report.written:
         print(f"error: nothing could be converted from {report.input}", file=sys.stderr)
@@ -199,12 +196,7 @@ def run(cfg: DictConfig) -> int:
     return report.exit_code
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="prepare")
-def main(cfg: DictConfig) -> None:
-    """Hydra entry: exits with :func:`run`'s code."""
-    code = run(cfg)
-    if code:
-        sys.exit(code)
+main = hydra_command("prepare", run)
 
 
 if __name__ == "__main__":

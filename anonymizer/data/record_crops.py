@@ -31,12 +31,13 @@ from PIL import Image
 from rich.progress import track
 from torch.utils.data import Dataset
 
+from anonymizer.core.geometry import Box
 from anonymizer.data.checks import check_int, check_number
 from anonymizer.data.documents import DEFAULT_DPI, load_page, page_size
 from anonymizer.data.image_io import DEFAULT_MAX_PIXELS, ImageLoadError
 from anonymizer.data.inpaint_samples import paper_color
 from anonymizer.data.page_cache import PageCache
-from anonymizer.data.records import Box, PageRecord, TextCrop, Word, read_records
+from anonymizer.data.records import PageRecord, TextCrop, Word, read_records
 
 log = logging.getLogger(__name__)
 

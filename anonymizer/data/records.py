@@ -56,7 +56,8 @@ from typing import Any
 
 from PIL import Image
 
-Box = tuple[float, float, float, float]
+from anonymizer.core.geometry import Box
+
 Quad = tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]
 
 RECORD_SCHEMA = "anonymizer.page/1"

@@ -22,11 +22,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageFilter
 
+from anonymizer.core.geometry import Box
 from anonymizer.data.checks import check_int, check_number, check_pair
 from anonymizer.data.fonts import FontFile, find_fonts
 from anonymizer.data.glyph_raster import FontFaces, GlyphFont, cached_font, draw_word
 from anonymizer.data.image_io import jpeg_round_trip
-from anonymizer.data.records import Box, TextCrop, Word
+from anonymizer.data.records import TextCrop, Word
 from anonymizer.data.text_content import TextContent
 
 DEFAULT_LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR")

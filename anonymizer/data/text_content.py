@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 
 from faker import Faker
 
+from anonymizer.core.months import month_name
+
 # Latin-1 (printable, no soft hyphen) plus a few WGL4 characters that DejaVu, Liberation
 # and Noto all cover.
 CHARSET = frozenset(
@@ -24,11 +26,6 @@ CHARSET = frozenset(
 )
 _REPLACE = {"ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ı": "i", "‐": "-", "‑": "-", "„": '"', "‚": ","}
 
-_MONTHS = {
-    "en": "January February March April May June July August September October November December",
-    "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
-    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
-}
 _LABELS = {
     "en": {
         "name": ["Name", "Full name", "Customer", "Account holder", "Patient", "Applicant", "Signed"],
@@ -143,7 +140,7 @@ class TextContent:
     def date(self, rng: random.Random) -> str:
         """A date between 1930 and 2035 in one of several common formats."""
         d = dt.date(1930, 1, 1) + dt.timedelta(days=rng.randrange(38350))
-        month = _MONTHS[self._lang].split()[d.month - 1]
+        month = month_name(d.month, self._lang, as_written=True)
         fmt = rng.choice(["%d/%m/%Y", "%m/%d/%Y", "%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%d-%m-%Y", "long", "us"])
         if fmt == "long":
             return f"{d.day} {month} {d.year}" if self._lang != "de" else f"{d.day}. {month} {d.year}"

@@ -73,7 +73,8 @@ def build_anonymizer(overrides: Sequence[str] = ()) -> tuple[Any, Any]:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from anonymizer.anonymize import CONF_DIR, build_components
+    from anonymizer.anonymize import build_components
+    from anonymizer.core.entry import CONF_DIR
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):

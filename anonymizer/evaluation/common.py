@@ -9,9 +9,9 @@ from typing import Any
 
 import torch
 
+from anonymizer.core.entry import UsageError
 from anonymizer.data import checks
 from anonymizer.data.records import PageRecord
-from anonymizer.evaluation.report import UsageError
 
 log = logging.getLogger(__name__)
 

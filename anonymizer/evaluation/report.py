@@ -23,13 +23,11 @@ from typing import Any, TypeVar
 
 from PIL import Image
 
+from anonymizer.core.entry import UsageError
+
 T = TypeVar("T")
 
 METRICS_JSON, METRICS_MD, SAMPLES_CSV, SAMPLES_JSONL = "metrics.json", "metrics.md", "samples.csv", "samples.jsonl"
-
-
-class UsageError(ValueError):
-    """A problem with the command (config values, paths, models), reported in one line, exit code 2."""
 
 
 @dataclass

@@ -41,13 +41,16 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from anonymizer.data.records import Box, PageRecord
+from anonymizer.core.entry import UsageError
+from anonymizer.core.geometry import Box, dilate_box
+from anonymizer.core.text import nfkc_single_spaced
+from anonymizer.data.records import PageRecord
 from anonymizer.evaluation.buckets import OVERALL, bucket_labels, bucket_of
 from anonymizer.evaluation.common import torch_dtype
-from anonymizer.evaluation.report import Evaluation, Table, UsageError, grid, mean, progress
-from anonymizer.metrics.image_quality import Lpips, dilated_box, psnr, resize_min_side, unchanged_outside
+from anonymizer.evaluation.report import Evaluation, Table, grid, mean, progress
+from anonymizer.metrics.image_quality import Lpips, psnr, resize_min_side, unchanged_outside
 from anonymizer.metrics.legibility import ocr_box
-from anonymizer.metrics.text_accuracy import cer, ned, normalize_text
+from anonymizer.metrics.text_accuracy import cer, ned
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +214,7 @@ class TextEditResult:
             if reading is None:
                 out[f"exact_{name}"] = out[f"ned_score_{name}"] = None
             else:
-                out[f"exact_{name}"] = float(normalize_text(reading) == normalize_text(truth))
+                out[f"exact_{name}"] = float(nfkc_single_spaced(reading) == nfkc_single_spaced(truth))
                 out[f"ned_score_{name}"] = 1.0 - ned(reading, truth)
         return out
 
@@ -251,7 +254,7 @@ def evaluate_text_edit(pipe: Any, samples: Sequence[TextEditSample], lpips: Lpip
             r.error = f"edit failed ({type(err).__name__})"
             log.warning("%s: edit failed (%s)", s.id, type(err).__name__)
             continue
-        region = dilated_box(s.box, margin, *s.image.size)
+        region = dilate_box(s.box, margin, s.image.size)
         before, after = s.image.crop(region), recon.crop(region)
         r.region_psnr = psnr(after, before)[0]
         if lpips is not None:

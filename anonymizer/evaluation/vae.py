@@ -23,18 +23,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from diffusers import AutoencoderKL
 from PIL import Image
 
-from anonymizer.data.records import Box, PageRecord, TextCrop, Word
+from anonymizer.core.entry import UsageError
+from anonymizer.core.geometry import Box, images_to_tensor, tensor_to_array
+from anonymizer.core.text import nfkc_single_spaced
+from anonymizer.data.records import PageRecord, TextCrop, Word
 from anonymizer.evaluation.buckets import OVERALL, bucket_labels, bucket_of
 from anonymizer.evaluation.common import looks_local, torch_dtype
-from anonymizer.evaluation.report import Evaluation, Table, UsageError, grid, mean, progress, ratio
+from anonymizer.evaluation.report import Evaluation, Table, grid, mean, progress, ratio
 from anonymizer.metrics.image_quality import Lpips, psnr, ssim
 from anonymizer.metrics.legibility import ocr_box
-from anonymizer.metrics.text_accuracy import char_errors, normalize_text, word_matches
+from anonymizer.metrics.text_accuracy import char_errors, word_matches
 
 log = logging.getLogger(__name__)
 
@@ -173,14 +175,10 @@ def record_vae_samples(records: Sequence[PageRecord], n: int, seed: int, crop_si
 def reconstruct(vae: AutoencoderKL, images: Sequence[Image.Image], sample: bool = False,
                 generator: torch.Generator | None = None) -> list[Image.Image]:
     """Encode and decode ``images``: the posterior mean (``sample=False``) or a sample."""
-    arrays = np.stack([np.asarray(im.convert("RGB"), dtype=np.float32) for im in images])
-    x = torch.from_numpy(arrays).permute(0, 3, 1, 2) / 127.5 - 1.0
-    x = x.to(vae.device, vae.dtype)
+    x = images_to_tensor(images).to(vae.device, vae.dtype)
     posterior = vae.encode(x).latent_dist
     latents = posterior.sample(generator=generator) if sample else posterior.mode()
-    y = vae.decode(latents).sample.float().clamp(-1, 1)
-    out = ((y + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-    return [Image.fromarray(a) for a in out]
+    return [Image.fromarray(a) for a in tensor_to_array(vae.decode(latents).sample)]
 
 
 @dataclass
@@ -252,8 +250,8 @@ def evaluate_vae(vae: AutoencoderKL, samples: Sequence[VaeSample], lpips: Lpips 
             r.lpips = scores["lpips"][k] if "lpips" in scores else None
             if keep_images:
                 r.original, r.reconstruction = s.image, recons[k]
-            r.chars = len(normalize_text(s.text))
-            r.words = len(normalize_text(s.text).split())
+            r.chars = len(nfkc_single_spaced(s.text))
+            r.words = len(nfkc_single_spaced(s.text).split())
             if not ocr:
                 continue
             try:

@@ -2,7 +2,7 @@
 
 The ground truth of a page is its record's sensitive entities (:class:`Truth`); the system's
 output is the anonymized image (read again by OCR) and its boxes. Texts are compared with
-:func:`anonymizer.pipeline.verify.normalize` (case folded, letters and digits only), as the
+:func:`anonymizer.core.text.nfkc_casefold_alnum` (case folded, letters and digits only), as the
 pipeline's own verification does. All values stay in memory; results hold counts only.
 
 * **leak**: an entity leaks when one of its lines (words joined by spaces, at least
@@ -47,18 +47,15 @@ from typing import Any
 
 import numpy as np
 
-from anonymizer.data.records import Box, PageRecord, Word
+from anonymizer.core.geometry import Box, grow_box
+from anonymizer.core.text import nfkc_casefold_alnum
+from anonymizer.data.records import PageRecord, Word
 from anonymizer.metrics.text_accuracy import char_errors
 from anonymizer.pipeline.page_text import group_lines
-from anonymizer.pipeline.verify import find_leaks, normalize
+from anonymizer.pipeline.verify import find_leaks
 
 
 # --------------------------------------------------------------------------- geometry
-def dilate(box: Sequence[float], px: float) -> Box:
-    """``box`` grown by ``px`` on every side."""
-    return (box[0] - px, box[1] - px, box[2] + px, box[3] + px)
-
-
 def intersects(a: Sequence[float], b: Sequence[float]) -> bool:
     """Whether two boxes overlap with a positive area."""
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
@@ -150,7 +147,7 @@ def page_truth(record: PageRecord, input_words: list[Word], min_chars: int) -> T
         line_boxes.append(boxes)
     checkable = [False] * len(labels)
     for piece, k in zip(pieces, owner):
-        checkable[k] |= len(normalize(piece)) >= min_chars
+        checkable[k] |= len(nfkc_casefold_alnum(piece)) >= min_chars
     readable = leaked_entities(input_words, pieces, owner, len(labels), min_chars)
     return Truth(labels, word_boxes, pieces, owner, checkable, readable, line_boxes)
 
@@ -166,13 +163,13 @@ def leaked_entities(words: list[Word], pieces: list[str], owner: list[int], n: i
 
 def preserved(input_words: list[Word], output_words: list[Word], truth: Truth, px: float, min_iou: float) -> tuple[int, int]:
     """(found again, considered): input OCR words outside the sensitive boxes re-read in the output."""
-    sensitive = [dilate(b, px) for boxes in truth.word_boxes for b in boxes]
+    sensitive = [grow_box(b, px) for boxes in truth.word_boxes for b in boxes]
     by_text: dict[str, list[Box]] = defaultdict(list)
     for w in output_words:
-        by_text[normalize(w.text)].append(w.box)
+        by_text[nfkc_casefold_alnum(w.text)].append(w.box)
     found = considered = 0
     for w in input_words:
-        text = normalize(w.text)
+        text = nfkc_casefold_alnum(w.text)
         if not text or any(intersects(w.box, s) for s in sensitive):
             continue
         considered += 1
@@ -188,7 +185,7 @@ def rewritten_mask(input_image: Any, output_image: Any, boxes: Sequence[Sequence
     height, width = before.shape[:2]
     mask = np.zeros((height, width), bool)
     for box in boxes:
-        ys, xs = _pixels(dilate(box, margin))
+        ys, xs = _pixels(grow_box(box, margin))
         if np.any(before[ys, xs] != after[ys, xs]):
             mask[ys, xs] = True
     return mask
@@ -217,7 +214,7 @@ def changed_outside(input_image: Any, output_image: Any, boxes: Sequence[Sequenc
     before = np.asarray(input_image.convert("RGB"))
     after = np.asarray(output_image.convert("RGB"))
     height, width = before.shape[:2]
-    outside = ~box_mask([dilate(b, px) for b in boxes], width, height)
+    outside = ~box_mask([grow_box(b, px) for b in boxes], width, height)
     changed = np.any(before != after, axis=2)
     return int((changed & outside).sum()), int(outside.sum())
 
@@ -225,15 +222,15 @@ def changed_outside(input_image: Any, output_image: Any, boxes: Sequence[Sequenc
 def plain_kept(plain: Sequence[str], input_words: list[Word], output_words: list[Word]) -> tuple[int, int]:
     """(still read, read in the input): ``plain`` words (normalised) among the OCR words of
     the input page, and of those, the ones also among the output page's."""
-    before = {normalize(w.text) for w in input_words}
-    after = {normalize(w.text) for w in output_words}
-    wanted = [t for t in (normalize(p) for p in plain) if t and t in before]
+    before = {nfkc_casefold_alnum(w.text) for w in input_words}
+    after = {nfkc_casefold_alnum(w.text) for w in output_words}
+    wanted = [t for t in (nfkc_casefold_alnum(p) for p in plain) if t and t in before]
     return sum(t in after for t in wanted), len(wanted)
 
 
 def covered(truth: Truth, boxes: list[Box], px: float) -> list[bool]:
     """Per entity: every word's centre lies in one of ``boxes`` dilated by ``px``."""
-    regions = [dilate(b, px) for b in boxes]
+    regions = [grow_box(b, px) for b in boxes]
     return [all(any(centre_in(wb, r) for r in regions) for wb in wbs) for wbs in truth.word_boxes]
 
 
@@ -289,9 +286,9 @@ def surrogate_readback(audit: dict[str, Any], output_words: list[Word], px: floa
     out: list[SurrogateLine] = []
     for entity in audit["entities"]:
         for box, part in zip(entity["boxes"], entity["surrogate"]):
-            if len(normalize(part)) < min_chars:
+            if len(nfkc_casefold_alnum(part)) < min_chars:
                 continue
-            region = dilate(box, px)
+            region = grow_box(box, px)
             inside = [w for w in output_words if centre_in(w.box, region)]
             read = bool(inside and find_leaks(inside, [part], min_chars))
             reading = " ".join(inside[i].text for line in group_lines(inside) for i in line)

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
-Box = tuple[float, float, float, float]
+from anonymizer.core.geometry import dilated_mask
 
 
 def to_unit_tensor(images: Image.Image | Sequence[Image.Image] | torch.Tensor) -> torch.Tensor:
@@ -107,27 +107,15 @@ def resize_min_side(image: Image.Image, side: int) -> Image.Image:
     return image.resize(size, Image.Resampling.BICUBIC)
 
 
-def dilated_box(box: Sequence[float], margin: float, width: int, height: int) -> tuple[int, int, int, int]:
-    """Integer pixel rectangle ``(x0, y0, x1, y1)`` (end exclusive) of ``box`` dilated by ``margin``,
-    clipped to the image: ``floor(x0 - margin)``, ``ceil(x1 + margin)``, as the text-edit
-    pipeline limits its blend."""
-    x0, y0, x1, y1 = (float(v) for v in box)
-    return (max(math.floor(x0 - margin), 0), max(math.floor(y0 - margin), 0),
-            min(math.ceil(x1 + margin), width), min(math.ceil(y1 + margin), height))
-
-
 def unchanged_outside(original: Image.Image, edited: Image.Image, boxes: Sequence[Sequence[float]],
                       margin: float = 0.0) -> float:
-    """Share of the pixels outside every box (dilated by ``margin``, :func:`dilated_box`) whose
+    """Share of the pixels outside every box (dilated by ``margin``,
+    :func:`~anonymizer.core.geometry.dilate_box`, as the text-edit pipeline limits its blend) whose
     RGB values are bit-identical in ``edited`` and ``original``; 1.0 when no pixel is outside."""
     a, b = np.asarray(original.convert("RGB")), np.asarray(edited.convert("RGB"))
     if a.shape != b.shape:
         raise ValueError(f"image sizes differ: {original.size} vs {edited.size}")
-    inside = np.zeros(a.shape[:2], bool)
-    for box in boxes:
-        x0, y0, x1, y1 = dilated_box(box, margin, a.shape[1], a.shape[0])
-        inside[y0:y1, x0:x1] = True
-    outside = ~inside
+    outside = ~dilated_mask(boxes, margin, (a.shape[1], a.shape[0]))
     total = int(outside.sum())
     if total == 0:
         return 1.0

@@ -1,6 +1,6 @@
 """Text recognition accuracy of OCR readings against ground-truth strings.
 
-Every function compares strings after :func:`normalize_text` (Unicode NFKC, runs of
+Every function compares strings after :func:`~anonymizer.core.text.nfkc_single_spaced` (Unicode NFKC, runs of
 whitespace collapsed to one space, ends stripped); case and punctuation count. Edit
 distances are Levenshtein distances over characters (insertion, deletion and substitution
 cost 1), computed by ``torchmetrics.functional.text.edit_distance``.
@@ -20,16 +20,12 @@ cost 1), computed by ``torchmetrics.functional.text.edit_distance``.
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
 from torchmetrics.functional.text import edit_distance as _edit_distance
 
-
-def normalize_text(text: str) -> str:
-    """NFKC, whitespace runs collapsed to one space, stripped."""
-    return " ".join(unicodedata.normalize("NFKC", text).split())
+from anonymizer.core.text import nfkc_single_spaced
 
 
 def _pairs(predictions: Sequence[str], targets: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -37,12 +33,12 @@ def _pairs(predictions: Sequence[str], targets: Sequence[str]) -> tuple[list[str
         raise TypeError("give lists of strings (one reading per target)")
     if len(predictions) != len(targets):
         raise ValueError(f"got {len(predictions)} readings for {len(targets)} targets")
-    return [normalize_text(p) for p in predictions], [normalize_text(t) for t in targets]
+    return [nfkc_single_spaced(p) for p in predictions], [nfkc_single_spaced(t) for t in targets]
 
 
 def edit_distance(prediction: str, target: str) -> int:
     """Levenshtein distance between the normalised strings."""
-    p, t = normalize_text(prediction), normalize_text(target)
+    p, t = nfkc_single_spaced(prediction), nfkc_single_spaced(target)
     if not p or not t:  # torchmetrics needs non-empty inputs for a per-pair result
         return max(len(p), len(t))
     return int(_edit_distance([p], [t], reduction="sum"))
@@ -50,7 +46,7 @@ def edit_distance(prediction: str, target: str) -> int:
 
 def char_errors(prediction: str, target: str) -> tuple[int, int]:
     """``(edit distance, target length)``: the numerator and denominator of the CER."""
-    return edit_distance(prediction, target), len(normalize_text(target))
+    return edit_distance(prediction, target), len(nfkc_single_spaced(target))
 
 
 def cer(predictions: Sequence[str], targets: Sequence[str]) -> float:
@@ -66,8 +62,8 @@ def cer(predictions: Sequence[str], targets: Sequence[str]) -> float:
 
 def word_matches(prediction: str, target: str) -> tuple[int, int]:
     """``(target words read, target words)``: multiset overlap of the space-separated words."""
-    want = Counter(normalize_text(target).split())
-    got = Counter(normalize_text(prediction).split())
+    want = Counter(nfkc_single_spaced(target).split())
+    got = Counter(nfkc_single_spaced(prediction).split())
     return sum((want & got).values()), sum(want.values())
 
 
@@ -89,7 +85,7 @@ def sentence_accuracy(predictions: Sequence[str], targets: Sequence[str]) -> flo
 
 def ned(prediction: str, target: str) -> float:
     """Normalised edit distance ``edit distance / max(len(prediction), len(target))`` in [0, 1]."""
-    p, t = normalize_text(prediction), normalize_text(target)
+    p, t = nfkc_single_spaced(prediction), nfkc_single_spaced(target)
     longest = max(len(p), len(t))
     return edit_distance(p, t) / longest if longest else 0.0
 

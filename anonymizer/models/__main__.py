@@ -26,16 +26,13 @@ from typing import NoReturn
 
 from rich.filesize import decimal as human_size
 
+from anonymizer.core.entry import FAILED, OK, UsageError, report_usage_error
 from anonymizer.models.manifest import ManifestError, infer_kind, read_manifest, verify_manifest, write_manifest
 from anonymizer.models.store import DEFAULT_VERSION, ModelStore, StoreNameError, check_name
 
 STORE_ENV = "ANONYMIZER_STORE"
 
 log = logging.getLogger("anonymizer.models")
-
-
-class UsageError(Exception):
-    """Bad command-line usage (exit status 2)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -166,15 +163,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         run(build_parser().parse_args(argv))
     except UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return report_usage_error(err)
     except (ManifestError, OSError, ValueError) as err:
         print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
-        return 1
+        return FAILED
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return OK
 
 
 if __name__ == "__main__":

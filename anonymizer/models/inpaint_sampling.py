@@ -22,11 +22,6 @@ from diffusers.utils.torch_utils import randn_tensor
 Generators = torch.Generator | Sequence[torch.Generator] | None
 
 
-def mask_image(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``image * (mask < 0.5)``: masked pixels become 0 (grey in [-1, 1])."""
-    return image * (mask < 0.5).to(image.dtype)
-
-
 def latent_mask(mask: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
     """The (B, 1, H, W) pixel mask resized (nearest) to the latents' spatial size."""
     return F.interpolate(mask.to(latents.dtype), size=latents.shape[-2:], mode="nearest")

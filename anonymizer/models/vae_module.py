@@ -8,7 +8,6 @@ from typing import Any
 import lightning as L
 import torch
 from diffusers import AutoencoderKL
-from torch import nn
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
@@ -156,8 +155,3 @@ class VAEModule(L.LightningModule):
             if key.startswith(prefix):
                 out[key[len(prefix):].removeprefix("_orig_mod.")] = value
         return out
-
-
-def count_trainable(module: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)

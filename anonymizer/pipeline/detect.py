@@ -18,7 +18,7 @@
   ``June 1, 2016``, ``1st of June 2016``, ``Jun 1 2016``, ``01-Jun-2016``, ``1. Juni 2016``,
   ``1 juin 2016``, ``1er juin 2016``, ``25 mei 2015``, month names and abbreviations in
   English, German, French, Dutch, Spanish, Italian and Portuguese
-  (:mod:`anonymizer.pipeline.months`), also broken over two lines;
+  (:mod:`anonymizer.core.months`), also broken over two lines;
 * NER for PERSON / LOCATION / ORGANIZATION when the configured model is installed
   (``nlp: {engine: spacy, model: en_core_web_lg}`` or ``{engine: transformers, model:
   <hub id or folder>}``). A missing model gives one warning and detection goes on;
@@ -57,6 +57,7 @@ from typing import Any
 
 from PIL import Image
 
+from anonymizer.core.months import month_words
 from anonymizer.data.records import Word
 from anonymizer.pipeline.address_blocks import AddressBlocks
 from anonymizer.pipeline.box_fields import BoxFields
@@ -65,7 +66,6 @@ from anonymizer.pipeline.form_context import FormContext, trim_span
 from anonymizer.pipeline.id_documents import licence_fields
 from anonymizer.pipeline.money import amounts as money_amounts
 from anonymizer.pipeline.money import money_document
-from anonymizer.pipeline.months import month_words
 from anonymizer.pipeline.names import recognizers as name_recognizers
 from anonymizer.pipeline.names import repeated_names
 from anonymizer.pipeline.page_text import Detection, PageText, build_page_text

@@ -58,12 +58,12 @@ from __future__ import annotations
 
 import re
 import statistics
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from anonymizer.core.months import month_words
+from anonymizer.core.text import casefold_unaccented, label_word_key
 from anonymizer.pipeline.countries import COUNTRIES
-from anonymizer.pipeline.months import fold, month_words
 from anonymizer.pipeline.page_text import Detection, PageText
 
 SOURCE = "form_context"
@@ -71,7 +71,7 @@ SOURCE = "form_context"
 _ADDRESS = ["LOCATION", "LOCATION", "LOCATION"]
 _BLOCK = ["PERSON", "LOCATION", "LOCATION", "LOCATION"]
 
-_MONTH_SET = frozenset(fold(m) for m in month_words())  # accents stripped, lower case
+_MONTH_SET = frozenset(casefold_unaccented(m) for m in month_words())  # accents stripped, lower case
 _DATE_WORDS = frozenset({"of", "the", "de", "du", "le", "am", "den", "er", "st", "nd", "rd", "th"})
 
 #: Default labels per language: label → entity type, or one type per value line.
@@ -287,9 +287,6 @@ PATTERN_TYPES = frozenset(
     {"PHONE_NUMBER", "EMAIL_ADDRESS", "DATE_TIME", "IBAN_CODE", "CREDIT_CARD", "US_SSN", "NATIONAL_ID", "ID_NUMBER",
      "AMOUNT"}
 )
-_NUMERO = re.compile(r"(?:[#№]|N[°º*e]|n[°º])\.?")  # "#", "N°", "Nº" and Tesseract's "Ne" for "N°"
-_NUMERO_PREFIX = re.compile(r"^[Nn][°º]")
-_POSSESSIVE_END = re.compile(r"(?<=\w)['’]s$|(?<=s)['’]$")
 _MIN_FUZZY = 5  # labels of at least this many letters also match with one letter missing or misread
 _ID_TYPES = frozenset({"ID_NUMBER", "NATIONAL_ID", "US_SSN"})
 #: Words before a label in its cell that do not make it running text: box numbers of tax and
@@ -309,18 +306,6 @@ _ROLE_LABELS = frozenset({"cashier", "operator", "signature", "kassierer", "kass
                           "unterschrift", "caissier", "caissiere", "caisse"})
 
 
-def normalize(token: str) -> str:
-    """Case-, accent- and punctuation-free form of a word (``"Téléphone:"`` → ``"telephone"``);
-    ``#``, ``N°``, ``Nº`` read as ``no`` (``"Invoice#"`` → ``"invoiceno"``); an English
-    possessive reads as its noun (``"Employee's"`` → ``"employee"``)."""
-    token = _POSSESSIVE_END.sub("", token.strip(":;,"))
-    if _NUMERO.fullmatch(token):
-        return "no"
-    token = _NUMERO_PREFIX.sub("no", token.replace("#", "no").replace("№", "no"))
-    decomposed = unicodedata.normalize("NFKD", token)
-    return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c)).casefold()
-
-
 def _edits(a: str, b: str, limit: int) -> int:
     """Levenshtein distance of ``a`` and ``b``, or ``limit`` when it reaches it."""
     previous = list(range(len(b) + 1))
@@ -336,7 +321,7 @@ def _edits(a: str, b: str, limit: int) -> int:
 
 def label_key(label: str) -> tuple[str, ...]:
     """The normalized word tuple a label is matched by."""
-    return tuple(t for t in (normalize(w) for w in label.split()) if t)
+    return tuple(t for t in (label_word_key(w) for w in label.split()) if t)
 
 
 # -- value shapes --------------------------------------------------------------------------
@@ -365,11 +350,11 @@ def _id_token(tok: str) -> bool:
 def _phone_token(tok: str) -> bool:
     core = tok.strip(".,;:")
     return (any(c.isdigit() for c in core) or (core != "" and all(c in "+()-./" for c in core))
-            or normalize(core) in ("ext", "x", "poste", "durchwahl"))
+            or label_word_key(core) in ("ext", "x", "poste", "durchwahl"))
 
 
 def _date_token(tok: str) -> bool:
-    n = normalize(tok)
+    n = label_word_key(tok)
     return any(c.isdigit() for c in tok) or n in _MONTH_SET or n in _DATE_WORDS
 
 
@@ -424,14 +409,14 @@ def shape_end(entity_type: str, tokens: Sequence[str]) -> int:
         n = 0
         while n < len(tokens) and fits(tokens[n]):
             n += 1
-        while n and normalize(tokens[n - 1]) in _DATE_WORDS and entity_type == "DATE_TIME":
+        while n and label_word_key(tokens[n - 1]) in _DATE_WORDS and entity_type == "DATE_TIME":
             n -= 1
         text = "".join(tokens[:n])
         digits, letters = _counts(_unmask(text) if entity_type in _ID_TYPES else text)
         if entity_type == "PHONE_NUMBER":
             ok = digits >= 6 and letters <= digits
         elif entity_type == "DATE_TIME":
-            month = any(normalize(t) in _MONTH_SET for t in tokens[:n])
+            month = any(label_word_key(t) in _MONTH_SET for t in tokens[:n])
             ok = digits >= 4 or (month and digits >= 1)
         elif entity_type == "IBAN_CODE":
             ok = len(re.sub(r"[^A-Za-z0-9]", "", text)) >= 12 and digits >= 8
@@ -552,7 +537,7 @@ class _Layout:
             rest = "" if cut < 0 else text[cut + 1 :].lstrip(" :")
             glued = s + len(text) - len(rest) if any(c.isalnum() for c in rest) else None
             b = page.words[i].box
-            out.append(_Tok(i, text, normalize(head), cut >= 0 or text == ";", glued, b[0], b[2]))
+            out.append(_Tok(i, text, label_word_key(head), cut >= 0 or text == ";", glued, b[0], b[2]))
         return out
 
     def cell_end(self, line: int, pos: int) -> int:
@@ -856,7 +841,7 @@ class FormContext:
         ``Nom / Surname``), ``()`` for a field name that is not personal data, None for none.
         Small print that OCR garbles beyond one letter is matched on the whole line's letters
         within a quarter of their length (``STEVERNUNMER`` → ``Steuernummer``)."""
-        toks = [_Tok(-1, w, normalize(w.split(":")[0]), ":" in w, None, 0.0, 0.0) for w in text.split()]
+        toks = [_Tok(-1, w, label_word_key(w.split(":")[0]), ":" in w, None, 0.0, 0.0) for w in text.split()]
         for k in range(len(toks)):
             hit = self._lookup(toks, k)
             if hit is not None:
@@ -881,7 +866,7 @@ class FormContext:
 
     def is_label(self, text: str) -> bool:
         """Whether ``text`` is a known label (of any type, or of :data:`OTHER_LABELS`), read exactly or misread."""
-        key = "".join(normalize(w) for w in text.split())
+        key = "".join(label_word_key(w) for w in text.split())
         return bool(key) and (key in self._joined or self._misread(key) is not None)
 
     def _extend(self, lay: _Layout, line: int, pos: int) -> int:

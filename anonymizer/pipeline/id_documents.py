@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from anonymizer.pipeline.months import fold
+from anonymizer.core.text import casefold_unaccented
 from anonymizer.pipeline.page_text import Detection, PageText
 
 SOURCE = "licence_field"
@@ -28,7 +28,7 @@ _NUMBER = re.compile(r"(\d[a-d]?)[.,:]?", re.IGNORECASE)
 
 def licence_document(text: str) -> bool:
     """Whether ``text`` names a document with numbered licence fields."""
-    low = fold(text)
+    low = casefold_unaccented(text)
     return any(title in low for title in LICENCE_TITLES)
 
 

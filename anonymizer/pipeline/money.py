@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from anonymizer.pipeline.months import fold
+from anonymizer.core.text import casefold_unaccented
 from anonymizer.pipeline.page_text import Detection
 
 SOURCE = "money_document"
@@ -39,8 +39,8 @@ MONEY_DOCUMENT_WORDS = (
     "einkommensteuer", "lohnsteuer", "inkomstenbelasting", "amount billed", "patient responsibility",
     "claim number", "total charges", "erstattungsbetrag", "remboursement", "declaratie",
 )
-_TITLES = tuple(dict.fromkeys(fold(w) for w in MONEY_DOCUMENT_TITLES))
-_WORDS = tuple(dict.fromkeys(fold(w) for w in MONEY_DOCUMENT_WORDS))
+_TITLES = tuple(dict.fromkeys(casefold_unaccented(w) for w in MONEY_DOCUMENT_TITLES))
+_WORDS = tuple(dict.fromkeys(casefold_unaccented(w) for w in MONEY_DOCUMENT_WORDS))
 _MONEY = re.compile(
     r"(?<![\w.,/-])(?:[$€£¥₹]\s?|(?:EUR|USD|GBP|CHF)\s)?[-(]?(?:\d{1,3}(?:[ .,'’]\d{3})+|\d+)[.,]\d{2}\)?"
     r"(?:\s?(?:€|\$|£|EUR|USD|GBP|CHF)(?!\w))?(?![\w.,/-]|\d)"
@@ -50,7 +50,7 @@ _MONEY = re.compile(
 def money_document(text: str, hits: int = 2) -> bool:
     """Whether ``text`` (a page's text) holds a money-document title, or ``hits`` or more
     different money-document words (case and accents ignored)."""
-    low = fold(text)
+    low = casefold_unaccented(text)
     return any(title in low for title in _TITLES) or sum(1 for word in _WORDS if word in low) >= hits
 
 

@@ -34,7 +34,8 @@ from collections.abc import Iterable, Sequence
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
-from anonymizer.pipeline.months import fold, month_words
+from anonymizer.core.months import month_words
+from anonymizer.core.text import casefold_unaccented
 
 #: Faker locales whose given and family names make the gazetteer.
 NAME_LOCALES = ("en_US", "en_GB", "en_IN", "de_DE", "fr_FR", "nl_NL", "it_IT", "es_ES", "pt_BR", "sv_SE", "da_DK")
@@ -96,7 +97,7 @@ PERSON_SCORE, PERSON_WEAK, ORG_SCORE, PLACE_SCORE = 0.6, 0.45, 0.55, 0.55
 
 def letters(token: str) -> str:
     """Lower-case letters of ``token`` (``"B.V."`` → ``"bv"``)."""
-    return "".join(c for c in fold(token) if c.isalpha())
+    return "".join(c for c in casefold_unaccented(token) if c.isalpha())
 
 
 @functools.lru_cache(maxsize=1)
@@ -108,8 +109,8 @@ def gazetteer() -> tuple[frozenset[str], frozenset[str]]:
     for locale in NAME_LOCALES:
         provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
         for attr in ("first_names", "first_names_male", "first_names_female"):
-            given.update(fold(n) for n in getattr(provider, attr, ()) or () if " " not in n)
-        family.update(fold(n) for n in getattr(provider, "last_names", ()) or () if " " not in n)
+            given.update(casefold_unaccented(n) for n in getattr(provider, attr, ()) or () if " " not in n)
+        family.update(casefold_unaccented(n) for n in getattr(provider, "last_names", ()) or () if " " not in n)
     return frozenset(given), frozenset(family)
 
 
@@ -133,7 +134,7 @@ def person_span(tokens: Sequence[str], start: int, caps: bool = False, cue: bool
     given, family = gazetteer()
     first = tokens[start].strip(".,;:")
     caps = caps or len(first) > 3 and first.isupper()  # "PAULINE SAUVAGE" on a mixed-case line
-    if not _capital(first, caps) or fold(first) not in given:
+    if not _capital(first, caps) or casefold_unaccented(first) not in given:
         return None
     k = start + 1
     while k < len(tokens) and _initial(tokens[k]):
@@ -143,13 +144,13 @@ def person_span(tokens: Sequence[str], start: int, caps: bool = False, cue: bool
     if k >= len(tokens):
         return None
     last = tokens[k].strip(",;:")
-    low = fold(last).strip(".")
+    low = casefold_unaccented(last).strip(".")
     if not _capital(last, caps) or low in NOT_SURNAMES or low in month_words() or any(c.isdigit() for c in last):
         return None
     if k + 1 < len(tokens) and _MODEL_NUMBER.fullmatch(tokens[k + 1].strip(".,;:")):
         return None  # a product: "Mario Kart 7"
     known = low in family or "-" in low and all(p in family for p in low.split("-"))
-    if fold(first) in WORD_NAMES and not (known or cue):
+    if casefold_unaccented(first) in WORD_NAMES and not (known or cue):
         return None
     return k + 1, PERSON_SCORE if known or cue else PERSON_WEAK
 
@@ -168,7 +169,8 @@ def person_score(text: str) -> float:
     if start == 1 and len(tokens) == 2 and _capital(tokens[1], caps) and letters(tokens[1]) not in NOT_SURNAMES:
         return PERSON_SCORE  # "Mr Smith"
     given, family = gazetteer()
-    if len(tokens) >= 2 and fold(tokens[0].strip(",")) in family and fold(tokens[1]) in given:
+    if (len(tokens) >= 2 and casefold_unaccented(tokens[0].strip(",")) in family
+            and casefold_unaccented(tokens[1]) in given):
         return PERSON_SCORE  # "Doe, Jane" (the comma was split off)
     return 0.0
 
@@ -193,7 +195,8 @@ FAMILY_FIRMS = (("et", "fils"), ("&", "sons"), ("and", "sons"), ("&", "co"), ("u
 def organisation_end(tokens: Sequence[str], start: int) -> int | None:
     """End of an organisation name whose legal form is ``tokens[end - 1]``, starting at ``start``."""
     for k in range(start + 1, min(start + 6, len(tokens))):
-        if k + 1 < len(tokens) and (tokens[k].casefold(), fold(tokens[k + 1]).rstrip(".")) in FAMILY_FIRMS:
+        if (k + 1 < len(tokens)
+                and (tokens[k].casefold(), casefold_unaccented(tokens[k + 1]).rstrip(".")) in FAMILY_FIRMS):
             return k + 2
         form = letters(tokens[k])
         if form in LEGAL_FORMS and tokens[k].strip(",.")[:1].isupper() or tokens[k] in ("e.V.",):
@@ -274,7 +277,7 @@ class PersonNameRecognizer(_TokenRecognizer):
                 if hit is None and k + 1 < len(tokens) and text[spans[k][1]:spans[k][1] + 1] == ",":
                     upper = tokens[k].isupper() and tokens[k + 1].isupper() and len(tokens[k]) > 1
                     if (low in family or upper) and _capital(tokens[k], caps or upper) \
-                            and fold(tokens[k + 1]) in given and letters(tokens[k]) not in NOT_SURNAMES:
+                            and casefold_unaccented(tokens[k + 1]) in given and letters(tokens[k]) not in NOT_SURNAMES:
                         end = k + 2
                         while end < len(tokens) and _initial(tokens[end]):
                             end += 1
@@ -346,7 +349,8 @@ def repeated_names(page_text: str, detections: Sequence) -> list[tuple[int, int,
             for token in value.replace(",", " ").split():
                 core = token.strip(".;:'’")
                 if len(core) >= 4 and core[:1].isupper() and letters(core) not in NOT_SURNAMES \
-                        and fold(core) not in WORD_NAMES and fold(core) not in month_words():
+                        and casefold_unaccented(core) not in WORD_NAMES \
+                        and casefold_unaccented(core) not in month_words():
                     names.setdefault(core, "PERSON")
         elif d.entity_type == "ORGANIZATION" and len(value.split()) >= 2 and "\n" not in value:
             names.setdefault(value, "ORGANIZATION")

@@ -22,7 +22,8 @@ from typing import Any
 
 from PIL import Image, ImageFont
 
-from anonymizer.data.records import Box
+from anonymizer.core.geometry import Box, clip_box
+from anonymizer.core.text import nfkc_casefold_alnum
 from anonymizer.pipeline.detect import PiiDetector
 from anonymizer.pipeline.field_ink import InkRegion
 from anonymizer.pipeline.ocr import OcrEngine
@@ -32,7 +33,7 @@ from anonymizer.pipeline.render.base import nearest_context
 from anonymizer.pipeline.render.redact import RedactRenderer
 from anonymizer.pipeline.surrogates import SurrogateGenerator
 from anonymizer.pipeline.surrogates.amounts import plan_amounts
-from anonymizer.pipeline.verify import find_leaks, normalize
+from anonymizer.pipeline.verify import find_leaks
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class DocumentContext:
     _ids: dict[bytes, str] = field(default_factory=dict, repr=False)
 
     def value_id(self, entity_type: str, value: str) -> str:
-        digest = hmac.new(self._key, f"{entity_type}\x00{normalize(value)}".encode(), hashlib.sha256).digest()
+        digest = hmac.new(self._key, f"{entity_type}\x00{nfkc_casefold_alnum(value)}".encode(), hashlib.sha256).digest()
         if digest not in self._ids:
             self._ids[digest] = f"v{len(self._ids) + 1}"
         return self._ids[digest]
@@ -163,7 +164,7 @@ class PageAnonymizer:
         # prose), at least 3 characters, confidently read; the 8 nearest go with each box.
         sensitive = {i for det in detections for i in page.words_in(det.start, det.end)}
         safe = [
-            (_clip(w.box, width, height), " ".join(w.text.split()))
+            (clip_box(w.box, (width, height)), " ".join(w.text.split()))
             for i, w in enumerate(page.words)
             if i not in sensitive and page.spans[i] is not None and len("".join(w.text.split())) >= 3
             and (w.conf is None or w.conf >= 60) and _usable(w.box, width, height)
@@ -188,7 +189,7 @@ class PageAnonymizer:
                 parts = [doc.surrogates.surrogate(det.entity_type, piece) for piece in pieces]
                 parts = [" ".join(p.split()) or "#" * len(piece.strip()) for p, piece in zip(parts, pieces)]
             index = len(entities)
-            clipped = [_clip(b.box, width, height) for b in boxes]
+            clipped = [clip_box(b.box, (width, height)) for b in boxes]
             for box, piece, part in zip(clipped, pieces, parts):
                 replacements.append(
                     Replacement(box=box, text=part, original_length=len(piece), label=det.entity_type,
@@ -214,10 +215,10 @@ class PageAnonymizer:
         """Entities and replacements for unread field values: a random surrogate of the type
         (the original is unknown, so it is neither keyed nor searched for by verification)."""
         width, height = size
-        words = [(_clip(w.box, width, height), " ".join(w.text.split())) for w in page.words
+        words = [(clip_box(w.box, (width, height)), " ".join(w.text.split())) for w in page.words
                  if (w.conf is None or w.conf >= 60) and len(w.text.strip()) >= 3 and _usable(w.box, width, height)]
         for region in regions:
-            box = _clip(region.box, width, height)
+            box = clip_box(region.box, (width, height))
             if not _usable(box, width, height):
                 continue
             kwargs: dict[str, Any] = {}
@@ -240,12 +241,12 @@ class PageAnonymizer:
         words = self.ocr.read(output)
         values = [v for _, v in originals]
         leaks = find_leaks(words, values, self.min_chars)
-        checked = sum(1 for v in values if len(normalize(v)) >= self.min_chars)
+        checked = sum(1 for v in values if len(nfkc_casefold_alnum(v)) >= self.min_chars)
         found: list[dict[str, Any]] = []
         redact: list[Box] = []
         for leak in leaks:
             entity = originals[leak.index][0]
-            boxes = [[round(v, 1) for v in _clip(b, output.width, output.height)] for b in leak.boxes]
+            boxes = [[round(v, 1) for v in clip_box(b, (output.width, output.height))] for b in leak.boxes]
             found.append({"entity": entity, "type": entities[entity]["type"], "boxes": boxes})
             redact.extend(tuple(b) for b in boxes)  # type: ignore[misc]
         unique = sorted(set(redact))
@@ -265,11 +266,6 @@ class PageAnonymizer:
         return result
 
 
-def _clip(box: Box, width: int, height: int) -> Box:
-    x0, y0, x1, y1 = box
-    return (max(0.0, x0), max(0.0, y0), min(float(width), x1), min(float(height), y1))
-
-
 def _usable(box: Box, width: int, height: int) -> bool:
-    x0, y0, x1, y1 = _clip(box, width, height)
+    x0, y0, x1, y1 = clip_box(box, (width, height))
     return x1 - x0 >= 1 and y1 - y0 >= 1

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 from PIL import ImageFont
 
-from anonymizer.data.records import Box, PageRecord, Word
+from anonymizer.core.geometry import Box
+from anonymizer.data.records import PageRecord, Word
 
 log = logging.getLogger(__name__)
 

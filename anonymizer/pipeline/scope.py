@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from anonymizer.core.text import casefold_alnum
 from anonymizer.pipeline.address_blocks import AddressBlocks
 from anonymizer.pipeline.page_text import Detection, PageText
 
@@ -43,10 +44,6 @@ _FOOTER_LINES = 8  # a page with fewer text lines has no footer
 _BLOCK_REACH = 6  # cells of a column block above or below a registry cell that are the issuer's
 _REGISTRY_TYPES = frozenset({"LOCATION", "ORGANIZATION", "ID_NUMBER", "IBAN_CODE"})
 _DOMAIN = re.compile(r"(?:https?://)?(?:www\.)?(?:[\w.+-]+@)?([\w-]+(?:\.[\w-]+)*)\.[a-z]{2,}", re.IGNORECASE)
-
-
-def _letters(text: str) -> str:
-    return "".join(c for c in text.casefold() if c.isalnum())
 
 
 def _registry(words: Sequence[str]) -> bool:
@@ -71,7 +68,7 @@ def business_detections(page: PageText, detections: Sequence[Detection], band: f
     for d in detections:
         words = page.words_in(d.start, d.end)
         where.append(cell_of.get(words[0]) if words else None)
-    texts = {(b, c): [_letters(page.text[slice(*page.spans[i])]) for i in cell.words]  # type: ignore[misc]
+    texts = {(b, c): [casefold_alnum(page.text[slice(*page.spans[i])]) for i in cell.words]  # type: ignore[misc]
              for b, block in enumerate(blocks) for c, cell in enumerate(block)}
     registry = [(b, c) for (b, c), words in texts.items() if _registry(words)]
     out = {k for k, w in enumerate(where) if w is not None
@@ -87,11 +84,11 @@ def business_detections(page: PageText, detections: Sequence[Detection], band: f
         if len({detections[k].entity_type for k in here} & _CONTACT) >= 2:
             out.update(k for k in here if detections[k].entity_type in _CONTACT | _REGISTRY_TYPES)
     # organisations named like a business domain, and their blocks
-    domains = {_letters(m.group(1).split(".")[-1]) for k in out for m in
+    domains = {casefold_alnum(m.group(1).split(".")[-1]) for k in out for m in
                [_DOMAIN.search(page.text[detections[k].start : detections[k].end])] if m}
     for k, d in enumerate(detections):
         if d.entity_type == "ORGANIZATION" and where[k] is not None:
-            name = _letters(page.text[d.start : d.end])
+            name = casefold_alnum(page.text[d.start : d.end])
             if any(len(dom) >= 4 and (dom in name or name.startswith(dom)) for dom in domains):
                 out.update(j for j, w in enumerate(where) if w is not None and w[0] == where[k][0])
     return out

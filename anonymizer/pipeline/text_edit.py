@@ -34,6 +34,7 @@ import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from PIL import Image, ImageFilter
 
+from anonymizer.core.geometry import Box, check_box, dilate_box, tensor_to_image
 from anonymizer.data.glyphs import GlyphRenderer, build_glyph_processor
 from anonymizer.data.inpaint_samples import make_inpaint_sample, resampled_neighbourhood
 from anonymizer.models.diffusion_utils import build_scheduler, scheduler_from
@@ -43,8 +44,6 @@ from anonymizer.models.inpaint_sampling import sample_inpaint
 from anonymizer.models.resolve import as_local_path, resolve_model_path
 
 log = logging.getLogger(__name__)
-
-Box = tuple[float, float, float, float]
 
 
 @dataclass
@@ -138,22 +137,11 @@ class TextEditPipeline:
     def _check(page: Image.Image, boxes: Sequence[Box], texts: Sequence[str]) -> list[Box]:
         if len(boxes) != len(texts):
             raise ValueError(f"got {len(boxes)} boxes but {len(texts)} strings")
-        width, height = page.size
         checked = []
         for i, (box, text) in enumerate(zip(boxes, texts)):
-            try:
-                x0, y0, x1, y1 = (float(v) for v in box)
-            except (TypeError, ValueError):
-                raise ValueError(f"box {i}: must be four numbers (x0, y0, x1, y1), got {box!r}") from None
-            if not all(np.isfinite([x0, y0, x1, y1])):
-                raise ValueError(f"box {i}: non-finite coordinates {box!r}")
-            if x1 <= x0 or y1 <= y0:
-                raise ValueError(f"box {i}: zero or negative size {box!r}")
-            if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
-                raise ValueError(f"box {i}: {box!r} is not inside the {width}x{height} page")
+            checked.append(check_box(box, page.size, index=i))
             if not isinstance(text, str) or not text.strip():
                 raise ValueError(f"box {i}: the replacement text is empty")
-            checked.append((x0, y0, x1, y1))
         return checked
 
     # --------------------------------------------------------------- editing
@@ -227,10 +215,9 @@ class TextEditPipeline:
         The output is resized to its window; for a resampled source it is put into the source
         and the source is resampled back to the page scale.
         """
-        array = ((image.float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
         wx0, wy0, wx1, _ = job.sample["window"].tolist()
         side = wx1 - wx0
-        window = Image.fromarray(array).resize((side, side), Image.Resampling.LANCZOS)
+        window = tensor_to_image(image).resize((side, side), Image.Resampling.LANCZOS)
         if job.scale == 1.0:
             return np.asarray(window, dtype=np.float32), (wx0, wy0)
         source = job.source.copy()
@@ -242,10 +229,9 @@ class TextEditPipeline:
     def _blend(self, out: np.ndarray, drawn: np.ndarray, origin: tuple[int, int], box: Box, feather: float) -> None:
         """Blend ``drawn`` (page pixels from ``origin``) into ``out`` inside the dilated box only."""
         height, width = out.shape[:2]
-        m = self.mask_margin
-        x0, y0 = max(int(np.floor(box[0] - m)), 0, origin[0]), max(int(np.floor(box[1] - m)), 0, origin[1])
-        x1 = min(int(np.ceil(box[2] + m)), width, origin[0] + drawn.shape[1])
-        y1 = min(int(np.ceil(box[3] + m)), height, origin[1] + drawn.shape[0])
+        x0, y0, x1, y1 = dilate_box(box, self.mask_margin, (width, height))
+        x0, y0 = max(x0, origin[0]), max(y0, origin[1])
+        x1, y1 = min(x1, origin[0] + drawn.shape[1]), min(y1, origin[1] + drawn.shape[0])
         region = np.zeros((y1 - y0, x1 - x0), np.float32)
         inner = (max(int(round(box[0] - x0)), 0), max(int(round(box[1] - y0)), 0),
                  int(round(box[2] - x0)), int(round(box[3] - y0)))

@@ -1,7 +1,8 @@
 """Re-OCR verification: is any original sensitive value still readable on the output page?
 
-Values and OCR text are compared after :func:`normalize` (case folded, everything but
-letters and digits removed, so ``"555-123 4567"`` and ``"(555) 1234567"`` are the same).
+Values and OCR text are compared after :func:`~anonymizer.core.text.nfkc_casefold_alnum` (case
+folded, everything but letters and digits removed, so ``"555-123 4567"`` and ``"(555) 1234567"``
+are the same).
 A value is *readable* when its normalised form occurs inside the normalised text of one
 OCR line of the output (words of a line concatenated), so a value split over several OCR
 words is still found. Values shorter than ``min_chars`` normalised characters are not
@@ -13,18 +14,13 @@ types and boxes, never text.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from anonymizer.data.records import Box, Word
+from anonymizer.core.geometry import Box
+from anonymizer.core.text import nfkc_casefold_alnum
+from anonymizer.data.records import Word
 from anonymizer.pipeline.page_text import group_lines
-
-
-def normalize(text: str) -> str:
-    """Case-folded letters and digits of ``text`` (accents kept, separators and spaces dropped)."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in text if ch.isalnum())
 
 
 @dataclass(frozen=True)
@@ -40,7 +36,7 @@ def _line_index(words: Sequence[Word], line: Sequence[int]) -> tuple[str, list[i
     chars: list[str] = []
     owner: list[int] = []
     for i in line:
-        piece = normalize(words[i].text)
+        piece = nfkc_casefold_alnum(words[i].text)
         chars.append(piece)
         owner.extend([i] * len(piece))
     return "".join(chars), owner
@@ -67,7 +63,7 @@ def find_leaks(words: Sequence[Word], values: Sequence[str], min_chars: int = 3)
     lines = [_line_index(words, line) for line in group_lines(words)]
     leaks: list[Leak] = []
     for index, value in enumerate(values):
-        needle = normalize(value)
+        needle = nfkc_casefold_alnum(value)
         if len(needle) < min_chars:
             continue
         boxes: list[Box] = []

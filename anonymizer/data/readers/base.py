@@ -32,9 +32,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
+from anonymizer.core.geometry import Box
 from anonymizer.data.documents import DEFAULT_DPI, page_size
 from anonymizer.data.image_io import ImageLoadError
-from anonymizer.data.records import Box, Entity, PageRecord, Quad, Word, finite_numbers, quad_to_box
+from anonymizer.data.records import Entity, PageRecord, Quad, Word, finite_numbers, quad_to_box
 
 
 class ReaderError(ValueError):

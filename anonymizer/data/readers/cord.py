@@ -29,6 +29,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from anonymizer.core.geometry import Box
 from anonymizer.data.readers.base import (
     BoxError,
     ReaderError,
@@ -41,7 +42,7 @@ from anonymizer.data.readers.base import (
     read_split_folders,
     split_from_name,
 )
-from anonymizer.data.records import Box, Entity, Quad, Word
+from anonymizer.data.records import Entity, Quad, Word
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from anonymizer.core.geometry import Box
 from anonymizer.data.readers.base import ReadResult, clean_box, parse_word
-from anonymizer.data.records import Box, Entity, Word
+from anonymizer.data.records import Entity, Word
 
 
 def _is_int(value: Any) -> bool:

@@ -8,17 +8,13 @@ directory. The summary counts pages, words and entities; it never shows word tex
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from anonymizer.core.entry import OK, hydra_command, report_usage_error
 from anonymizer.data.synth_pages.config import PageConfig
 from anonymizer.data.synth_pages.generate import Summary, write_pages
-
-CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 
 
 def run(cfg: DictConfig) -> Summary:
@@ -67,10 +63,13 @@ def _report(summary: Summary) -> None:
     Console().print(table)
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="synth_pages")
-def main(cfg: DictConfig) -> None:
+def _command(cfg: DictConfig) -> int:
+    """:func:`run`; a bad value or an existing output is a usage error."""
     try:
         run(cfg)
     except (ValueError, FileExistsError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        return report_usage_error(err)
+    return OK
+
+
+main = hydra_command("synth_pages", _command)

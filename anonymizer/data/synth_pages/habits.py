@@ -17,7 +17,8 @@ import datetime as dt
 import string
 from dataclasses import dataclass, replace
 
-from anonymizer.data.synth_pages.values import MONTHS, Value, Values
+from anonymizer.core.months import month_name
+from anonymizer.data.synth_pages.values import Value, Values
 from anonymizer.data.text_content import sanitize
 
 PERSONAL, BUSINESS = "personal", "business"
@@ -175,7 +176,7 @@ def date_text(values: Values, day: dt.date, style: str) -> str:
     if style == "mdy2":
         return day.strftime("%m/%d/%y" if us else "%d.%m.%y" if values.lang == "de" else "%d/%m/%y")
     if style == "long":
-        month = MONTHS[values.lang][day.month - 1]
+        month = month_name(day.month, values.lang, as_written=True)
         return f"{month} {day.day}, {day.year}" if us else f"{day.day} {month} {day.year}"
     sep = "." if values.lang == "de" else "/"
     return day.strftime(f"%m{sep}%d{sep}%Y" if us else f"%d{sep}%m{sep}%Y")

@@ -20,15 +20,11 @@ from dataclasses import dataclass
 
 from faker import Faker
 
+from anonymizer.core.months import month_name
 from anonymizer.data.text_content import sanitize
 
 SUPPORTED_LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR")
 
-MONTHS = {
-    "en": "January February March April May June July August September October November December".split(),
-    "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember".split(),
-    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(),
-}
 # Date formats per locale; "long" and "short" spell the month.
 _DATE_FORMATS = {
     "en_US": ["%m/%d/%Y", "%m/%d/%Y", "%m-%d-%Y", "%Y-%m-%d", "long", "short"],
@@ -165,7 +161,7 @@ class Values:
     def _date(self, start: dt.date, days: int, fmt: str | None = None) -> str:
         d = start + dt.timedelta(days=self.rng.randrange(days))
         fmt = fmt or self.rng.choice(_DATE_FORMATS[self.locale])
-        month = MONTHS[self.lang][d.month - 1]
+        month = month_name(d.month, self.lang, as_written=True)
         if fmt == "short":
             return f"{month[:3]} {d.day}, {d.year}" if self.locale == "en_US" else f"{d.day} {month[:3]} {d.year}"
         if fmt == "long":

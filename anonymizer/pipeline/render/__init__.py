@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from anonymizer.pipeline.render.base import BaseRenderer, Renderer, Replacement, check_replacements, dilated_mask
+from anonymizer.pipeline.render.base import BaseRenderer, Renderer, Replacement, check_replacements
 
 #: Renderer name -> "module:class" (imported on demand: the diffusion one needs torch).
 RENDERERS = {
@@ -38,4 +38,4 @@ def build_renderer(name: str = DEFAULT_RENDERER, **kwargs: Any) -> Renderer:
 
 
 __all__ = ["BaseRenderer", "DEFAULT_RENDERER", "RENDERERS", "Renderer", "Replacement", "build_renderer",
-           "check_replacements", "dilated_mask"]
+           "check_replacements"]

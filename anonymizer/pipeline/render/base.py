@@ -9,7 +9,6 @@ original inside the dilated boxes only.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,8 +17,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from PIL import Image
 
-Box = tuple[float, float, float, float]
-IntBox = tuple[int, int, int, int]
+from anonymizer.core.geometry import Box, check_box, dilated_mask
 
 
 @dataclass(frozen=True)
@@ -55,28 +53,18 @@ class Renderer(Protocol):
 
 def check_replacements(replacements: Sequence[Replacement], size: tuple[int, int]) -> list[Box]:
     """The boxes as float tuples; ValueError naming the box index (never the text) when bad."""
-    width, height = size
     boxes: list[Box] = []
     for i, rep in enumerate(replacements):
         if not isinstance(rep, Replacement):
             raise ValueError(f"box {i}: expected a Replacement, got {type(rep).__name__}")
-        try:
-            x0, y0, x1, y1 = (float(v) for v in rep.box)
-        except (TypeError, ValueError):
-            raise ValueError(f"box {i}: must be four numbers (x0, y0, x1, y1), got {rep.box!r}") from None
-        if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
-            raise ValueError(f"box {i}: non-finite coordinates {rep.box!r}")
-        if x1 <= x0 or y1 <= y0:
-            raise ValueError(f"box {i}: zero or negative size {rep.box!r}")
-        if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
-            raise ValueError(f"box {i}: {rep.box!r} is not inside the {width}x{height} page")
+        box = check_box(rep.box, size, index=i)
         if not isinstance(rep.text, str) or not rep.text.strip():
             raise ValueError(f"box {i}: the replacement text is empty")
         n = rep.original_length
         if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):
             raise ValueError(f"box {i}: original_length must be a positive integer or None")
         _check_context(i, rep.context)
-        boxes.append((x0, y0, x1, y1))
+        boxes.append(box)
     return boxes
 
 
@@ -123,22 +111,6 @@ def check_margin(margin: object) -> int:
     if isinstance(margin, bool) or not isinstance(margin, numbers.Integral) or margin < 0:
         raise ValueError(f"margin must be an integer >= 0, got {margin!r}")
     return int(margin)
-
-
-def dilate_box(box: Box, margin: int, size: tuple[int, int]) -> IntBox:
-    """Integer ``(x0, y0, x1, y1)`` (end-exclusive) of ``box`` grown by ``margin``, clipped to the page."""
-    width, height = size
-    return (max(math.floor(box[0] - margin), 0), max(math.floor(box[1] - margin), 0),
-            min(math.ceil(box[2] + margin), width), min(math.ceil(box[3] + margin), height))
-
-
-def dilated_mask(boxes: Sequence[Box], margin: int, size: tuple[int, int]) -> np.ndarray:
-    """Boolean ``(H, W)`` mask of the union of the dilated boxes."""
-    mask = np.zeros((size[1], size[0]), bool)
-    for box in boxes:
-        x0, y0, x1, y1 = dilate_box(box, margin, size)
-        mask[y0:y1, x0:x1] = True
-    return mask
 
 
 class BaseRenderer:

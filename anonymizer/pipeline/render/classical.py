@@ -30,7 +30,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image, ImageDraw
 
-from anonymizer.pipeline.render.base import BaseRenderer, Box, IntBox, Replacement, check_replacements, dilate_box
+from anonymizer.core.geometry import Box, IntBox, dilate_box
+from anonymizer.pipeline.render.base import BaseRenderer, Replacement, check_replacements
 from anonymizer.pipeline.render.context import WordMatch, choose_in_context, match_word
 from anonymizer.pipeline.render.style import (
     MIN_CONTRAST, FontProfile, TextStyle, choose_font, font_profiles, grow_mask, ink_geometry, load_font,

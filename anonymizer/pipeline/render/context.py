@@ -57,7 +57,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, features
 
-from anonymizer.pipeline.render.base import Box, dilate_box, same_line
+from anonymizer.core.geometry import Box, dilate_box
+from anonymizer.pipeline.render.base import same_line
 from anonymizer.pipeline.render.style import (
     BLUR_RADII, FontProfile, TextStyle, blur_radius, edge_width, grow_mask, ink_alpha, load_font, match_score,
     measure_box,

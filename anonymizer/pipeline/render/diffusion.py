@@ -8,7 +8,8 @@ from typing import Any
 import torch
 from PIL import Image
 
-from anonymizer.pipeline.render.base import BaseRenderer, Box, Replacement, check_margin
+from anonymizer.core.geometry import Box
+from anonymizer.pipeline.render.base import BaseRenderer, Replacement, check_margin
 from anonymizer.pipeline.text_edit import TextEditPipeline
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from PIL import Image, ImageColor, ImageDraw
 
-from anonymizer.pipeline.render.base import BaseRenderer, Box, Replacement, dilate_box
+from anonymizer.core.geometry import Box, dilate_box
+from anonymizer.pipeline.render.base import BaseRenderer, Replacement
 
 
 def parse_color(color: str | Sequence[int]) -> tuple[int, int, int]:

@@ -7,14 +7,13 @@ The same value always gets the same surrogate (keyed by an HMAC of the normalise
 reproducible across runs with the same secret); nothing derived from an original is kept
 but keyed digests.
 
-Modules: :mod:`.keyed` (HMAC key, normalisation), :mod:`.draw` (seeded Faker per call),
+Modules: :mod:`.keyed` (HMAC key), :mod:`.draw` (seeded Faker per call),
 :mod:`.shapes` (digits, phones, cards, IBANs, SSNs, amounts, ids), :mod:`.dates`,
 :mod:`.names` (people, organisations), :mod:`.places` (addresses), :mod:`.web` (emails,
 URLs, IPs), :mod:`.generator` (types, consistency, fitting a box).
 """
 
 from anonymizer.pipeline.surrogates.generator import SPECS, SurrogateGenerator
-from anonymizer.pipeline.surrogates.keyed import normalise_compact, normalise_text
 from anonymizer.pipeline.surrogates.shapes import iban_valid, luhn_valid
 
 __all__ = [
@@ -22,6 +21,4 @@ __all__ = [
     "SurrogateGenerator",
     "iban_valid",
     "luhn_valid",
-    "normalise_compact",
-    "normalise_text",
 ]

@@ -2,7 +2,7 @@
 
 Recognised: numeric dates with ``/ - .`` or space separators (``12/10/1998``,
 ``1998-10-12``, ``12.10.98``, ``10/1998``), month names of the languages in
-:mod:`anonymizer.pipeline.months` (the new month is written in the original's language and
+:mod:`anonymizer.core.months` (the new month is written in the original's language and
 form: ``25 mei 2015`` → ``12 juni 2017``) and English weekday names, full or abbreviated,
 in any case (``10 Dec 1998``, ``December 10, 1998``, ``12-Oct-1998``, ``Thu, Dec 10th``), times ``H:MM[:SS[.fff]]`` with optional ``am/pm``/``a.m.`` and ISO
 ``T`` joins. Zero-padded fields stay padded (``07/02/1999``); unpadded ones stay unpadded
@@ -21,7 +21,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from anonymizer.pipeline.months import month_index, month_name
+from anonymizer.core.months import month_index, month_name
 from anonymizer.pipeline.surrogates.draw import ALTERNATIVES, Draw
 from anonymizer.pipeline.surrogates.shapes import fill, similar_char
 from anonymizer.pipeline.surrogates.words import apply_case, ordinal_suffix

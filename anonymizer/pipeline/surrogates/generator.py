@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 from faker import Faker
 
+from anonymizer.core.text import casefold_single_spaced, lower_alnum
 from anonymizer.pipeline.surrogates import dates, names, places, shapes, web
 from anonymizer.pipeline.surrogates.draw import ALTERNATIVES, Draw
-from anonymizer.pipeline.surrogates.keyed import KeyedHasher, normalise_compact, normalise_text
+from anonymizer.pipeline.surrogates.keyed import KeyedHasher
 
 log = logging.getLogger(__name__)
 
@@ -48,23 +49,23 @@ def _phone_key(value: str) -> str:
     return ("+" if value.lstrip().startswith("+") else "") + _digits(value)
 
 
-FALLBACK = TypeSpec(normalise_compact, _shaped(shapes.class_preserving))
+FALLBACK = TypeSpec(lower_alnum, _shaped(shapes.class_preserving))
 
 SPECS: dict[str, TypeSpec] = {
-    "PERSON": TypeSpec(normalise_text, names.person),
+    "PERSON": TypeSpec(casefold_single_spaced, names.person),
     "ORGANIZATION": TypeSpec(names.organization_key, names.organization),
-    "LOCATION": TypeSpec(normalise_text, places.location),
-    "DATE_TIME": TypeSpec(normalise_text, dates.date_time),
+    "LOCATION": TypeSpec(casefold_single_spaced, places.location),
+    "DATE_TIME": TypeSpec(casefold_single_spaced, dates.date_time),
     "PHONE_NUMBER": TypeSpec(_phone_key, _shaped(shapes.phone, with_attempt=True)),
-    "EMAIL_ADDRESS": TypeSpec(normalise_text, web.email),
-    "IBAN_CODE": TypeSpec(normalise_compact, _shaped(shapes.iban)),
+    "EMAIL_ADDRESS": TypeSpec(casefold_single_spaced, web.email),
+    "IBAN_CODE": TypeSpec(lower_alnum, _shaped(shapes.iban)),
     "CREDIT_CARD": TypeSpec(_digits, _shaped(shapes.credit_card)),
     "US_SSN": TypeSpec(_digits, _shaped(shapes.us_ssn)),
     "NATIONAL_ID": FALLBACK,
     "ID_NUMBER": FALLBACK,
     "AMOUNT": TypeSpec(shapes.amount_key, _shaped(shapes.amount)),
-    "IP_ADDRESS": TypeSpec(normalise_text, _shaped(web.ip_address)),
-    "URL": TypeSpec(normalise_text, web.url),
+    "IP_ADDRESS": TypeSpec(casefold_single_spaced, _shaped(web.ip_address)),
+    "URL": TypeSpec(casefold_single_spaced, web.url),
 }
 
 

@@ -1,8 +1,8 @@
-"""Keyed hashing and value normalisation: the only way originals reach the generator's state.
+"""Keyed hashing: the only way originals reach the generator's state.
 
 A value is never stored; it is reduced to ``HMAC-SHA256(key, type | normalised value)``
-and that digest seeds the surrogate choice and keys the in-memory mapping. With a user
-secret the key is derived from it, so the same secret gives the same surrogates in
+(normalised by its type's function from :mod:`anonymizer.core.text`) and that digest seeds
+the surrogate choice and keys the in-memory mapping. With a user secret the key is derived from it, so the same secret gives the same surrogates in
 another process or corpus. Without one the key is ``os.urandom(32)``: a plain hash of a
 phone number or a date of birth could be reversed by hashing every candidate value, a
 keyed hash cannot without the key.
@@ -13,10 +13,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import re
 
 _KEY_LABEL = b"anonymizer.surrogates/1"
-_SPACE = re.compile(r"\s+")
 
 
 class KeyedHasher:
@@ -52,17 +50,3 @@ class KeyedHasher:
         return f"KeyedHasher(persistent={self.persistent})"
 
 
-def lower1(ch: str) -> str:
-    """``ch`` in lower case when that keeps it one character (``"İ".lower()`` does not)."""
-    low = ch.lower()
-    return low if len(low) == 1 else ch
-
-
-def normalise_text(value: str) -> str:
-    """Case-folded with whitespace runs collapsed to one space (names, addresses)."""
-    return _SPACE.sub(" ", value.casefold()).strip()
-
-
-def normalise_compact(value: str) -> str:
-    """Letters and digits only, lower case, one character per input character (numbers, ids)."""
-    return "".join(lower1(ch) for ch in value if ch.isalnum())

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
-from anonymizer.pipeline.surrogates.keyed import lower1, normalise_compact
+from anonymizer.core.text import lower1, lower_alnum
 
 DIGITS = string.digits
 NONZERO = DIGITS[1:]
@@ -72,7 +72,7 @@ def fill(shape: str, chars: Iterable[str], slot: Callable[[str], bool] = str.isa
 
 def class_preserving(rng: random.Random, original: str) -> str:
     """Digit→digit, upper→upper, lower→lower; punctuation and spaces kept."""
-    return fill(original, (similar_char(rng, ch) for ch in normalise_compact(original)))
+    return fill(original, (similar_char(rng, ch) for ch in lower_alnum(original)))
 
 
 def number_like(rng: random.Random, text: str) -> str:
@@ -201,7 +201,7 @@ def iban(rng: random.Random, original: str) -> str:
     National check digits inside the BBAN (e.g. the French RIB key) are not recomputed.
     A value that is not IBAN-shaped gets :func:`class_preserving`.
     """
-    compact = normalise_compact(original).upper()
+    compact = lower_alnum(original).upper()
     if not _IBAN.fullmatch(compact):
         return class_preserving(rng, original)
     country = compact[:2]

@@ -1,15 +1,19 @@
-"""Month names of the languages the pipeline reads, in one table.
+"""Month names of the languages the project reads and writes, in one table.
 
 Used by the written-date recognizer (:mod:`anonymizer.pipeline.detect`), the date shapes of
-form values (:mod:`anonymizer.pipeline.form_context`) and the date surrogates
+form values (:mod:`anonymizer.pipeline.form_context`), the date surrogates
 (:mod:`anonymizer.pipeline.surrogates.dates`, which write a new month in the original's
-language and form: ``25 mei 2015`` → ``12 juni 2017``).
+language and form: ``25 mei 2015`` → ``12 juni 2017``) and the dates of the synthetic data
+(:mod:`anonymizer.data.text_content`, :mod:`anonymizer.data.synth_pages`), which write them
+as running text does (:func:`month_name` with ``as_written=True``: ``January``, ``März``,
+``janvier``).
 """
 
 from __future__ import annotations
 
 import functools
-import unicodedata
+
+from anonymizer.core.text import casefold_unaccented
 
 #: Per language, per month (January first): the full name, then its abbreviations.
 MONTHS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -36,11 +40,8 @@ MONTHS: dict[str, tuple[tuple[str, ...], ...]] = {
            ("dezembro", "dez")),
 }
 
-
-def fold(word: str) -> str:
-    """Lower case without accents (``"Février"`` → ``"fevrier"``)."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+#: Languages whose running text capitalises month names.
+CAPITALISED = frozenset({"en", "de"})
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,7 +52,7 @@ def month_index() -> dict[str, tuple[int, str, bool]]:
     for lang, months in MONTHS.items():
         for number, names in enumerate(months, start=1):
             for k, name in enumerate(names):
-                for spelling in (name, fold(name)):
+                for spelling in (name, casefold_unaccented(name)):
                     index.setdefault(spelling, (number, lang, k == 0))
     return index
 
@@ -61,7 +62,10 @@ def month_words() -> frozenset[str]:
     return frozenset(month_index())
 
 
-def month_name(number: int, language: str, full: bool = True) -> str:
-    """The name (or first abbreviation) of month ``number`` in ``language`` (lower case)."""
+def month_name(number: int, language: str, full: bool = True, as_written: bool = False) -> str:
+    """The name (or first abbreviation) of month ``number`` in ``language`` (English for a
+    language not in :data:`MONTHS`): lower case, or with ``as_written`` capitalised where the
+    language's running text does (:data:`CAPITALISED`)."""
     names = MONTHS.get(language, MONTHS["en"])[number - 1]
-    return names[0] if full or len(names) == 1 else names[1]
+    name = names[0] if full or len(names) == 1 else names[1]
+    return name.capitalize() if as_written and language in CAPITALISED else name
