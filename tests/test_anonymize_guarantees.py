@@ -27,6 +27,7 @@ from PIL import Image
 
 from anonymizer.anonymize import AUDIT_SUFFIX, FAILED, OK, USAGE, anonymize_document, run
 from anonymizer.metrics.legibility import ocr_available
+from anonymizer.pipeline.document import DocumentAnonymizer
 from anonymizer.pipeline.page_anonymizer import PageResult
 from tests.crafted_files import heavy_pdf
 from tests.test_anonymize import compose_anonymize
@@ -264,7 +265,8 @@ def test_pages_are_written_as_they_are_done(tmp_path: Path) -> None:
     pages[0].save(tmp_path / "scan.tif", save_all=True, append_images=pages[1:], dpi=(300, 300))
     cfg = compose_anonymize([f"input={tmp_path / 'scan.tif'}", f"output={tmp_path / 'out'}"])
     fake = FakePages()
-    outcome = anonymize_document(tmp_path / "scan.tif", tmp_path / "out" / "scan.tif", fake, cfg, None, "fake")
+    pipeline = DocumentAnonymizer.from_config(cfg, page_anonymizer=fake)
+    outcome = anonymize_document(tmp_path / "scan.tif", tmp_path / "out" / "scan.tif", pipeline, cfg)
     assert outcome.status == "ok" and outcome.pages == 6
     assert max(fake.alive_at_call) <= 1, fake.alive_at_call
     with Image.open(tmp_path / "out" / "scan.tif") as tif:
@@ -284,7 +286,8 @@ def test_pdf_output_holds_the_raster_that_was_verified(tmp_path: Path) -> None:
     text_pdf(tmp_path / "doc.pdf", ["Email: maria.lopez@example.net"])
     cfg = compose_anonymize([f"input={tmp_path / 'doc.pdf'}", f"output={tmp_path / 'out'}", "io.dpi=144"])
     fake = FakePages()
-    assert anonymize_document(tmp_path / "doc.pdf", tmp_path / "out" / "doc.pdf", fake, cfg, None, "fake").status == "ok"
+    pipeline = DocumentAnonymizer.from_config(cfg, page_anonymizer=fake)
+    assert anonymize_document(tmp_path / "doc.pdf", tmp_path / "out" / "doc.pdf", pipeline, cfg).status == "ok"
     page = PdfReader(tmp_path / "out" / "doc.pdf").pages[0]
     assert (float(page.mediabox.width), float(page.mediabox.height)) == (504.0, 144.0)
     assert np.array_equal(np.asarray(page.images[0].image.convert("RGB")), fake.last)
