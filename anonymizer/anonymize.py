@@ -43,7 +43,7 @@ from anonymizer.data.documents import DOCUMENT_EXTENSIONS, check_document, iter_
 from anonymizer.data.image_io import ImageLoadError
 from anonymizer.pipeline.audit import AUDIT_VERSION, summarize_pages
 from anonymizer.pipeline.document import DocumentAnonymizer, PipelineError
-from anonymizer.pipeline.options import ANONYMIZE_CHECKS, check_options
+from anonymizer.pipeline.options import Check, check_bool, check_options
 from anonymizer.pipeline.outputs import document_writer, write_json
 
 log = logging.getLogger("anonymizer.anonymize")
@@ -59,6 +59,21 @@ __all__ = ["UsageError", "run", "main"]
 
 class UsageError(ValueError):
     """A problem with the command itself (paths, components), reported in one line."""
+
+
+def _path(key: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or value == "":
+        raise ValueError(f"{key} must be a path, got {value!r}")
+    return str(value)
+
+
+#: The command's own keys (beside the pipeline's) and their checks.
+ANONYMIZE_CHECKS: dict[str, Check] = {
+    "input": _path,
+    "output": _path,
+    "overwrite": check_bool,
+    "recursive": check_bool,
+}
 
 
 def printable(text: object) -> str:
