@@ -283,8 +283,15 @@ def _progress(files: list[Path]) -> Iterator[Path]:
             progress.advance(task)
 
 
-def print_summary(outcomes: list[DocumentOutcome], seconds: float) -> None:
-    """A table of the documents' outcomes and the entity counts (no text content)."""
+def shown_path(path: Path, root: Path) -> str:
+    """``path`` as the summary shows it: relative to ``root``, the folder the inputs were
+    listed from (a single input file: its name), control characters escaped."""
+    return printable(path.relative_to(root) if path.is_relative_to(root) else path)
+
+
+def print_summary(outcomes: list[DocumentOutcome], seconds: float, root: Path) -> None:
+    """A table of the documents' outcomes and the entity counts (no text content); each
+    document is shown by its path relative to ``root``, the folder the inputs were listed from."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -294,7 +301,7 @@ def print_summary(outcomes: list[DocumentOutcome], seconds: float) -> None:
     for column in ("document", "status", "pages", "entities", "leaks redacted", "reason"):
         table.add_column(column)
     for o in outcomes:  # Text cells: a file name is never read as markup
-        cells = (printable(o.input), o.status, str(o.pages), str(sum(o.entities.values())), str(o.leaks), o.reason or "")
+        cells = (shown_path(o.input, root), o.status, str(o.pages), str(sum(o.entities.values())), str(o.leaks), o.reason or "")
         table.add_row(*(Text(c) for c in cells))
     console.print(table)
     status = Counter(o.status for o in outcomes)
@@ -350,7 +357,7 @@ def run(cfg: DictConfig) -> int:
             logger = log.error if outcome.status == "failed" else log.warning
             logger("%s: %s: %s", printable(path), outcome.status, outcome.reason)
         outcomes.append(outcome)
-    print_summary(outcomes, time.perf_counter() - started)
+    print_summary(outcomes, time.perf_counter() - started, inputs.root)
     return FAILED if any(o.status == "failed" for o in outcomes) else OK
 
 

@@ -335,7 +335,28 @@ def test_symlinks_to_files_outside_the_input_folder_are_not_followed(tmp_path: P
     assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == ["a.png", "inside.png"]
     console = " ".join(capsys.readouterr().out.split())  # the table wraps long cells
     assert "not read" in console and "2 done, 0 failed, 0 skipped (output exists), 1 not read (links out of" in console
+    assert all(name in console for name in ("a.png", "inside.png", "escape.png")) and str(src) not in console
     assert "escape.png: not read: symbolic link to a file outside the input folder (not followed)" in caplog.text
+
+
+def test_the_summary_shows_each_document_relative_to_the_input_folder(tmp_path: Path, capsys) -> None:
+    """The summary table names documents by their paths under the input folder: a long
+    absolute prefix shared by every row would leave no room for the file names."""
+    from anonymizer.anonymize import OUTSIDE_LINK, DocumentOutcome, print_summary
+
+    root = tmp_path / ("a-long-folder-name-" * 5) / "scans"
+    outcomes = [
+        DocumentOutcome(input=root / "link.png", output=None, status="not read", reason=OUTSIDE_LINK),
+        DocumentOutcome(input=root / "form0.png", output=None, status="ok", pages=1),
+        DocumentOutcome(input=root / "sub" / "form2.jpg", output=None, status="failed", reason="page 0: OCR failed"),
+    ]
+    print_summary(outcomes, 1.0, root)
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("│")]  # wrapped cells: more lines
+    names = [cell for cell in (line.split("│")[1].strip() for line in rows) if cell]
+    assert names == ["link.png", "form0.png", "sub/form2.jpg"]
+    assert "a-long-folder-name" not in "".join(rows)
+    print_summary([DocumentOutcome(input=root / "scan.pdf", output=None, status="ok")], 1.0, root)  # a file input
+    assert "│ scan.pdf " in capsys.readouterr().out
 
 
 @needs_ocr
