@@ -301,7 +301,8 @@ def print_summary(outcomes: list[DocumentOutcome], seconds: float, root: Path) -
     for column in ("document", "status", "pages", "entities", "leaks redacted", "reason"):
         table.add_column(column)
     for o in outcomes:  # Text cells: a file name is never read as markup
-        cells = (shown_path(o.input, root), o.status, str(o.pages), str(sum(o.entities.values())), str(o.leaks), o.reason or "")
+        cells = (shown_path(o.input, root), o.status, str(o.pages), str(sum(o.entities.values())), str(o.leaks),
+                 o.reason or "")
         table.add_row(*(Text(c) for c in cells))
     console.print(table)
     status = Counter(o.status for o in outcomes)

@@ -1,9 +1,9 @@
 """``python -m anonymizer.evaluate task=vae|text_edit|anonymize ...``: offline evaluation.
 
 * ``task=anonymize`` (the default): the anonymizer, built from ``conf/pipeline.yaml`` as the
-  ``anonymize`` command builds it, on synthetic pages (or page records) with known sensitive values: leak rate
-  per entity type, detection precision/recall, non-sensitive text preserved, surrogates
-  read back. Runs with no inputs and no weights.
+  ``anonymize`` command builds it, on synthetic pages (or page records) with known
+  sensitive values: leak rate per entity type, detection precision/recall, non-sensitive
+  text preserved, surrogates read back. Runs with no inputs and no weights.
 * ``task=vae model.path=<AutoencoderKL>``: PSNR, SSIM, LPIPS and OCR legibility of
   reconstructions per text-height bucket.
 * ``task=text_edit model.path=<text-edit export>``: masked-region PSNR/LPIPS, OCR sentence

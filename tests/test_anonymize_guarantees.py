@@ -351,7 +351,7 @@ def test_the_summary_shows_each_document_relative_to_the_input_folder(tmp_path: 
         DocumentOutcome(input=root / "sub" / "form2.jpg", output=None, status="failed", reason="page 0: OCR failed"),
     ]
     print_summary(outcomes, 1.0, root)
-    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("│")]  # wrapped cells: more lines
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("│")]  # a wrapped cell: more
     names = [cell for cell in (line.split("│")[1].strip() for line in rows) if cell]
     assert names == ["link.png", "form0.png", "sub/form2.jpg"]
     assert "a-long-folder-name" not in "".join(rows)
