@@ -15,9 +15,9 @@ count) and files are published atomically; existing outputs are kept unless
 ``io.render_timeout_s`` or an OCR call over ``ocr.timeout`` fails its document alone;
 symbolic links to files outside the input folder are not followed. Exit codes: 0 all
 done (or kept), 1 any document failed, 2 usage errors (one line naming the key and the
-value, or the path and the reason). The in-memory steps of one document
-(:func:`anonymize_pages`, :func:`document_audit`) are shared with the HTTP API
-(:mod:`anonymizer.serving`).
+value, or the path and the reason). The pipeline is
+:class:`~anonymizer.pipeline.document.DocumentAnonymizer`, built from the pipeline keys of
+the composed config as the HTTP API (:mod:`anonymizer.serving`) builds it.
 """
 
 from __future__ import annotations
@@ -30,30 +30,44 @@ import tempfile
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
-from PIL import Image
 
 import anonymizer as _package
 from anonymizer.core.entry import FAILED, OK, USAGE, UsageError, hydra_command
 from anonymizer.data.documents import DOCUMENT_EXTENSIONS, check_document, iter_pages
 from anonymizer.data.image_io import ImageLoadError
-from anonymizer.data.pdf_pages import Cancelled
-from anonymizer.pipeline.options import ANONYMIZE_CHECKS, check_options
+from anonymizer.pipeline.audit import AUDIT_VERSION, summarize_pages
+from anonymizer.pipeline.document import DocumentAnonymizer, PipelineError
+from anonymizer.pipeline.options import Check, check_bool, check_options
 from anonymizer.pipeline.outputs import document_writer, write_json
 
 log = logging.getLogger("anonymizer.anonymize")
 
 AUDIT_SUFFIX = ".audit.json"
-AUDIT_VERSION = "anonymizer.audit/1"
 EXISTS = "output exists (pass overwrite=true to replace it)"
 OUTSIDE_LINK = "symbolic link to a file outside the input folder (not followed)"
 
-__all__ = ["Cancelled", "UsageError", "anonymize_pages", "document_audit", "run", "main"]
+__all__ = ["UsageError", "run", "main"]
+
+
+def _path(key: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or value == "":
+        raise ValueError(f"{key} must be a path, got {value!r}")
+    return str(value)
+
+
+#: The command's own keys (beside the pipeline's) and their checks.
+ANONYMIZE_CHECKS: dict[str, Check] = {
+    "input": _path,
+    "output": _path,
+    "overwrite": check_bool,
+    "recursive": check_bool,
+}
 
 
 def printable(text: object) -> str:
@@ -181,153 +195,7 @@ def failed_audit(path: Path) -> bool:
     return isinstance(audit, dict) and audit.get("schema") == AUDIT_VERSION and audit.get("status") == "failed"
 
 
-# --------------------------------------------------------------------------- components
-def _plain(node: Any) -> Any:
-    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
-
-
-def build_components(cfg: DictConfig):
-    """The page anonymizer (OCR engine, detector, renderer: loaded once) from ``cfg``.
-
-    Raises:
-        UsageError: a component cannot start (Tesseract or a language missing, a bad
-            option, the diffusion export not found), with the reason.
-    """
-    from anonymizer.pipeline.detect import PiiDetector
-    from anonymizer.pipeline.ocr import OcrError, build_ocr, limit_ocr_threads
-    from anonymizer.pipeline.page_anonymizer import PageAnonymizer
-    from anonymizer.pipeline.render import build_renderer
-
-    ocr_cfg = dict(_plain(cfg.ocr))
-    threads = ocr_cfg.pop("threads", None)
-    renderer_cfg = dict(_plain(cfg.renderer))
-    name = renderer_cfg.pop("name", "classical")
-    if name == "diffusion" and renderer_cfg.get("margin") is None:
-        renderer_cfg.pop("margin", None)
-    verify = dict(_plain(cfg.verify))
-    try:
-        limit_ocr_threads(threads)
-        ocr = build_ocr(ocr_cfg.pop("engine", "tesseract"), **ocr_cfg)
-        detector = PiiDetector(**dict(_plain(cfg.detect)))
-        renderer = build_renderer(name, **renderer_cfg)
-        return PageAnonymizer(
-            ocr,
-            detector,
-            renderer,
-            verify=bool(verify.get("enabled", True)),
-            fallback=str(verify.get("fallback", "redact")),
-            fallback_color=verify.get("color", "black"),
-            min_chars=verify.get("min_chars", 3),
-            fit_surrogates=bool(cfg.surrogates.get("fit", True)),
-        )
-    except OcrError as err:
-        raise UsageError(str(err)) from None
-    except (ValueError, TypeError, OSError) as err:
-        raise UsageError(f"cannot start the pipeline: {err}") from None
-
-
-def surrogate_secret(cfg: DictConfig) -> str | None:
-    """The surrogate secret from the environment variable named by ``secret_env`` (or None)."""
-    name = cfg.get("secret_env")
-    value = os.environ.get(str(name)) if name else None
-    return value or None
-
-
 # --------------------------------------------------------------------------- one document
-def ocr_settings(cfg: DictConfig) -> dict[str, Any]:
-    """The OCR settings recorded in audits (``extra_config`` left out: it may hold paths)."""
-    return {k: v for k, v in dict(_plain(cfg.ocr)).items() if k != "extra_config"}
-
-
-def anonymize_pages(
-    pages: Iterable[tuple[int, Image.Image]],
-    anonymizer,
-    secret: str | None,
-    locale: str = "en_US",
-    should_stop: Callable[[], bool] | None = None,
-    audits: list[dict[str, Any]] | None = None,
-) -> Iterator[Image.Image]:
-    """Anonymize the ``(index, image)`` pages of one document, yielding each page when it
-    is done (so a caller can write it and let it go).
-
-    One surrogate generator serves all pages (same value → same surrogate in the
-    document). Each page's audit entry is appended to ``audits`` as soon as the page is
-    done, so a caller sees the pages finished before an error. A page keeps the input
-    page's resolution (``info["dpi"]``).
-
-    Raises:
-        Cancelled: ``should_stop()`` returned true before a page.
-        ImageLoadError: from ``pages`` (a page that cannot be loaded).
-    """
-    from anonymizer.pipeline.page_anonymizer import DocumentContext
-    from anonymizer.pipeline.surrogates import SurrogateGenerator
-
-    doc = DocumentContext(SurrogateGenerator(secret=secret, locale=str(locale)))
-    audits = [] if audits is None else audits
-    for index, page in pages:
-        if should_stop is not None and should_stop():
-            raise Cancelled(f"stopped before page {index}")
-        result = anonymizer(page, doc, index)
-        if "dpi" in page.info:
-            result.image.info["dpi"] = page.info["dpi"]
-        audits.append(result.audit)
-        yield result.image
-
-
-def summarize_pages(pages_audit: list[dict[str, Any]]) -> tuple[Counter, int]:
-    """``(entity counts per type, leaks found)`` over the pages' audit entries."""
-    entities: Counter = Counter()
-    leaks = 0
-    for page in pages_audit:
-        entities.update(e["type"] for e in page["entities"])
-        leaks += len(page["verification"].get("leaks", []))
-    return entities, leaks
-
-
-def verification_passed(status: str, pages_audit: list[dict[str, Any]], leaks: int) -> bool | None:
-    """True when the document was done and re-OCR found no original value on any page;
-    None when verification was off; False otherwise (a failed document never passed)."""
-    if status != "ok":
-        return False
-    if not pages_audit or not all(p["verification"].get("checked") for p in pages_audit):
-        return None
-    return leaks == 0
-
-
-def document_audit(
-    *,
-    input_name: str,
-    output_name: str | None,
-    status: str,
-    reason: str | None,
-    renderer: str,
-    ocr: dict[str, Any],
-    consistent: bool,
-    pages_audit: list[dict[str, Any]],
-    seconds: float,
-) -> dict[str, Any]:
-    """The audit record of one document (:data:`AUDIT_VERSION`); never an original value."""
-    entities, leaks = summarize_pages(pages_audit)
-    return {
-        "schema": AUDIT_VERSION,
-        "input": input_name,
-        "output": output_name if status == "ok" else None,
-        "status": status,
-        "reason": reason,
-        "renderer": renderer,
-        "ocr": ocr,
-        "consistent_across_documents": consistent,
-        "pages": pages_audit if status == "ok" else [],
-        "summary": {
-            "pages": len(pages_audit),
-            "entities": dict(entities),
-            "leaks_found": leaks,
-            "verification_passed": verification_passed(status, pages_audit, leaks),
-        },
-        "seconds": round(seconds, 3),
-    }
-
-
 def where_raised(err: BaseException) -> str:
     """``file:line`` of the innermost frame of this package in ``err``'s traceback (never
     the message, which could hold document text)."""
@@ -350,11 +218,9 @@ def _failure_reason(err: Exception, page: int) -> str:
     return f"page {page}: {type(err).__name__} raised at {where_raised(err)}"
 
 
-def anonymize_document(
-    path: Path, target: Path, anonymizer, cfg: DictConfig, secret: str | None, renderer: str
-) -> DocumentOutcome:
-    """Anonymize one document into ``target`` page by page and write its audit; never
-    raises for bad input. An existing output or audit is kept unless ``cfg.overwrite``,
+def anonymize_document(path: Path, target: Path, pipeline: DocumentAnonymizer, cfg: DictConfig) -> DocumentOutcome:
+    """Anonymize one document into ``target`` page by page with ``pipeline`` and write its
+    audit; never raises for bad input. An existing output or audit is kept unless ``cfg.overwrite``,
     except the audit of a failed document without an output: that document is retried."""
     outcome = DocumentOutcome(input=path, output=target, status="ok")
     overwrite = cfg.overwrite
@@ -373,7 +239,7 @@ def anonymize_document(
         pages = iter_pages(path, dpi=io.dpi, max_pixels=io.max_pixels, max_pages=io.max_pages,
                            isolate=True, render_timeout_s=io.render_timeout_s)
         with document_writer(target, fmt, dpi=io.dpi, jpeg_quality=io.jpeg_quality, overwrite=overwrite) as writer:
-            for image in anonymize_pages(pages, anonymizer, secret, str(cfg.surrogates.locale), audits=pages_audit):
+            for image in pipeline.anonymize_pages(pages, audits=pages_audit):
                 writer.add(image)
     except ImageLoadError as err:
         outcome.status, outcome.reason = "failed", err.reason
@@ -386,10 +252,9 @@ def anonymize_document(
             log.debug("%s: traceback", printable(path), exc_info=(type(err), err, err.__traceback__))
     outcome.pages = len(pages_audit)
     outcome.entities, outcome.leaks = summarize_pages(pages_audit)
-    audit = document_audit(
+    audit = pipeline.audit(
         input_name=path.name, output_name=target.name, status=outcome.status, reason=outcome.reason,
-        renderer=renderer, ocr=ocr_settings(cfg), consistent=secret is not None, pages_audit=pages_audit,
-        seconds=time.perf_counter() - started,
+        pages_audit=pages_audit, seconds=time.perf_counter() - started,
     )
     try:
         write_json(audit_file, audit, overwrite=replace_audit)
@@ -412,8 +277,15 @@ def _progress(files: list[Path]) -> Iterator[Path]:
             progress.advance(task)
 
 
-def print_summary(outcomes: list[DocumentOutcome], seconds: float) -> None:
-    """A table of the documents' outcomes and the entity counts (no text content)."""
+def shown_path(path: Path, root: Path) -> str:
+    """``path`` as the summary shows it: relative to ``root``, the folder the inputs were
+    listed from (a single input file: its name), control characters escaped."""
+    return printable(path.relative_to(root) if path.is_relative_to(root) else path)
+
+
+def print_summary(outcomes: list[DocumentOutcome], seconds: float, root: Path) -> None:
+    """A table of the documents' outcomes and the entity counts (no text content); each
+    document is shown by its path relative to ``root``, the folder the inputs were listed from."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -423,7 +295,8 @@ def print_summary(outcomes: list[DocumentOutcome], seconds: float) -> None:
     for column in ("document", "status", "pages", "entities", "leaks redacted", "reason"):
         table.add_column(column)
     for o in outcomes:  # Text cells: a file name is never read as markup
-        cells = (printable(o.input), o.status, str(o.pages), str(sum(o.entities.values())), str(o.leaks), o.reason or "")
+        cells = (shown_path(o.input, root), o.status, str(o.pages), str(sum(o.entities.values())), str(o.leaks),
+                 o.reason or "")
         table.add_row(*(Text(c) for c in cells))
     console.print(table)
     status = Counter(o.status for o in outcomes)
@@ -465,23 +338,21 @@ def run(cfg: DictConfig) -> int:
     """Anonymize everything ``cfg`` names; returns the exit code."""
     try:
         inputs, output = prepare(cfg)
-        anonymizer = build_components(cfg) if inputs.files else None
-    except UsageError as err:
+        pipeline = DocumentAnonymizer.from_config(cfg) if inputs.files else None
+    except (UsageError, PipelineError) as err:
         print(f"error: {err}", file=sys.stderr)
         return USAGE
-    secret = surrogate_secret(cfg)
-    renderer = str(cfg.renderer.name)
     started = time.perf_counter()
     outcomes = [DocumentOutcome(input=p, output=None, status="not read", reason=r) for p, r in inputs.not_read]
     for outcome in outcomes:
         log.warning("%s: not read: %s", printable(outcome.input), outcome.reason)
     for path in _progress(inputs.files):
-        outcome = anonymize_document(path, output_path(path, inputs.root, output), anonymizer, cfg, secret, renderer)
+        outcome = anonymize_document(path, output_path(path, inputs.root, output), pipeline, cfg)
         if outcome.status != "ok":
             logger = log.error if outcome.status == "failed" else log.warning
             logger("%s: %s: %s", printable(path), outcome.status, outcome.reason)
         outcomes.append(outcome)
-    print_summary(outcomes, time.perf_counter() - started)
+    print_summary(outcomes, time.perf_counter() - started, inputs.root)
     return FAILED if any(o.status == "failed" for o in outcomes) else OK
 
 

@@ -1,9 +1,9 @@
 """``python -m anonymizer.evaluate task=vae|text_edit|anonymize ...``: offline evaluation.
 
-* ``task=anonymize`` (the default): the anonymizer, built as ``python -m anonymizer.anonymize``
-  builds it, on synthetic pages (or page records) with known sensitive values: leak rate
-  per entity type, detection precision/recall, non-sensitive text preserved, surrogates
-  read back. Runs with no inputs and no weights.
+* ``task=anonymize`` (the default): the anonymizer, built from ``conf/pipeline.yaml`` as the
+  ``anonymize`` command builds it, on synthetic pages (or page records) with known
+  sensitive values: leak rate per entity type, detection precision/recall, non-sensitive
+  text preserved, surrogates read back. Runs with no inputs and no weights.
 * ``task=vae model.path=<AutoencoderKL>``: PSNR, SSIM, LPIPS and OCR legibility of
   reconstructions per text-height bucket.
 * ``task=text_edit model.path=<text-edit export>``: masked-region PSNR/LPIPS, OCR sentence
@@ -245,9 +245,15 @@ def _pipeline_summary(cfg: DictConfig) -> dict[str, Any]:
 
 
 def run_anonymize(cfg: DictConfig, show_progress: bool) -> Evaluation:
-    """``task=anonymize`` from the composed config (the pipeline keys of conf/anonymize.yaml)."""
-    from anonymizer import anonymize as tool
-    from anonymizer.evaluation.anonymize import anonymize_evaluation, evaluate_pages, record_pages, synthetic_pages
+    """``task=anonymize`` from the composed config (the pipeline keys of conf/pipeline.yaml)."""
+    from anonymizer.evaluation.anonymize import (
+        EVALUATION,
+        anonymize_evaluation,
+        evaluate_pages,
+        record_pages,
+        synthetic_pages,
+    )
+    from anonymizer.pipeline.document import DocumentAnonymizer, PipelineError
 
     m = dict(_plain(cfg.metrics))
     metrics = {
@@ -278,17 +284,16 @@ def run_anonymize(cfg: DictConfig, show_progress: bool) -> Evaluation:
         data_info = {"source": "records", "records": str(cfg.data.records), "record_pages": len(records),
                      "with_sensitive_entities": sum(any(e.sensitive for e in r.entities) for r in records)}
     try:
-        anonymizer = tool.build_components(cfg)
-    except tool.UsageError as err:
+        anonymizer = DocumentAnonymizer.from_config(cfg, wrappers=EVALUATION)
+    except PipelineError as err:
         raise UsageError(str(err)) from None
     started = time.perf_counter()
-    results = evaluate_pages(anonymizer, pages, n, secret=tool.surrogate_secret(cfg),
-                             locale=str(cfg.surrogates.locale), metrics=metrics,
-                             keep_outputs=int(cfg.log_images), show_progress=show_progress)
+    results = evaluate_pages(anonymizer, pages, n, metrics=metrics, keep_outputs=int(cfg.log_images),
+                             show_progress=show_progress)
     seconds = time.perf_counter() - started
     info = {**_summary_info(cfg, "anonymize"), "renderer": str(cfg.renderer.name), "pipeline": _pipeline_summary(cfg),
             "data": data_info, "metrics_settings": metrics,
-            "surrogates_consistent_across_pages": tool.surrogate_secret(cfg) is not None,
+            "surrogates_consistent_across_pages": anonymizer.consistent,
             "seconds": round(seconds, 2), "seconds_per_page": round(seconds / max(len(results), 1), 3)}
     return anonymize_evaluation(results, info, n_images=int(cfg.log_images))
 

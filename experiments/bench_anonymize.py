@@ -6,9 +6,9 @@ Generates ``--pages`` synthetic pages (``anonymizer.data.synth_pages``, ground-t
 and sensitive entities) and runs, on every page, interleaved (the order rotates from page
 to page so machine noise hits every system alike):
 
-* ``ours``: ``PageAnonymizer`` built as ``python -m anonymizer.anonymize`` builds it
-  (``build_components`` on the composed ``conf/anonymize.yaml``): Tesseract OCR, the
-  offline Presidio analyzer + form context, the classical renderer, re-OCR verification
+* ``ours``: the pipeline as ``python -m anonymizer.anonymize`` builds it
+  (``DocumentAnonymizer.from_config`` on the composed ``conf/pipeline.yaml``): Tesseract OCR,
+  the offline Presidio analyzer + form context, the classical renderer, re-OCR verification
   with redaction fallback;
 * ``ours, redact``: the same with ``renderer=redact`` (solid boxes, as Presidio draws);
 * ``ours, no verify``: the classical renderer with ``verify.enabled=false`` (one OCR pass);
@@ -102,16 +102,6 @@ def quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def compose_anonymize(overrides: Sequence[str]):
-    """The config ``python -m anonymizer.anonymize input=. output=. <overrides>`` would use."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        return compose(config_name="anonymize", overrides=["input=.", "output=/tmp/bench_anonymize", *overrides])
-
-
 @dataclass
 class System:
     """A callable ``image -> (output image, boxes it replaced or redacted, audit or None)``."""
@@ -122,30 +112,29 @@ class System:
 
 def build_systems(names: Sequence[str]) -> tuple[dict[str, System], Any]:
     """The systems in ``names`` and the composed default config (for the metric OCR)."""
-    from anonymizer.anonymize import build_components
+    from anonymizer.pipeline.document import DocumentAnonymizer, pipeline_config
     from anonymizer.pipeline.page_anonymizer import DocumentContext
     from anonymizer.pipeline.surrogates import SurrogateGenerator
 
-    base = compose_anonymize([])
+    base = pipeline_config()
     overrides = {"ours": [], "ours_redact": ["renderer=redact"], "ours_noverify": ["verify.enabled=false"]}
     systems: dict[str, System] = {}
     detector = None
 
-    def ours_runner(pa, locale: str):
+    def ours_runner(pipeline: DocumentAnonymizer):
         def run(image: Image.Image):
-            doc = DocumentContext(SurrogateGenerator(secret=None, locale=locale))  # one document per page
-            result = pa(image, doc, 0)
+            doc = DocumentContext(SurrogateGenerator(secret=None, locale=pipeline.locale))  # one document per page
+            result = pipeline.anonymize_page(image, doc)
             boxes = [tuple(b) for e in result.audit["entities"] for b in e["boxes"]]
             boxes += [tuple(b) for b in result.audit["verification"].get("redacted", [])]
             return result.image, boxes, result.audit
         return run
 
     for name in [n for n in names if n != "presidio"] or ["ours"]:
-        cfg = compose_anonymize(overrides[name])
-        pa = build_components(cfg)
-        detector = detector or pa.detector
+        pipeline = DocumentAnonymizer.from_config(pipeline_config(overrides[name]))
+        detector = detector or pipeline.page_anonymizer.detector
         if name in names:
-            systems[name] = System(name, ours_runner(pa, str(cfg.surrogates.locale)))
+            systems[name] = System(name, ours_runner(pipeline))
     if "presidio" in names:
         try:
             from presidio_image_redactor import ImageAnalyzerEngine, ImageRedactorEngine, TesseractOCR
@@ -431,7 +420,7 @@ def main() -> None:
 
     args.code_state = code_state()  # before anything is imported from the package's pipeline
     systems, base = build_systems(names)
-    ocr_cfg = {k: v for k, v in dict(base.ocr).items() if k not in ("engine", "threads")}  # threads: build_components
+    ocr_cfg = {k: v for k, v in dict(base.ocr).items() if k not in ("engine", "threads")}  # threads: set by the build
     ocr = build_ocr(str(base.ocr.engine), **ocr_cfg)  # the metric OCR: the pipeline's own settings
     config = page_config(args.scan)
     tallies = {s: Tally() for s in names}

@@ -28,6 +28,7 @@ from PIL import Image
 from anonymizer.anonymize import AUDIT_SUFFIX, anonymize_document, run
 from anonymizer.core.entry import FAILED, OK, USAGE
 from anonymizer.metrics.legibility import ocr_available
+from anonymizer.pipeline.document import DocumentAnonymizer
 from anonymizer.pipeline.page_anonymizer import PageResult
 from tests.crafted_files import heavy_pdf
 from tests.test_anonymize import compose_anonymize
@@ -118,7 +119,8 @@ def test_boolean_options_take_only_booleans(tmp_path: Path, override: str, capsy
 
 def test_every_boolean_of_the_configs_is_checked() -> None:
     """A new boolean key in conf/ needs a check (``"no"`` would be true in Python)."""
-    from anonymizer.pipeline.options import ANONYMIZE_CHECKS, CHECKS, check_bool
+    from anonymizer.anonymize import ANONYMIZE_CHECKS
+    from anonymizer.pipeline.options import CHECKS, check_bool
     from tests.test_serve import compose_serve
 
     def booleans(node, prefix=""):
@@ -265,7 +267,8 @@ def test_pages_are_written_as_they_are_done(tmp_path: Path) -> None:
     pages[0].save(tmp_path / "scan.tif", save_all=True, append_images=pages[1:], dpi=(300, 300))
     cfg = compose_anonymize([f"input={tmp_path / 'scan.tif'}", f"output={tmp_path / 'out'}"])
     fake = FakePages()
-    outcome = anonymize_document(tmp_path / "scan.tif", tmp_path / "out" / "scan.tif", fake, cfg, None, "fake")
+    pipeline = DocumentAnonymizer.from_config(cfg, page_anonymizer=fake)
+    outcome = anonymize_document(tmp_path / "scan.tif", tmp_path / "out" / "scan.tif", pipeline, cfg)
     assert outcome.status == "ok" and outcome.pages == 6
     assert max(fake.alive_at_call) <= 1, fake.alive_at_call
     with Image.open(tmp_path / "out" / "scan.tif") as tif:
@@ -285,7 +288,8 @@ def test_pdf_output_holds_the_raster_that_was_verified(tmp_path: Path) -> None:
     text_pdf(tmp_path / "doc.pdf", ["Email: maria.lopez@example.net"])
     cfg = compose_anonymize([f"input={tmp_path / 'doc.pdf'}", f"output={tmp_path / 'out'}", "io.dpi=144"])
     fake = FakePages()
-    assert anonymize_document(tmp_path / "doc.pdf", tmp_path / "out" / "doc.pdf", fake, cfg, None, "fake").status == "ok"
+    pipeline = DocumentAnonymizer.from_config(cfg, page_anonymizer=fake)
+    assert anonymize_document(tmp_path / "doc.pdf", tmp_path / "out" / "doc.pdf", pipeline, cfg).status == "ok"
     page = PdfReader(tmp_path / "out" / "doc.pdf").pages[0]
     assert (float(page.mediabox.width), float(page.mediabox.height)) == (504.0, 144.0)
     assert np.array_equal(np.asarray(page.images[0].image.convert("RGB")), fake.last)
@@ -332,7 +336,28 @@ def test_symlinks_to_files_outside_the_input_folder_are_not_followed(tmp_path: P
     assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == ["a.png", "inside.png"]
     console = " ".join(capsys.readouterr().out.split())  # the table wraps long cells
     assert "not read" in console and "2 done, 0 failed, 0 skipped (output exists), 1 not read (links out of" in console
+    assert all(name in console for name in ("a.png", "inside.png", "escape.png")) and str(src) not in console
     assert "escape.png: not read: symbolic link to a file outside the input folder (not followed)" in caplog.text
+
+
+def test_the_summary_shows_each_document_relative_to_the_input_folder(tmp_path: Path, capsys) -> None:
+    """The summary table names documents by their paths under the input folder: a long
+    absolute prefix shared by every row would leave no room for the file names."""
+    from anonymizer.anonymize import OUTSIDE_LINK, DocumentOutcome, print_summary
+
+    root = tmp_path / ("a-long-folder-name-" * 5) / "scans"
+    outcomes = [
+        DocumentOutcome(input=root / "link.png", output=None, status="not read", reason=OUTSIDE_LINK),
+        DocumentOutcome(input=root / "form0.png", output=None, status="ok", pages=1),
+        DocumentOutcome(input=root / "sub" / "form2.jpg", output=None, status="failed", reason="page 0: OCR failed"),
+    ]
+    print_summary(outcomes, 1.0, root)
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("│")]  # a wrapped cell: more
+    names = [cell for cell in (line.split("│")[1].strip() for line in rows) if cell]
+    assert names == ["link.png", "form0.png", "sub/form2.jpg"]
+    assert "a-long-folder-name" not in "".join(rows)
+    print_summary([DocumentOutcome(input=root / "scan.pdf", output=None, status="ok")], 1.0, root)  # a file input
+    assert "│ scan.pdf " in capsys.readouterr().out
 
 
 @needs_ocr

@@ -347,7 +347,7 @@ def test_notebook_api_for_one_page() -> None:
     assert cfg.renderer.name == "redact"
     page = next(synthetic_pages(1, 2, {"width": 600, "height": 700, "kinds": {"form": 1.0}, "scan": {"enabled": False}}))
     result = evaluate_page(anonymizer, page)
-    assert isinstance(anonymizer.ocr, CachedOcr) and result.error is None
+    assert isinstance(anonymizer.page_anonymizer.ocr, CachedOcr) and result.error is None
     assert result.output.size == page.image.size and result.audit["entities"]
     assert sum(result.score.entities.values()) == sum(e.sensitive for e in page.record.entities)
     assert result.score.surrogates == {}  # redact draws no text: nothing to read back

@@ -2,9 +2,9 @@
 
 Pages come from the synthetic generator (:func:`synthetic_pages`, in memory) or from page
 records with sensitive entities (:func:`record_pages`). Each page is one document: it goes
-through the :class:`~anonymizer.pipeline.page_anonymizer.PageAnonymizer` built by
-``anonymizer.anonymize.build_components`` (the same pipeline as ``python -m
-anonymizer.anonymize``), and the input and the output are read by the pipeline's own OCR
+through the :class:`~anonymizer.pipeline.document.DocumentAnonymizer` built from
+``conf/pipeline.yaml`` (the same pipeline as the ``anonymize`` command) with its OCR
+engine wrapped in :class:`CachedOcr`, and the input and the output are read by that
 engine. :func:`anonymizer.metrics.anonymization.score_page` turns that into counts: leaks
 per entity type (over values readable by OCR in the input), detection recall and
 precision, non-sensitive words preserved and surrogates read back.
@@ -28,6 +28,7 @@ from PIL import Image
 from anonymizer.data.records import PageRecord, Word
 from anonymizer.evaluation.report import Evaluation, Table, progress, ratio
 from anonymizer.metrics.anonymization import PageScore, score_page
+from anonymizer.pipeline.document import DocumentAnonymizer, Wrappers, pipeline_config
 
 log = logging.getLogger(__name__)
 
@@ -66,20 +67,17 @@ class CachedOcr:
         return getattr(self.engine, name)
 
 
-def build_anonymizer(overrides: Sequence[str] = ()) -> tuple[Any, Any]:
-    """``(PageAnonymizer, config)`` as ``python -m anonymizer.anonymize <overrides>`` builds them
-    (Hydra compose of ``conf/anonymize.yaml``, e.g. ``["renderer=redact", "ocr.scale=2"]``).
-    For notebooks; the CLI builds from its own composed config."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+#: The wrappers of the pipeline under evaluation: its OCR readings are cached, so that the
+#: evaluation reads the input and the output with the pipeline's own readings.
+EVALUATION = Wrappers(ocr=CachedOcr)
 
-    from anonymizer.anonymize import build_components
-    from anonymizer.core.entry import CONF_DIR
 
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="anonymize", overrides=["input=.", "output=.", *overrides])
-    return build_components(cfg), cfg
+def build_anonymizer(overrides: Sequence[str] = ()) -> tuple[DocumentAnonymizer, Any]:
+    """``(pipeline, config)`` from ``conf/pipeline.yaml`` with Hydra ``overrides`` (e.g.
+    ``["renderer=redact", "ocr.scale=2"]``), built with :data:`EVALUATION`. For notebooks;
+    the command builds from its own composed config."""
+    cfg = pipeline_config(overrides)
+    return DocumentAnonymizer.from_config(cfg, wrappers=EVALUATION), cfg
 
 
 # --------------------------------------------------------------------------- pages
@@ -174,35 +172,32 @@ def draws_text(renderer: Any) -> bool:
     return not isinstance(renderer, RedactRenderer)
 
 
-def evaluate_page(anonymizer: Any, page: Page, secret: str | None = None, locale: str = "en_US",
-                  metrics: dict[str, Any] | None = None, keep_output: bool = True) -> PageEvaluation:
+def evaluate_page(anonymizer: DocumentAnonymizer, page: Page, metrics: dict[str, Any] | None = None,
+                  keep_output: bool = True) -> PageEvaluation:
     """Anonymize ``page`` as one document and score it; never raises for a failing page.
 
-    ``anonymizer``'s OCR engine is wrapped in :class:`CachedOcr` (once) so that the input
-    and output readings are shared with the pipeline. ``metrics``: keyword arguments of
+    The input and the output are read by ``anonymizer``'s OCR engine; built with
+    :data:`EVALUATION` (:class:`CachedOcr`), those readings are shared with the pipeline's
+    own. ``metrics``: keyword arguments of
     :func:`~anonymizer.metrics.anonymization.score_page` (``min_chars``, ``px``, ``min_iou``,
     ``cover``, ``inside``, ``pad``). Surrogates are read back only when the renderer draws
     text (:func:`draws_text`).
     """
-    from anonymizer.pipeline.page_anonymizer import DocumentContext
-    from anonymizer.pipeline.surrogates import SurrogateGenerator
-
     result = PageEvaluation(page.id, page_kind(page.record))
     if page.image is None:
         result.error = page.error or "page not loadable"
         return result
-    if not isinstance(anonymizer.ocr, CachedOcr):
-        anonymizer.ocr = CachedOcr(anonymizer.ocr)
-    ocr = anonymizer.ocr
+    parts = anonymizer.page_anonymizer
+    ocr = parts.ocr
     started = time.perf_counter()
     try:
         image = page.image if page.image.mode == "RGB" else page.image.convert("RGB")
         input_words = ocr.read(image)
-        out = anonymizer(image, DocumentContext(SurrogateGenerator(secret=secret, locale=locale)), 0)
+        out = anonymizer.anonymize_page(image)
         result.seconds = time.perf_counter() - started
         output_words = ocr.read(out.image)
-        kwargs = dict(metrics or {}, readback=draws_text(anonymizer.renderer), images=(image, out.image),
-                      margin=int(getattr(anonymizer.renderer, "margin", 0) or 0))
+        kwargs = dict(metrics or {}, readback=draws_text(parts.renderer), images=(image, out.image),
+                      margin=int(getattr(parts.renderer, "margin", 0) or 0))
         result.score = score_page(page.record, input_words, output_words, out.audit, **kwargs)
         if any(e.scope is not None for e in page.record.entities):
             result.personal = score_page(page.record, input_words, output_words, out.audit, **kwargs,
@@ -216,14 +211,14 @@ def evaluate_page(anonymizer: Any, page: Page, secret: str | None = None, locale
     return result
 
 
-def evaluate_pages(anonymizer: Any, pages: Sequence[Page] | Iterator[Page], n: int, secret: str | None = None,
-                   locale: str = "en_US", metrics: dict[str, Any] | None = None, keep_outputs: int = 8,
+def evaluate_pages(anonymizer: DocumentAnonymizer, pages: Sequence[Page] | Iterator[Page], n: int,
+                   metrics: dict[str, Any] | None = None, keep_outputs: int = 8,
                    show_progress: bool = False) -> list[PageEvaluation]:
     """:func:`evaluate_page` on every page; outputs (images, audits) kept for the first ``keep_outputs``."""
     results: list[PageEvaluation] = []
     items = _Sized(pages, n)
     for page in progress(items, "anonymizing", show_progress):
-        results.append(evaluate_page(anonymizer, page, secret, locale, metrics, keep_output=len(results) < keep_outputs))
+        results.append(evaluate_page(anonymizer, page, metrics, keep_output=len(results) < keep_outputs))
     return results
 
 

@@ -73,7 +73,7 @@ from anonymizer.pipeline.scope import POLICIES, business_detections
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Detection", "PiiDetector", "Detector", "DEFAULT_ENTITY_MAP", "resolve_overlaps", "silence_presidio_logs"]
+__all__ = ["Detection", "PiiDetector", "DEFAULT_ENTITY_MAP", "resolve_overlaps", "silence_presidio_logs"]
 
 _NATIONAL_IDS = [
     "US_ITIN", "UK_NHS", "UK_NINO", "SG_NRIC_FIN", "AU_TFN", "AU_MEDICARE", "IN_AADHAAR", "IN_PAN", "IN_VOTER",
@@ -548,9 +548,6 @@ class PiiDetector:
         if regions:
             log.debug("unread field values: %s", dict(Counter(r.entity_type for r in regions)))
         return page, detections, regions
-
-
-Detector = PiiDetector
 
 
 _MONEY = re.compile(r"[-+]?\d{1,3}(?:[.,' ]\d{3})*[.,]\d{2}[€$£]?")

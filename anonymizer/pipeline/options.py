@@ -1,9 +1,9 @@
 """Checks of the anonymization options before any document is read.
 
-``python -m anonymizer.anonymize`` and ``python -m anonymizer.serve`` compose
-``conf/pipeline.yaml`` with their own keys. :func:`check_options` looks at every key
-either command reads itself (``io``, ``verify``, ``surrogates``, the booleans, the
-command's own keys) and rejects unknown keys there, so a bad value is a usage error
+The ``anonymize`` and ``serve`` commands compose ``conf/pipeline.yaml`` with their own
+keys. :func:`check_options` looks at every key either command reads itself (``io``,
+``verify``, ``surrogates``, the booleans, the command's own keys, whose checks each
+command passes in) and rejects unknown keys there, so a bad value is a usage error
 naming the key and the value, not a failure of every document (some after OCR). The
 components (``ocr``, ``detect``, ``renderer``) check their own arguments when they are
 built, which also happens before the first document. Booleans must be booleans:
@@ -45,12 +45,6 @@ def _text(key: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{key} must be a non-empty string, got {value!r}")
     return value
-
-
-def _path(key: str, value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or value == "":
-        raise ValueError(f"{key} must be a path, got {value!r}")
-    return str(value)
 
 
 def _optional_text(key: str, value: Any) -> str | None:
@@ -122,14 +116,6 @@ SECTIONS = {
     "surrogates": {"locale", "fit"},
 }
 PIPELINE_KEYS = {"renderer", "secret_env", "io", "ocr", "detect", "surrogates", "verify"}
-
-#: ``python -m anonymizer.anonymize``'s own keys and their checks.
-ANONYMIZE_CHECKS: dict[str, Check] = {
-    "input": _path,
-    "output": _path,
-    "overwrite": check_bool,
-    "recursive": check_bool,
-}
 
 
 def check_options(cfg: DictConfig, command: Mapping[str, Check] | None = None,

@@ -43,13 +43,14 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from anonymizer import __version__
+from anonymizer.pipeline.document import DocumentAnonymizer
 from anonymizer.pipeline.options import check_options
 from anonymizer.serving.admission import Admission
 from anonymizer.serving.auth import ApiKeyAuth, api_key_from_env
 from anonymizer.serving.errors import ApiError
 from anonymizer.serving.service import Anonymized, DocumentService
 from anonymizer.serving.settings import SERVER_KEYS, ServeSettings
-from anonymizer.serving.threadsafe import share_between_threads
+from anonymizer.serving.threadsafe import THREAD_SAFE
 from anonymizer.serving.upload import FIELD, receive_upload
 from anonymizer.serving.workers import PoolFull, WorkerPool
 
@@ -182,30 +183,22 @@ def _validation_detail(exc: RequestValidationError) -> str:
 def create_app(cfg: Any, anonymizer: Any = None) -> FastAPI:
     """The API for a composed ``conf/serve.yaml``.
 
-    ``anonymizer`` is the shared page anonymizer (built from ``cfg`` when None; a test may
-    pass any thread-safe ``(image, DocumentContext, page_index) -> PageResult``). A
-    :class:`PageAnonymizer` gets its renderer and detector wrapped in locks, in place
-    (:func:`~anonymizer.serving.threadsafe.share_between_threads`).
+    The pipeline is built once from ``cfg`` with the renderer and the detector behind locks
+    (:data:`~anonymizer.serving.threadsafe.THREAD_SAFE`) and shared by every worker.
+    ``anonymizer``, when given, is used as the page anonymizer instead (a test's fake: any
+    thread-safe ``(image, DocumentContext, page_index) -> PageResult``).
 
     Raises:
         ValueError: invalid server or pipeline settings (one line naming the key and the value),
             or ``server.api_key_env`` names an unset variable.
-        anonymizer.anonymize.UsageError: a pipeline component cannot start.
+        anonymizer.pipeline.document.PipelineError: a pipeline component cannot start.
     """
-    from anonymizer.anonymize import build_components, ocr_settings, surrogate_secret
-
     settings = ServeSettings.from_config(cfg)
     check_options(cfg, command_sections={"server": SERVER_KEYS})
     auth = ApiKeyAuth(api_key_from_env(settings.api_key_env))
-    if anonymizer is None:
-        anonymizer = build_components(cfg)
-    renderer = str(cfg.renderer.name)
+    pipeline = DocumentAnonymizer.from_config(cfg, wrappers=THREAD_SAFE, page_anonymizer=anonymizer)
     service = DocumentService(
-        share_between_threads(anonymizer),
-        renderer=renderer,
-        ocr=ocr_settings(cfg),
-        secret=surrogate_secret(cfg),
-        locale=str(cfg.surrogates.locale),
+        pipeline,
         dpi=settings.dpi,
         jpeg_quality=settings.jpeg_quality,
         max_pages=settings.max_pages,
@@ -224,7 +217,7 @@ def build_app(settings: ServeSettings, service: DocumentService, auth: ApiKeyAut
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         log.info("anonymizer API ready: renderer %s, verification %s, %d worker(s), queue %d, API key %s",
-                 service.renderer, "on" if verify else "off", settings.workers, settings.queue_size,
+                 service.pipeline.renderer, "on" if verify else "off", settings.workers, settings.queue_size,
                  "required" if auth.enabled else "not required")
         yield
         pool.shutdown()
@@ -274,7 +267,7 @@ def build_app(settings: ServeSettings, service: DocumentService, auth: ApiKeyAut
         return {
             "status": "ok",
             "version": __version__,
-            "renderer": service.renderer,
+            "renderer": service.pipeline.renderer,
             "verify": verify,
             "auth": auth.enabled,
             "queue": {**pool.stats(), "uploading": admission.uploading()},

@@ -4,8 +4,8 @@ Runs on a worker thread. Pages are encoded as they are done (the document's page
 all held at once). A PDF is opened and rendered in its own child process, under
 ``io.render_timeout_s`` per step and stopped at once when the request is given up. The
 result is the anonymized file's bytes (the input's format; PDFs image-only, as the
-command line writes them) and the audit record of
-:func:`anonymizer.anonymize.document_audit`, which holds no original value.
+command line writes them) and the document's audit record
+(:meth:`~anonymizer.pipeline.document.DocumentAnonymizer.audit`), which holds no original value.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from anonymizer.anonymize import anonymize_pages, document_audit
 from anonymizer.data.documents import EXTENSION_FORMATS, iter_pages
 from anonymizer.data.image_io import ImageLoadError
 from anonymizer.data.pdf_pages import PdfPages
+from anonymizer.pipeline.document import DocumentAnonymizer
 from anonymizer.pipeline.ocr import OcrTimeout
 from anonymizer.pipeline.outputs import PageWriter
 from anonymizer.serving.errors import ApiError
@@ -54,15 +54,11 @@ def output_name(filename: str | None, fmt: str) -> str:
 
 
 class DocumentService:
-    """Anonymizes uploaded files with a shared page anonymizer.
+    """Anonymizes uploaded files with a shared pipeline.
 
     Args:
-        anonymizer: ``(image, DocumentContext, page_index) -> PageResult``, safe to call
-            from several threads (see :func:`~anonymizer.serving.threadsafe.share_between_threads`).
-        renderer: the renderer's name (for the audit).
-        ocr: the OCR settings recorded in the audit.
-        secret: the surrogate secret (None: consistent within a document only).
-        locale: Faker locale of the surrogates.
+        pipeline: the pipeline, safe to call from several threads (built with
+            :data:`~anonymizer.serving.threadsafe.THREAD_SAFE`).
         dpi, jpeg_quality: PDF resolution, JPEG output quality.
         max_pages, max_pixels, max_document_pixels: limits per upload.
         render_timeout_s: seconds per PDF step (opening, page sizes, one page; None: no limit).
@@ -70,11 +66,7 @@ class DocumentService:
 
     def __init__(
         self,
-        anonymizer: Callable[..., Any],
-        renderer: str,
-        ocr: dict[str, Any],
-        secret: str | None = None,
-        locale: str = "en_US",
+        pipeline: DocumentAnonymizer,
         dpi: float = 200,
         jpeg_quality: int = 95,
         max_pages: int = 20,
@@ -82,11 +74,7 @@ class DocumentService:
         max_document_pixels: int = 200_000_000,
         render_timeout_s: float | None = 20.0,
     ) -> None:
-        self.anonymizer = anonymizer
-        self.renderer = renderer
-        self.ocr = dict(ocr)
-        self.secret = secret
-        self.locale = locale
+        self.pipeline = pipeline
         self.dpi = float(dpi)
         self.jpeg_quality = int(jpeg_quality)
         self.max_pages = int(max_pages)
@@ -100,7 +88,7 @@ class DocumentService:
         Raises:
             ApiError: the upload is rejected (400, 413, 415, 422; 422 also for a PDF step over
                 ``render_timeout_s`` and a page whose OCR took longer than ``ocr.timeout``).
-            anonymizer.anonymize.Cancelled: ``should_stop()`` became true (between pages, or
+            anonymizer.data.pdf_pages.Cancelled: ``should_stop()`` became true (between pages, or
                 while a PDF page was rendering: its process is killed).
         """
         started = time.perf_counter()
@@ -115,7 +103,7 @@ class DocumentService:
                 pages = iter_pages(info.path, dpi=self.dpi, max_pixels=self.max_pixels, max_pages=self.max_pages)
             buffer = io.BytesIO()
             writer = PageWriter(buffer, info.format, dpi=self.dpi, jpeg_quality=self.jpeg_quality)
-            for image in anonymize_pages(pages, self.anonymizer, self.secret, self.locale, should_stop, audits):
+            for image in self.pipeline.anonymize_pages(pages, should_stop, audits):
                 writer.add(image)
             writer.finish()
         except ImageLoadError as err:
@@ -126,9 +114,8 @@ class DocumentService:
             if info.pdf is not None:
                 info.pdf.close()
         name = output_name(filename, info.format)
-        audit = document_audit(
-            input_name=filename or "upload", output_name=name, status="ok", reason=None, renderer=self.renderer,
-            ocr=self.ocr, consistent=self.secret is not None, pages_audit=audits,
+        audit = self.pipeline.audit(
+            input_name=filename or "upload", output_name=name, status="ok", reason=None, pages_audit=audits,
             seconds=time.perf_counter() - started,
         )
         return Anonymized(buffer.getvalue(), info.format, name, audit)

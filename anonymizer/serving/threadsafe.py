@@ -1,12 +1,12 @@
 """What the worker threads may share, and locks for what they may not.
 
-Checked for the pipeline's parts (one :class:`~anonymizer.pipeline.page_anonymizer.PageAnonymizer`
-built at startup, shared by every worker):
+Checked for the pipeline's parts (one :class:`~anonymizer.pipeline.document.DocumentAnonymizer`
+built at startup with :data:`THREAD_SAFE`, shared by every worker):
 
 * **Tesseract** runs as a subprocess per call (pytesseract writes each image to its own
   temporary file): concurrent calls are safe and run in parallel. Only a configured
   ``tesseract_cmd`` is switched through a module-level global per call; the server sets
-  that global once instead (:func:`share_between_threads`).
+  that global once instead (:func:`process_wide_tesseract_cmd`).
 * **PDFium** is not thread-safe, not even on different documents: the server never calls
   it. Each uploaded PDF is counted and rendered in its own child process
   (:class:`~anonymizer.data.pdf_pages.PdfPages`), so PDFs render in parallel and a PNG
@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import threading
 from typing import Any, TypeVar
+
+from anonymizer.pipeline.document import Wrappers
 
 T = TypeVar("T")
 
@@ -64,26 +66,21 @@ class Serialized:
         return f"Serialized({self._target!r})"
 
 
-def share_between_threads(anonymizer: T) -> T:
-    """Make a :class:`PageAnonymizer` safe to call from several threads at once (in place).
-
-    Its renderer and detector are wrapped in :class:`Serialized`; a configured
-    ``tesseract_cmd`` becomes pytesseract's process-wide setting. Other callables (a test's
-    fake anonymizer) are returned unchanged: they must be thread-safe themselves.
-    """
-    from anonymizer.pipeline.page_anonymizer import PageAnonymizer
-
-    if not isinstance(anonymizer, PageAnonymizer):
-        return anonymizer
-    if not isinstance(anonymizer.renderer, Serialized):
-        anonymizer.renderer = Serialized(anonymizer.renderer)  # type: ignore[assignment]
-    if not isinstance(anonymizer.detector, Serialized):
-        anonymizer.detector = Serialized(anonymizer.detector)  # type: ignore[assignment]
-    cmd = getattr(anonymizer.ocr, "tesseract_cmd", None)
+def process_wide_tesseract_cmd(ocr: T) -> T:
+    """``ocr``, as it is built, with a configured ``tesseract_cmd`` made pytesseract's
+    process-wide setting, so that its calls no longer switch that global (not thread-safe).
+    An engine without one is returned as it is."""
+    cmd = getattr(ocr, "tesseract_cmd", None)
     if cmd:
         import pytesseract
 
         pytesseract.pytesseract.tesseract_cmd = cmd
-        anonymizer.ocr.tesseract_cmd = None  # type: ignore[attr-defined]
-    return anonymizer
+        ocr.tesseract_cmd = None  # type: ignore[attr-defined]
+    return ocr
+
+
+#: The wrappers that make a pipeline safe to call from several threads at once
+#: (``DocumentAnonymizer.from_config(cfg, wrappers=THREAD_SAFE)``): the renderer and the
+#: detector take turns (:class:`Serialized`); OCR runs in parallel.
+THREAD_SAFE = Wrappers(ocr=process_wide_tesseract_cmd, detector=Serialized, renderer=Serialized)
 
