@@ -215,13 +215,13 @@ def test_store_urls_in_configs_load_through_the_cache(s3: dict[str, str], export
     assert resolve_model_path(url) == str(cached) and same_files(exports["vae"], cached)
 
     # store unreachable: the verified cached copy is used, with a warning
-    remote_manifest = resolve._remote_manifest
-    monkeypatch.setattr(resolve, "_remote_manifest", lambda url: (_ for _ in ()).throw(StoreError("down")))
+    remote_manifest = resolve.remote_manifest
+    monkeypatch.setattr(resolve, "remote_manifest", lambda url: (_ for _ in ()).throw(StoreError("down")))
     assert resolve_model_path(url) == str(cached)
     (cached / WEIGHTS).write_bytes(b"damaged")
     with pytest.raises(StoreError, match="down"):
         resolve_model_path(url)
-    monkeypatch.setattr(resolve, "_remote_manifest", remote_manifest)
+    monkeypatch.setattr(resolve, "remote_manifest", remote_manifest)
     with pytest.raises(StoreNotFoundError, match="no manifest.json there or in latest/"):
         resolve_model_path(f"{s3['store']}/nothing-here")
 

@@ -91,7 +91,7 @@ def _cache_problem(folder: Path, manifest: dict[str, Any], checksums: bool) -> s
     return None
 
 
-def _remote_manifest(url: str) -> tuple[Any, str, str, bytes]:
+def remote_manifest(url: str) -> tuple[Any, str, str, bytes]:
     """``(fs, path, url, manifest.json bytes)`` of a store folder (or of its ``latest/``)."""
     fs, path = open_fs(url, **storage_options(url))
     path, url = path.rstrip("/"), url.rstrip("/")
@@ -109,7 +109,7 @@ def _remote_manifest(url: str) -> tuple[Any, str, str, bytes]:
 
 def _fetch(url: str, cache_dir: str | Path | None, kind: str | None, verify: bool) -> Path:
     try:
-        fs, path, url, raw = _remote_manifest(url)
+        fs, path, url, raw = remote_manifest(url)
     except StoreNotFoundError:
         raise
     except StoreError as err:  # unreachable: a verified cached copy will do
