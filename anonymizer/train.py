@@ -20,11 +20,11 @@ import torch
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from anonymizer.callbacks.metric_history import MetricHistory
-from anonymizer.callbacks.timing import RunTimer, process_start_time
+from anonymizer.training.callbacks.metric_history import MetricHistory
+from anonymizer.training.callbacks.timing import RunTimer, process_start_time
 from anonymizer.core.entry import CONF_DIR
-from anonymizer.utils.ddp import RankConsistency, RankSeed, config_fingerprint, pin_children_to_this_job
-from anonymizer.utils.instantiate import instantiate_callbacks, instantiate_loggers
+from anonymizer.training.ddp import RankConsistency, RankSeed, config_fingerprint, pin_children_to_this_job
+from anonymizer.training.instantiate import instantiate_callbacks, instantiate_loggers
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-    from anonymizer.utils import resume
-    from anonymizer.utils.config_checks import check_config, check_resolution
+    from anonymizer.training import resume
+    from anonymizer.training.config_checks import check_config, check_resolution
 
     check_config(cfg)
     output_dir = Path(cfg.paths.output_dir)
@@ -217,7 +217,7 @@ def _run_trial(cfg: DictConfig, hc: Any) -> float | None:
     import gc
     import sys
 
-    from anonymizer.utils.sweep_summary import parse_overrides, summarize_sweep, write_trial_status
+    from anonymizer.training.sweep_summary import parse_overrides, summarize_sweep, write_trial_status
 
     output_dir = Path(cfg.paths.output_dir)
     metric = cfg.get("optimized_metric")

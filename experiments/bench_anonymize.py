@@ -75,7 +75,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from anonymizer.core.geometry import Box  # noqa: E402
-from anonymizer.metrics.anonymization import (  # noqa: E402
+from anonymizer.evaluation.anonymization_scores import (  # noqa: E402
     covered,
     leaked_entities,
     page_truth,
@@ -206,7 +206,7 @@ def traced_peak(fn: Callable[[], Any]) -> int:
 
 
 # --------------------------------------------------------------------------- metrics
-# (anonymizer.metrics.anonymization: leaked_entities, page_truth, preserved, covered, surrogates_read)
+# (anonymizer.evaluation.anonymization_scores: leaked_entities, page_truth, preserved, covered, surrogates_read)
 
 
 @dataclass

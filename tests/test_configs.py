@@ -10,7 +10,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from anonymizer.models.builders import build_autoencoder
-from anonymizer.utils.instantiate import instantiate_callbacks, instantiate_loggers
+from anonymizer.training.instantiate import instantiate_callbacks, instantiate_loggers
 from tests.conftest import CONF_DIR, TINY_OVERRIDES, compose_train
 
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))

@@ -14,8 +14,8 @@ import pytest
 import torch
 import yaml
 
-from anonymizer.callbacks.resume import RUN_STATE_KEY, RunState, collect_rng_states, set_rng_states
-from anonymizer.utils.ddp import RankSeed, rank_seed
+from anonymizer.training.callbacks.resume import RUN_STATE_KEY, RunState, collect_rng_states, set_rng_states
+from anonymizer.training.ddp import RankSeed, rank_seed
 from tests.conftest import INPAINT_OVERRIDES, ROOT, TINY_OVERRIDES, compose_train
 
 # 32 synthetic crops, batch 4 per rank: one epoch is 4 steps on 2 ranks (8 on one).

@@ -9,7 +9,7 @@ import torch
 from diffusers import AutoencoderKL
 
 from anonymizer.models.export import export_autoencoder, measure_scaling_factor
-from anonymizer.models.manifest import verify_manifest
+from anonymizer.store.manifest import verify_manifest
 from tests.test_losses import tiny_vae
 
 

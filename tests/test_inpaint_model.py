@@ -268,7 +268,7 @@ def test_training_image_panels_use_the_ema_weights(tmp_path: Path) -> None:
 
 
 def test_resolution_must_suit_the_downsampling(tmp_path: Path) -> None:
-    from anonymizer.utils.config_checks import ConfigError
+    from anonymizer.training.config_checks import ConfigError
 
     cfg = compose_train(tmp_path, INPAINT_OVERRIDES + ["data.resolution=36", "data.crop_side=36"], experiment="unet_inpaint")
     with pytest.raises(ConfigError, match=r"data.resolution=36 must be a multiple of 8 = 4 \(vae\) x 2 \(unet\).*32 or 40"):

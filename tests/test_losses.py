@@ -9,7 +9,7 @@ import torch
 from diffusers import AutoencoderKL
 
 from anonymizer.models.losses import VAELoss, gaussian_kl
-from anonymizer.models.perceptual import build_lpips
+from anonymizer.metrics.perceptual import build_lpips
 
 
 def tiny_vae() -> AutoencoderKL:

@@ -9,11 +9,11 @@ import pytest
 import torch
 from diffusers import DDPMScheduler, UNet2DConditionModel
 
-from anonymizer.models.__main__ import main
+from anonymizer.store.__main__ import main
 from anonymizer.models.builders import build_autoencoder
 from anonymizer.models.export import export_autoencoder, export_text_edit
 from anonymizer.models.glyph_encoder import GlyphConditioner, build_trocr_encoder
-from anonymizer.models.manifest import (
+from anonymizer.store.manifest import (
     MANIFEST_NAME,
     SCHEMA,
     ManifestError,
@@ -23,7 +23,7 @@ from anonymizer.models.manifest import (
     verify_manifest,
     write_manifest,
 )
-from anonymizer.models.resolve import resolve_model_path
+from anonymizer.store.resolve import resolve_model_path
 from anonymizer.pipeline.text_edit import TextEditPipeline
 from tests.test_losses import tiny_vae
 
@@ -133,7 +133,7 @@ def test_resolver_policy_for_local_sources(tmp_path: Path, vae_dir: Path) -> Non
     tiny_vae().save_pretrained(plain)  # a plain diffusers folder: no manifest needed
     assert resolve_model_path(plain) == str(plain)
     assert build_autoencoder(pretrained=str(plain)).config.block_out_channels == [8, 16]
-    with pytest.raises(MissingManifestError, match="python -m anonymizer.models manifest"):
+    with pytest.raises(MissingManifestError, match="python -m anonymizer.store manifest"):
         resolve_model_path(plain, require_manifest=True)
     assert resolve_model_path(f"file://{vae_dir}", kind="autoencoder") == str(vae_dir)
     with pytest.raises(FileNotFoundError, match="no such folder"):

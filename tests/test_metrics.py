@@ -15,7 +15,7 @@ from anonymizer.core.text import nfkc_single_spaced
 from anonymizer.data.records import Entity, PageRecord, Word
 from anonymizer.evaluation.buckets import bucket_labels, bucket_of, check_edges
 from anonymizer.evaluation.report import Evaluation, Table, json_safe, samples_csv
-from anonymizer.metrics.anonymization import (
+from anonymizer.evaluation.anonymization_scores import (
     box_correct,
     changed_outside,
     covered,

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torchvision
 
-from anonymizer.models.perceptual import build_lpips
+from anonymizer.metrics.perceptual import build_lpips
 
 
 @pytest.fixture

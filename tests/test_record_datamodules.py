@@ -14,7 +14,7 @@ import torch
 from lightning.pytorch.loggers import WandbLogger
 from PIL import Image, ImageDraw, ImageFont
 
-from anonymizer.callbacks.image_logger import ImageLogger, make_caption
+from anonymizer.training.callbacks.image_logger import ImageLogger, make_caption
 from anonymizer.data.fonts import find_fonts
 from anonymizer.data.glyphs import GlyphRenderer
 from anonymizer.data.inpaint_datamodule import InpaintDataModule

@@ -16,10 +16,10 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from anonymizer.callbacks.resume import LastCheckpoint
+from anonymizer.training.callbacks.resume import LastCheckpoint
 from anonymizer.data.loaders import ResumableShuffleSampler, SplitDataModule
 from anonymizer.train import train
-from anonymizer.utils.config_checks import ConfigError, check_config
+from anonymizer.training.config_checks import ConfigError, check_config
 from tests.conftest import INPAINT_OVERRIDES, ROOT, TINY_OVERRIDES, compose_train
 
 
@@ -351,7 +351,7 @@ def test_config_checks_name_key_and_value(tmp_path: Path, override: str, message
 
 def test_config_checks_accept_the_shipped_configs(tmp_path: Path) -> None:
     from anonymizer.models.inpaint_module import PREDICTION_TYPES
-    from anonymizer.utils.config_checks import PREDICTION_TYPES as CHECKED
+    from anonymizer.training.config_checks import PREDICTION_TYPES as CHECKED
 
     assert CHECKED == PREDICTION_TYPES
     for experiment in ("vae_kl", "unet_inpaint"):

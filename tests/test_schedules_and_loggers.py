@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from anonymizer.callbacks.image_logger import make_panel
+from anonymizer.training.callbacks.image_logger import make_panel
 from anonymizer.models.schedules import warmup_schedule
-from anonymizer.utils.loggers import resolve_wandb_mode
+from anonymizer.training.loggers import resolve_wandb_mode
 
 
 def lrs(decay: str, steps: int = 10, **kwargs) -> list[float]:

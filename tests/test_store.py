@@ -17,11 +17,11 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from anonymizer.models import resolve
+from anonymizer.store import resolve
 from anonymizer.models.builders import build_autoencoder
-from anonymizer.models.manifest import MANIFEST_NAME, ManifestError, read_manifest
-from anonymizer.models.resolve import cache_path, resolve_model_path
-from anonymizer.models.store import ModelStore, StoreError, StoreNameError, StoreNotFoundError
+from anonymizer.store.manifest import MANIFEST_NAME, ManifestError, read_manifest
+from anonymizer.store.resolve import cache_path, resolve_model_path
+from anonymizer.store.store import ModelStore, StoreError, StoreNameError, StoreNotFoundError
 from anonymizer.pipeline.render.diffusion import DiffusionRenderer
 from anonymizer.pipeline.text_edit import TextEditPipeline
 from tests.conftest import ROOT
@@ -215,20 +215,20 @@ def test_store_urls_in_configs_load_through_the_cache(s3: dict[str, str], export
     assert resolve_model_path(url) == str(cached) and same_files(exports["vae"], cached)
 
     # store unreachable: the verified cached copy is used, with a warning
-    remote_manifest = resolve._remote_manifest
-    monkeypatch.setattr(resolve, "_remote_manifest", lambda url: (_ for _ in ()).throw(StoreError("down")))
+    remote_manifest = resolve.remote_manifest
+    monkeypatch.setattr(resolve, "remote_manifest", lambda url: (_ for _ in ()).throw(StoreError("down")))
     assert resolve_model_path(url) == str(cached)
     (cached / WEIGHTS).write_bytes(b"damaged")
     with pytest.raises(StoreError, match="down"):
         resolve_model_path(url)
-    monkeypatch.setattr(resolve, "_remote_manifest", remote_manifest)
+    monkeypatch.setattr(resolve, "remote_manifest", remote_manifest)
     with pytest.raises(StoreNotFoundError, match="no manifest.json there or in latest/"):
         resolve_model_path(f"{s3['store']}/nothing-here")
 
 
 def test_glyph_processor_loads_from_a_store_url(s3: dict[str, str], tmp_path: Path) -> None:
     from anonymizer.data.glyphs import build_glyph_processor
-    from anonymizer.models.manifest import write_manifest
+    from anonymizer.store.manifest import write_manifest
 
     folder = tmp_path / "processor"
     build_glyph_processor(None, image_size=48).save_pretrained(folder)  # data.glyph.processor.pretrained=s3://...
@@ -261,7 +261,7 @@ def test_local_folder_store_round_trip(exports: dict[str, Path], tmp_path: Path)
 
 # ---------------------------------------------------------------------------- CLI
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "anonymizer.models", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "anonymizer.store", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -293,7 +293,7 @@ def test_cli_push_list_pull(s3: dict[str, str], exports: dict[str, Path], tmp_pa
     plain = tmp_path / "plain"
     plain.mkdir()
     (plain / "config.json").write_text("{}")
-    assert "python -m anonymizer.models manifest" in run("push", str(plain), "plain", code=1).stderr
+    assert "python -m anonymizer.store manifest" in run("push", str(plain), "plain", code=1).stderr
     assert "no such bucket" in run("list", "--store", "s3://missing-bucket-zz", code=1).stderr
     env.pop("ANONYMIZER_STORE")
     assert "no store given" in run("list", code=2).stderr

@@ -30,7 +30,7 @@ from omegaconf import OmegaConf
 
 import anonymizer.train as train_module
 from anonymizer.train import _failure_value, _run_trial
-from anonymizer.utils.sweep_summary import STATUS_FILE, write_summary, write_trial_status
+from anonymizer.training.sweep_summary import STATUS_FILE, write_summary, write_trial_status
 from tests.conftest import CONF_DIR, ROOT, TINY_OVERRIDES
 
 SWEPT = ("model.loss.kl_weight", "model.loss.perceptual_weight", "model.optimizer.lr")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from anonymizer.models.manifest import ManifestError, verify_manifest
+from anonymizer.store.manifest import ManifestError, verify_manifest
 from anonymizer.pipeline.text_edit import TextEditPipeline
 from anonymizer.train import train
 from tests.conftest import INPAINT_OVERRIDES, compose_train
@@ -111,7 +111,7 @@ def test_the_export_manifest_is_verified_on_load(export_dir: Path, tmp_path: Pat
 def test_exports_never_clip_and_old_exports_load_without_clipping(export_dir: Path, tmp_path: Path, caplog) -> None:
     import json
 
-    from anonymizer.models.manifest import read_manifest, write_manifest
+    from anonymizer.store.manifest import read_manifest, write_manifest
 
     saved = json.loads((export_dir / "scheduler" / "scheduler_config.json").read_text())
     assert saved["clip_sample"] is False

@@ -84,7 +84,7 @@ def build_glyph_processor(pretrained: str | None = None, image_size: int = 384) 
     """The image processor turning glyph images into TrOCR encoder pixel values.
 
     ``pretrained`` (a local folder, hub id such as ``microsoft/trocr-base-printed``, or store
-    URL such as ``s3://bucket/models/trocr/latest``, see :mod:`anonymizer.models.resolve`):
+    URL such as ``s3://bucket/models/trocr/latest``, see :mod:`anonymizer.store.resolve`):
     ``TrOCRProcessor.from_pretrained(pretrained).image_processor``, falling back to
     ``AutoImageProcessor`` for a folder holding only an image processor (``image_size`` is
     then ignored: the saved processor's size wins). ``None``: a ``ViTImageProcessor``
@@ -103,7 +103,7 @@ def build_glyph_processor(pretrained: str | None = None, image_size: int = 384) 
             image_mean=TROCR_MEAN,
             image_std=TROCR_STD,
         )
-    from anonymizer.models.resolve import resolve_model_path
+    from anonymizer.store.resolve import resolve_model_path
 
     pretrained = resolve_model_path(str(pretrained))
     local = Path(pretrained).expanduser()

@@ -9,6 +9,8 @@
 * :mod:`~anonymizer.evaluation.anonymize`: ``synthetic_pages`` / ``record_pages``,
   ``evaluate_page`` / ``evaluate_pages`` (counts, output page and audit per page),
   ``summarize_anonymize``.
+* :mod:`~anonymizer.evaluation.anonymization_scores`: the anonymization scores of a page
+  (leaks, detection precision/recall, value coverage, preserved text, surrogate read-back).
 * :mod:`~anonymizer.evaluation.report`: the :class:`~anonymizer.evaluation.report.Evaluation`
   each task returns, and writing it (files, console, W&B).
 * :mod:`~anonymizer.evaluation.buckets`: text-height buckets.

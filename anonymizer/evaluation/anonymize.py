@@ -5,7 +5,7 @@ records with sensitive entities (:func:`record_pages`). Each page is one documen
 through the :class:`~anonymizer.pipeline.document.DocumentAnonymizer` built from
 ``conf/pipeline.yaml`` (the same pipeline as the ``anonymize`` command) with its OCR
 engine wrapped in :class:`CachedOcr`, and the input and the output are read by that
-engine. :func:`anonymizer.metrics.anonymization.score_page` turns that into counts: leaks
+engine. :func:`anonymizer.evaluation.anonymization_scores.score_page` turns that into counts: leaks
 per entity type (over values readable by OCR in the input), detection recall and
 precision, non-sensitive words preserved and surrogates read back.
 
@@ -27,7 +27,7 @@ from PIL import Image
 
 from anonymizer.data.records import PageRecord, Word
 from anonymizer.evaluation.report import Evaluation, Table, progress, ratio
-from anonymizer.metrics.anonymization import PageScore, score_page
+from anonymizer.evaluation.anonymization_scores import PageScore, score_page
 from anonymizer.pipeline.document import DocumentAnonymizer, Wrappers, pipeline_config
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ def evaluate_page(anonymizer: DocumentAnonymizer, page: Page, metrics: dict[str,
     The input and the output are read by ``anonymizer``'s OCR engine; built with
     :data:`EVALUATION` (:class:`CachedOcr`), those readings are shared with the pipeline's
     own. ``metrics``: keyword arguments of
-    :func:`~anonymizer.metrics.anonymization.score_page` (``min_chars``, ``px``, ``min_iou``,
+    :func:`~anonymizer.evaluation.anonymization_scores.score_page` (``min_chars``, ``px``, ``min_iou``,
     ``cover``, ``inside``, ``pad``). Surrogates are read back only when the renderer draws
     text (:func:`draws_text`).
     """

@@ -51,7 +51,7 @@ def load_autoencoder(path: str, subfolder: str | None = None, dtype: str = "floa
     Raises:
         UsageError: naming ``path`` when it cannot be loaded.
     """
-    from anonymizer.models.resolve import resolve_model_path
+    from anonymizer.store.resolve import resolve_model_path
 
     torch_type = torch_dtype(dtype)
     try:

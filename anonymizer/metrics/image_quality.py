@@ -2,7 +2,7 @@
 
 Images are PIL RGB images or tensors; PSNR and SSIM are computed on values in [0, 1]
 (``data_range=1``) with torchmetrics, per image, then averaged by the caller. LPIPS uses
-:func:`anonymizer.models.perceptual.build_lpips`; which trunk weights it ran with
+:func:`anonymizer.metrics.perceptual.build_lpips`; which trunk weights it ran with
 (``random``, ``imagenet`` or a file) is kept in :attr:`Lpips.weights` and must be reported
 with the numbers: a random-feature LPIPS is not comparable with published LPIPS values.
 """
@@ -72,7 +72,7 @@ class Lpips:
 
     def __init__(self, net: str = "vgg", backbone_weights: str = "random", seed: int = 0,
                  device: str | torch.device = "cpu") -> None:
-        from anonymizer.models.perceptual import build_lpips
+        from anonymizer.metrics.perceptual import build_lpips
 
         self.model = build_lpips(net=net, backbone_weights=backbone_weights, linear_heads=True, seed=seed).to(device)
         self.net = net

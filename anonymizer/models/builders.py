@@ -1,6 +1,6 @@
 """Build diffusers models from a pretrained folder / hub id / store URL or from an architecture config.
 
-``pretrained`` goes through :func:`anonymizer.models.resolve.resolve_model_path`: ``s3://``
+``pretrained`` goes through :func:`anonymizer.store.resolve.resolve_model_path`: ``s3://``
 (and other fsspec) URLs are downloaded into the model cache and verified, and a local
 folder with a ``manifest.json`` (our exports) is verified before loading.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from omegaconf import DictConfig, OmegaConf
 
-from anonymizer.models.resolve import resolve_model_path
+from anonymizer.store.resolve import resolve_model_path
 
 log = logging.getLogger(__name__)
 

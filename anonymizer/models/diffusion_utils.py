@@ -24,7 +24,7 @@ from diffusers.training_utils import EMAModel
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
-from anonymizer.models.resolve import resolve_model_path
+from anonymizer.store.resolve import resolve_model_path
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def build_scheduler(
 
     With ``pretrained`` (a diffusers pipeline folder / hub id / store URL, read from
     ``subfolder``; a local folder that holds ``scheduler_config.json`` itself also works;
-    see :func:`~anonymizer.models.resolve.resolve_model_path`) the saved config
+    see :func:`~anonymizer.store.resolve.resolve_model_path`) the saved config
     is loaded, with ``config`` overriding its fields; otherwise the scheduler is built from
     ``config`` (constructor keyword arguments, e.g. ``num_train_timesteps``).
 

@@ -1,7 +1,7 @@
 """Export trained models as diffusers folders, atomically and without overwriting.
 
 Each export ends with a ``manifest.json`` (files, sizes, SHA-256; see
-:mod:`anonymizer.models.manifest`), written last inside the temporary folder, so a
+:mod:`anonymizer.store.manifest`), written last inside the temporary folder, so a
 folder with a manifest is complete.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
 
-from anonymizer.models.manifest import write_manifest
+from anonymizer.store.manifest import write_manifest
 
 TEXT_EDIT_CONFIG = "text_edit_config.json"
 

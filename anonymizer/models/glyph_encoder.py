@@ -22,7 +22,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel, VisionEncoderDecoderModel
 from transformers.models.auto.modeling_auto import MODEL_MAPPING
 
-from anonymizer.models.resolve import resolve_model_path
+from anonymizer.store.resolve import resolve_model_path
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def build_trocr_encoder(
     Exactly one of ``pretrained`` and ``config``:
 
     * ``pretrained``: a hub id (``microsoft/trocr-base-printed``), a local folder or a store
-      URL (``s3://...``, see :func:`~anonymizer.models.resolve.resolve_model_path`). A
+      URL (``s3://...``, see :func:`~anonymizer.store.resolve.resolve_model_path`). A
       ``vision-encoder-decoder`` checkpoint yields its ``.encoder``; any other model type
       (an encoder saved on its own, e.g. ``GlyphConditioner.save_pretrained``'s
       ``encoder/``) is loaded with ``AutoModel``.

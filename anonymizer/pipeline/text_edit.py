@@ -17,7 +17,7 @@ latents (``clip_sample: true``, written before that was fixed) load with it off 
 
 The folder's ``manifest.json`` is verified on load (a changed, truncated, missing or
 unlisted file is an error naming it); a store URL (``s3://bucket/models/<name>/<version>``)
-is downloaded into the cache and verified first (:mod:`anonymizer.models.resolve`).
+is downloaded into the cache and verified first (:mod:`anonymizer.store.resolve`).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from anonymizer.models.diffusion_utils import build_scheduler, scheduler_from
 from anonymizer.models.export import TEXT_EDIT_CONFIG
 from anonymizer.models.glyph_encoder import GlyphConditioner
 from anonymizer.models.inpaint_sampling import sample_inpaint
-from anonymizer.models.resolve import as_local_path, resolve_model_path
+from anonymizer.store.resolve import as_local_path, resolve_model_path
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class TextEditPipeline:
         Its ``manifest.json`` is required (kind ``text_edit``) and verified: sizes, the file
         list and, unless ``verify=False``, every SHA-256. An export without a manifest
         (written before manifests existed) is refused: re-export it, or run
-        ``python -m anonymizer.models manifest <folder>`` to vouch for its current files.
+        ``python -m anonymizer.store manifest <folder>`` to vouch for its current files.
         """
         local = as_local_path(path)
         if local is not None and not (local / TEXT_EDIT_CONFIG).is_file():

@@ -18,7 +18,7 @@ _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch
 class DiffusionRenderer(BaseRenderer):
     """Re-draws each box with a text-edit export, loaded once from ``path``: a local folder
     or a store URL such as ``s3://bucket/models/text_edit/latest`` (downloaded into the
-    model cache and verified; see :mod:`anonymizer.models.resolve`).
+    model cache and verified; see :mod:`anonymizer.store.resolve`).
 
     ``margin`` defaults to the export's ``mask_margin`` (the pipeline's own paste limit);
     a smaller one clips its feathered blend. The sampling options are passed through.

@@ -86,7 +86,7 @@ def _gathered(states: dict[str, Any]) -> list[dict[str, Any]]:
 def _derived_states(states: dict[str, Any], rank: int) -> dict[str, Any]:
     """RNG states for ``rank`` derived from another rank's ``states`` (for checkpoints that hold
     rank zero's states only): fresh generators seeded by a hash of them and the rank."""
-    from anonymizer.utils.ddp import seed_this_process
+    from anonymizer.training.ddp import seed_this_process
 
     digest = hashlib.sha256(torch.as_tensor(states["torch"]).numpy().tobytes() + str(rank).encode()).digest()
     with torch.random.fork_rng(devices=[]):

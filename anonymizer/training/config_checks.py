@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from anonymizer.models.losses import KL_REDUCTIONS, REC_KINDS
 from anonymizer.models.schedules import DECAYS
-from anonymizer.utils.loggers import WANDB_MODES
+from anonymizer.training.loggers import WANDB_MODES
 
 PRECISIONS = get_args(_PRECISION_INPUT_STR) + get_args(_PRECISION_INPUT_STR_ALIAS)  # Lightning's names
 PREDICTION_TYPES = ("epsilon", "v_prediction")  # as in anonymizer.models.inpaint_module

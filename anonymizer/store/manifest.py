@@ -16,7 +16,7 @@ Policy:
 * Verification fails on a listed file that is missing, has another size or another
   checksum, and on an *unlisted* (non-hidden) file: loaders read whatever is in the folder
   (e.g. a second weights file), so a file the manifest does not cover is not trusted.
-  Recreate the manifest deliberately with ``python -m anonymizer.models manifest <dir>``.
+  Recreate the manifest deliberately with ``python -m anonymizer.store manifest <dir>``.
 * A manifest guards against corruption, truncation and partial copies, not against
   someone who can rewrite both the files and the manifest (it is not signed).
 """

@@ -16,7 +16,7 @@ glyph encoder, scheduler, ``TextEditPipeline``, the diffusion renderer):
 
 Cache: ``$ANONYMIZER_CACHE/models`` (default ``~/.cache/anonymizer/models``), laid out as
 ``<protocol>/<endpoint host or 'default'>/<bucket>/<path>``. S3 endpoint and credentials
-come from the environment (see :mod:`anonymizer.models.store`).
+come from the environment (see :mod:`anonymizer.store.store`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from anonymizer.models.manifest import (
+from anonymizer.store.manifest import (
     MANIFEST_NAME,
     ManifestError,
     MissingManifestError,
@@ -38,7 +38,7 @@ from anonymizer.models.manifest import (
     read_manifest,
     verify_manifest,
 )
-from anonymizer.models.store import (
+from anonymizer.store.store import (
     StoreError,
     StoreNotFoundError,
     download_manifest_files,
@@ -91,7 +91,7 @@ def _cache_problem(folder: Path, manifest: dict[str, Any], checksums: bool) -> s
     return None
 
 
-def _remote_manifest(url: str) -> tuple[Any, str, str, bytes]:
+def remote_manifest(url: str) -> tuple[Any, str, str, bytes]:
     """``(fs, path, url, manifest.json bytes)`` of a store folder (or of its ``latest/``)."""
     fs, path = open_fs(url, **storage_options(url))
     path, url = path.rstrip("/"), url.rstrip("/")
@@ -109,7 +109,7 @@ def _remote_manifest(url: str) -> tuple[Any, str, str, bytes]:
 
 def _fetch(url: str, cache_dir: str | Path | None, kind: str | None, verify: bool) -> Path:
     try:
-        fs, path, url, raw = _remote_manifest(url)
+        fs, path, url, raw = remote_manifest(url)
     except StoreNotFoundError:
         raise
     except StoreError as err:  # unreachable: a verified cached copy will do
@@ -171,9 +171,9 @@ def resolve_model_path(path_or_url: str | Path, cache_dir: str | Path | None = N
 
     ``kind`` (e.g. ``"text_edit"``) is checked against a manifest's kind; ``verify=False``
     checks file lists and sizes but skips the checksums (not recommended).
-    Raises :class:`~anonymizer.models.manifest.ManifestError` (corrupt, incomplete or
+    Raises :class:`~anonymizer.store.manifest.ManifestError` (corrupt, incomplete or
     unlisted files, wrong kind, or no manifest where one is required) and
-    :class:`~anonymizer.models.store.StoreError` (store unreachable, not found).
+    :class:`~anonymizer.store.store.StoreError` (store unreachable, not found).
     """
     local = as_local_path(path_or_url)
     if local is None:
@@ -186,7 +186,7 @@ def resolve_model_path(path_or_url: str | Path, cache_dir: str | Path | None = N
         if require_manifest:
             raise MissingManifestError(
                 f"{local}: no {MANIFEST_NAME}; re-export it, or create one for its current files with "
-                f"`python -m anonymizer.models manifest {local}`"
+                f"`python -m anonymizer.store manifest {local}`"
             )
         return str(local)
     verify_manifest(local, kind=kind, checksums=verify)

@@ -9,11 +9,11 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from anonymizer.callbacks.resume import RUN_STATE_KEY
+from anonymizer.training.callbacks.resume import RUN_STATE_KEY
 
 log = logging.getLogger(__name__)
 
-WANDB_BUILDER = "anonymizer.utils.loggers.build_wandb_logger"
+WANDB_BUILDER = "anonymizer.training.loggers.build_wandb_logger"
 
 
 def last_checkpoint_path(output_dir: str | Path) -> Path:
@@ -101,7 +101,7 @@ def stopped_early(exception: BaseException, callbacks: list, output_dir: Path, g
 
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-    from anonymizer.callbacks.resume import LastCheckpoint
+    from anonymizer.training.callbacks.resume import LastCheckpoint
 
     handler = next((c for c in callbacks if isinstance(c, LastCheckpoint)), None)
     saved = handler.saved_to if handler is not None else None

@@ -1,4 +1,4 @@
-"""``python -m anonymizer.models``: the model store and manifests.
+"""``python -m anonymizer.store``: the model store and manifests.
 
     push DIR NAME [--version V] [--overwrite]    upload a verified export as NAME/V (default: latest)
     pull NAME DEST [--version V] [--overwrite]   download NAME/V into DEST, verified, atomically
@@ -27,12 +27,12 @@ from typing import NoReturn
 from rich.filesize import decimal as human_size
 
 from anonymizer.core.entry import FAILED, OK, UsageError, report_usage_error
-from anonymizer.models.manifest import ManifestError, infer_kind, read_manifest, verify_manifest, write_manifest
-from anonymizer.models.store import DEFAULT_VERSION, ModelStore, StoreNameError, check_name
+from anonymizer.store.manifest import ManifestError, infer_kind, read_manifest, verify_manifest, write_manifest
+from anonymizer.store.store import DEFAULT_VERSION, ModelStore, StoreNameError, check_name
 
 STORE_ENV = "ANONYMIZER_STORE"
 
-log = logging.getLogger("anonymizer.models")
+log = logging.getLogger("anonymizer.store")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,7 +51,7 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m anonymizer.models", description="Model store and export manifests.")
+    parser = _Parser(prog="python -m anonymizer.store", description="Model store and export manifests.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     push = sub.add_parser("push", help="upload a verified export folder")

@@ -1,7 +1,7 @@
 """A model store on a local folder or any fsspec URL (``s3://`` for S3, R2, MinIO; ``gs://``).
 
 Layout: ``<store>/<name>/<version>/`` holds an export's files and its ``manifest.json``
-(see :mod:`anonymizer.models.manifest`); ``version`` defaults to ``latest``.
+(see :mod:`anonymizer.store.manifest`); ``version`` defaults to ``latest``.
 
 * ``push`` verifies the local manifest, uploads the files, checks their sizes in the
   store, and uploads ``manifest.json`` last: a partial push has no manifest, so it is
@@ -35,7 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 import fsspec
 from fsspec.callbacks import Callback
 
-from anonymizer.models.manifest import MANIFEST_NAME, ManifestError, MissingManifestError, parse_manifest, verify_manifest
+from anonymizer.store.manifest import MANIFEST_NAME, ManifestError, MissingManifestError, parse_manifest, verify_manifest
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ class ModelStore:
         try:
             manifest = verify_manifest(folder)
         except MissingManifestError as err:
-            raise MissingManifestError(f"{err}; create one with `python -m anonymizer.models manifest {folder}`") from None
+            raise MissingManifestError(f"{err}; create one with `python -m anonymizer.store manifest {folder}`") from None
         if self.local:
             with translate_errors(self.display):
                 self.fs.makedirs(self.root, exist_ok=True)
