@@ -1,8 +1,9 @@
 """The data tables of the detectors, read from YAML under ``anonymizer/conf/recognizers/``.
 
 The month names (:mod:`anonymizer.core.months`), the written-date patterns, entity map, extra
-recognizers and phone regions of :mod:`anonymizer.pipeline.detect` and the form labels of
-:mod:`anonymizer.pipeline.form_context` are data, kept out of the code (as Presidio keeps its
+recognizers and phone regions of :mod:`anonymizer.pipeline.detect`, the form labels of
+:mod:`anonymizer.pipeline.form_context` and the country names of
+:mod:`anonymizer.pipeline.countries` are data, kept out of the code (as Presidio keeps its
 recognizers in YAML). Each file is read once; a table of the wrong shape raises
 :class:`TableError` naming the file and the key.
 """
