@@ -93,12 +93,15 @@ def test_wheel_composes_every_command_config_from_an_empty_folder(tmp_path: Path
     python = _fresh_venv(tmp_path, wheel)
     empty = tmp_path / "empty"
     empty.mkdir()
-    where = subprocess.run([str(python), "-c", "import anonymizer.core.entry as e; print(e.__file__); print(e.CONF_DIR)"],
-                           capture_output=True, text=True, cwd=empty, env=_clean_env(), timeout=300)
+    probe = ("import anonymizer.core.entry as e, anonymizer.core.tables as t; print(e.__file__); print(e.CONF_DIR); "
+             "print(sorted(t.load_table(p.stem) and p.stem for p in t.TABLES_DIR.glob('*.yaml')))")
+    where = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, cwd=empty, env=_clean_env(),
+                           timeout=300)
     assert where.returncode == 0, where.stderr
-    module_file, conf_dir = where.stdout.split()
+    module_file, conf_dir, loaded = where.stdout.splitlines()
     venv_dir = str(tmp_path / "venv")
     assert module_file.startswith(venv_dir) and conf_dir.startswith(venv_dir), where.stdout  # the wheel, not the checkout
+    assert loaded == str(sorted(p.stem for p in (CONF / "recognizers").glob("*.yaml")))  # the detectors' tables
 
     for name, (args, key) in COMMANDS.items():
         done = subprocess.run([str(python), "-m", *args, "--cfg", "job"], capture_output=True, text=True,
