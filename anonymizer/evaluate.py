@@ -1,6 +1,6 @@
 """``python -m anonymizer.evaluate task=vae|text_edit|anonymize ...``: offline evaluation.
 
-* ``task=anonymize`` (the default): the anonymizer, built from ``conf/pipeline.yaml`` as the
+* ``task=anonymize`` (the default): the anonymizer, built from ``anonymizer/conf/pipeline.yaml`` as the
   ``anonymize`` command builds it, on synthetic pages (or page records) with known
   sensitive values: leak rate per entity type, detection precision/recall, non-sensitive
   text preserved, surrogates read back. Runs with no inputs and no weights.
@@ -13,7 +13,7 @@ Writes ``metrics.json``, ``metrics.md``, ``samples.csv`` and ``samples.jsonl`` i
 ``output`` folder (an existing non-empty one is refused), prints the markdown tables and,
 with ``logger=wandb``, logs metrics, a per-sample table, plots and image panels to W&B.
 Exit codes: 0 done; 1 no sample could be evaluated; 2 usage error (one line, no traceback).
-Configuration: ``conf/evaluate.yaml`` and ``conf/task/``.
+Configuration: ``anonymizer/conf/evaluate.yaml`` and ``anonymizer/conf/task/``.
 """
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ def _pipeline_summary(cfg: DictConfig) -> dict[str, Any]:
 
 
 def run_anonymize(cfg: DictConfig, show_progress: bool) -> Evaluation:
-    """``task=anonymize`` from the composed config (the pipeline keys of conf/pipeline.yaml)."""
+    """``task=anonymize`` from the composed config (the pipeline keys of anonymizer/conf/pipeline.yaml)."""
     from anonymizer.evaluation.anonymize import (
         EVALUATION,
         anonymize_evaluation,

@@ -1,8 +1,8 @@
 """``python -m anonymizer.serve``: the anonymization pipeline as an HTTP API.
 
-The pipeline (``conf/pipeline.yaml``: renderer, OCR, detection, surrogates, verification)
+The pipeline (``anonymizer/conf/pipeline.yaml``: renderer, OCR, detection, surrogates, verification)
 is built once at startup and shared by ``server.workers`` worker threads; the host, port,
-queue, time limit, upload limits and the optional API key come from ``conf/serve.yaml``::
+queue, time limit, upload limits and the optional API key come from ``anonymizer/conf/serve.yaml``::
 
     python -m anonymizer.serve
     python -m anonymizer.serve server.host=0.0.0.0 server.port=9000 server.workers=4 renderer=redact

@@ -1,6 +1,6 @@
 """Training entry point: ``python -m anonymizer.train +experiment=vae_kl``.
 
-Everything is built from the Hydra config (``conf/train.yaml``): DataModule, model,
+Everything is built from the Hydra config (``anonymizer/conf/train.yaml``): DataModule, model,
 callbacks, loggers and trainer. Returns the value of ``optimized_metric`` for sweeps.
 """
 

@@ -7,7 +7,7 @@ and sensitive entities) and runs, on every page, interleaved (the order rotates 
 to page so machine noise hits every system alike):
 
 * ``ours``: the pipeline as ``python -m anonymizer.anonymize`` builds it
-  (``DocumentAnonymizer.from_config`` on the composed ``conf/pipeline.yaml``): Tesseract OCR,
+  (``DocumentAnonymizer.from_config`` on the composed ``anonymizer/conf/pipeline.yaml``): Tesseract OCR,
   the offline Presidio analyzer + form context, the classical renderer, re-OCR verification
   with redaction fallback;
 * ``ours, redact``: the same with ``renderer=redact`` (solid boxes, as Presidio draws);

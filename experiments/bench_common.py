@@ -31,8 +31,10 @@ def quiet() -> None:
 
 def compose_cfg(experiment: str, overrides: list[str]) -> DictConfig:
     """The config ``python -m anonymizer.train +experiment=<experiment> <overrides>`` would use."""
+    from anonymizer.core.entry import CONF_DIR
+
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose(config_name="train", overrides=[f"+experiment={experiment}", "paths.output_dir=/tmp/bench", *overrides])
 
 

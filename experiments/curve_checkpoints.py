@@ -5,7 +5,7 @@
 For a ``vae_kl`` run (``+experiment=vae_kl`` with e.g.
 ``callbacks.model_checkpoint.every_n_train_steps=100 callbacks.model_checkpoint.save_top_k=-1``)
 each ``checkpoints/step_*.ckpt`` autoencoder reconstructs the crops of
-``python -m anonymizer.evaluate task=vae`` (same samples, defaults of conf/task/vae.yaml:
+``python -m anonymizer.evaluate task=vae`` (same samples, defaults of anonymizer/conf/task/vae.yaml:
 synthetic crops, text 8-32 px, Tesseract --psm 7 on each line) and the table gives PSNR and
 the CER of the originals and of the reconstructions per step. Prints a markdown table; the
 run's own validation history (``summary.json``) is printed beside it when present.
@@ -23,11 +23,13 @@ import torch
 import yaml
 from omegaconf import OmegaConf
 
-from bench_common import ROOT, machine, quiet
+from bench_common import machine, quiet
 
 
 def _task_defaults() -> dict:
-    return yaml.safe_load((ROOT / "conf" / "task" / "vae.yaml").read_text())
+    from anonymizer.core.entry import CONF_DIR
+
+    return yaml.safe_load((CONF_DIR / "task" / "vae.yaml").read_text())
 
 
 def vae_curve(run: Path, n: int, seed: int) -> list[dict]:

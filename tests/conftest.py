@@ -40,7 +40,7 @@ TINY_OVERRIDES = [
 
 
 def compose_train(tmp_path: Path, overrides: list[str] | None = None, experiment: str | None = "vae_kl") -> DictConfig:
-    """Compose ``conf/train.yaml`` as the command line would, with output under ``tmp_path``."""
+    """Compose ``anonymizer/conf/train.yaml`` as the command line would, with output under ``tmp_path``."""
     GlobalHydra.instance().clear()
     args = ([f"+experiment={experiment}"] if experiment else []) + list(overrides or [])
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):

@@ -118,7 +118,7 @@ def test_boolean_options_take_only_booleans(tmp_path: Path, override: str, capsy
 
 
 def test_every_boolean_of_the_configs_is_checked() -> None:
-    """A new boolean key in conf/ needs a check (``"no"`` would be true in Python)."""
+    """A new boolean key in anonymizer/conf/ needs a check (``"no"`` would be true in Python)."""
     from anonymizer.anonymize import ANONYMIZE_CHECKS
     from anonymizer.pipeline.options import CHECKS, check_bool
     from tests.test_serve import compose_serve

@@ -31,7 +31,7 @@ def detector(cache_dir) -> PiiDetector:
 
 @pytest.fixture(scope="module")
 def default_detector(cache_dir) -> PiiDetector:
-    """The detector as conf/pipeline.yaml builds it (no NER model)."""
+    """The detector as anonymizer/conf/pipeline.yaml builds it (no NER model)."""
     return PiiDetector(nlp={"engine": "none"}, cache_dir=cache_dir)
 
 

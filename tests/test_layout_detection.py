@@ -17,7 +17,7 @@ from tests.test_page_text import layout
 
 @pytest.fixture(scope="module")
 def detector(tmp_path_factory) -> PiiDetector:
-    """The default detector (conf/pipeline.yaml) without an NER model."""
+    """The default detector (anonymizer/conf/pipeline.yaml) without an NER model."""
     return PiiDetector(nlp={"engine": "none"}, cache_dir=str(tmp_path_factory.mktemp("cache")))
 
 

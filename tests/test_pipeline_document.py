@@ -1,4 +1,4 @@
-"""``anonymizer.pipeline.document``: the pipeline built from ``conf/pipeline.yaml``, its
+"""``anonymizer.pipeline.document``: the pipeline built from ``anonymizer/conf/pipeline.yaml``, its
 wrappers applied at construction, and the per-document steps (pages, audit)."""
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import pytest
 from omegaconf import OmegaConf
 from PIL import Image
 
+from anonymizer.core.entry import CONF_DIR
 from anonymizer.data.records import PII_LABELS, PageRecord, read_records
 from anonymizer.data.synth_pages import BASE_KINDS, PageConfig, ScanConfig, generate_page, write_pages
 from anonymizer.data.synth_pages.cli import _report
@@ -316,7 +317,7 @@ def test_cli_writes_pages_and_refuses_to_overwrite(tmp_path: Path) -> None:
     assert errors == [] and [r.id for r in records] == [f"s6-{i:06d}-{r.id.rsplit('-', 1)[1]}"
                                                         for i, r in enumerate(records)]
     # Same bytes as the Python API in this process, with the YAML's page settings.
-    page = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "synth_pages.yaml").page)
+    page = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "synth_pages.yaml").page)
     page["scan"]["enabled"] = False
     api = write_pages(3, tmp_path / "api", seed=6, config=PageConfig.from_mapping(page))
     assert _files(out) == _files(api.records_path.parent)

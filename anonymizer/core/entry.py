@@ -10,12 +10,18 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from importlib.resources import files
 from pathlib import Path
 
 from omegaconf import DictConfig
 
-#: The Hydra config folder (``conf/`` of the source checkout).
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+#: The package that holds the Hydra configs (``anonymizer/conf/``, shipped in the wheel);
+#: ``pkg://anonymizer.conf`` names it in a Hydra search path.
+CONF_PACKAGE = "anonymizer.conf"
+#: The config folder on disk, found as a package resource: the same folder in a source
+#: checkout, an editable install and an installed wheel. ``@hydra.main`` (:func:`hydra_command`)
+#: and ``hydra.initialize_config_dir`` take it as ``str(CONF_DIR)``.
+CONF_DIR = Path(str(files(CONF_PACKAGE)))
 OK, FAILED, USAGE = 0, 1, 2
 
 
@@ -52,7 +58,7 @@ def hydra_error_line(err: BaseException) -> str:
 
 
 def hydra_command(config_name: str, run_fn: Callable[[DictConfig], int]) -> Callable[[], None]:
-    """A Hydra entry point for ``conf/<config_name>.yaml`` that exits with ``run_fn``'s code.
+    """A Hydra entry point for ``anonymizer/conf/<config_name>.yaml`` that exits with ``run_fn``'s code.
 
     A command line that Hydra cannot compose (an unknown key, an option a config group does
     not have, a syntax error) is a usage error: one line on stderr and exit code 2, not

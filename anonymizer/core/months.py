@@ -1,4 +1,5 @@
-"""Month names of the languages the project reads and writes, in one table.
+"""Month names of the languages the project reads and writes, in one table
+(``anonymizer/conf/recognizers/months.yaml``).
 
 Used by the written-date recognizer (:mod:`anonymizer.pipeline.detect`), the date shapes of
 form values (:mod:`anonymizer.pipeline.form_context`), the date surrogates
@@ -13,35 +14,27 @@ from __future__ import annotations
 
 import functools
 
+from anonymizer.core.tables import entry, fail, load_table, mapping, strings
 from anonymizer.core.text import casefold_unaccented
 
-#: Per language, per month (January first): the full name, then its abbreviations.
-MONTHS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "en": (("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
-           ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"),
-           ("november", "nov"), ("december", "dec")),
-    "de": (("januar", "jan", "jänner"), ("februar", "feb"), ("märz", "mär", "mrz"), ("april", "apr"), ("mai",),
-           ("juni", "jun"), ("juli", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("oktober", "okt"),
-           ("november", "nov"), ("dezember", "dez")),
-    "fr": (("janvier", "janv"), ("février", "févr", "fév"), ("mars",), ("avril", "avr"), ("mai",), ("juin",),
-           ("juillet", "juil"), ("août",), ("septembre", "sept"), ("octobre", "oct"), ("novembre", "nov"),
-           ("décembre", "déc")),
-    "nl": (("januari", "jan"), ("februari", "feb"), ("maart", "mrt"), ("april", "apr"), ("mei",), ("juni", "jun"),
-           ("juli", "jul"), ("augustus", "aug"), ("september", "sep", "sept"), ("oktober", "okt"),
-           ("november", "nov"), ("december", "dec")),
-    "es": (("enero", "ene"), ("febrero", "feb"), ("marzo", "mar"), ("abril", "abr"), ("mayo",), ("junio", "jun"),
-           ("julio", "jul"), ("agosto",), ("septiembre", "setiembre", "sept"), ("octubre", "oct"),
-           ("noviembre", "nov"), ("diciembre", "dic")),
-    "it": (("gennaio", "gen"), ("febbraio", "feb"), ("marzo", "mar"), ("aprile", "apr"), ("maggio", "mag"),
-           ("giugno", "giu"), ("luglio", "lug"), ("agosto",), ("settembre", "sett"), ("ottobre", "ott"),
-           ("novembre", "nov"), ("dicembre", "dic")),
-    "pt": (("janeiro", "jan"), ("fevereiro", "fev"), ("março", "mar"), ("abril", "abr"), ("maio",), ("junho", "jun"),
-           ("julho", "jul"), ("agosto",), ("setembro",), ("outubro",), ("novembro", "nov"),
-           ("dezembro", "dez")),
-}
 
-#: Languages whose running text capitalises month names.
-CAPITALISED = frozenset({"en", "de"})
+def _months_table() -> tuple[dict[str, tuple[tuple[str, ...], ...]], frozenset[str]]:
+    """``months`` and ``capitalised`` of ``recognizers/months.yaml``, validated."""
+    table = load_table("months")
+    months: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for lang, names in mapping("months", "months", entry("months", table, "months")).items():
+        if not isinstance(names, list) or len(names) != 12:
+            raise fail("months", f"months.{lang}", "a list of 12 months (January first)")
+        months[lang] = tuple(tuple(strings("months", f"months.{lang}[{k}]", n)) for k, n in enumerate(names))
+    if "en" not in months:
+        raise fail("months", "months", "a table with English (en), the language of last resort")
+    return months, frozenset(strings("months", "capitalised", entry("months", table, "capitalised"), non_empty=False))
+
+
+#: Per language, per month (January first): the full name, then its abbreviations
+#: (``anonymizer/conf/recognizers/months.yaml``). :data:`CAPITALISED`: languages whose
+#: running text capitalises month names.
+MONTHS, CAPITALISED = _months_table()
 
 
 @functools.lru_cache(maxsize=1)

@@ -13,7 +13,7 @@ reasons, never word text.
 
 Exit codes: 0 converted and valid; 1 nothing could be converted or validation failed;
 2 usage errors (unknown dataset, wrong input folder, output exists) with a one-line error.
-Config: ``conf/prepare.yaml``.
+Config: ``anonymizer/conf/prepare.yaml``.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def print_report(report: PrepareReport, examples: int = 3, console: Any = None) 
 
 
 def run(cfg: DictConfig) -> int:
-    """Run the conversion described by ``cfg`` (``conf/prepare.yaml``); returns the exit code."""
+    """Run the conversion described by ``cfg`` (``anonymizer/conf/prepare.yaml``); returns the exit code."""
     missing = [k for k in ("dataset", "input", "output") if OmegaConf.is_missing(cfg, k)]
     if missing:
         usage = "dataset=<" + "|".join(READERS) + "> input=<folder> output=<file.jsonl>"

@@ -3,7 +3,7 @@
 Pages come from the synthetic generator (:func:`synthetic_pages`, in memory) or from page
 records with sensitive entities (:func:`record_pages`). Each page is one document: it goes
 through the :class:`~anonymizer.pipeline.document.DocumentAnonymizer` built from
-``conf/pipeline.yaml`` (the same pipeline as the ``anonymize`` command) with its OCR
+``anonymizer/conf/pipeline.yaml`` (the same pipeline as the ``anonymize`` command) with its OCR
 engine wrapped in :class:`CachedOcr`, and the input and the output are read by that
 engine. :func:`anonymizer.evaluation.anonymization_scores.score_page` turns that into counts: leaks
 per entity type (over values readable by OCR in the input), detection recall and
@@ -73,7 +73,7 @@ EVALUATION = Wrappers(ocr=CachedOcr)
 
 
 def build_anonymizer(overrides: Sequence[str] = ()) -> tuple[DocumentAnonymizer, Any]:
-    """``(pipeline, config)`` from ``conf/pipeline.yaml`` with Hydra ``overrides`` (e.g.
+    """``(pipeline, config)`` from ``anonymizer/conf/pipeline.yaml`` with Hydra ``overrides`` (e.g.
     ``["renderer=redact", "ocr.scale=2"]``), built with :data:`EVALUATION`. For notebooks;
     the command builds from its own composed config."""
     cfg = pipeline_config(overrides)

@@ -10,11 +10,11 @@
   read in the national formats of :data:`DEFAULT_PHONE_REGIONS`; a phone match that is
   part of a longer number or holds a money amount (``590.63``, table columns) is dropped;
   IBANs and card numbers (checksummed) are also found across a line break;
-* US social security numbers by their shape (``SsnShapeRecognizer``, :data:`SSN_SHAPE`): demo
+* US social security numbers by their shape (``SsnShapeRecognizer``): demo
   and test numbers (``123-45-6789``) and masked ones (``XXX-XX-1234``) too;
-* e-mail addresses that OCR split (``SpacedEmailRecognizer``, :data:`SPACED_EMAIL`:
+* e-mail addresses that OCR split (``SpacedEmailRecognizer``:
   ``maria.lopez @ example.net``, ``jo@ example net``), which Presidio's recognizer misses;
-* written dates (:data:`WRITTEN_DATE_PATTERNS`, ``WrittenDateRecognizer``): ``1 June 2016``,
+* written dates (``WrittenDateRecognizer``): ``1 June 2016``,
   ``June 1, 2016``, ``1st of June 2016``, ``Jun 1 2016``, ``01-Jun-2016``, ``1. Juni 2016``,
   ``1 juin 2016``, ``1er juin 2016``, ``25 mei 2015``, month names and abbreviations in
   English, German, French, Dutch, Spanish, Italian and Portuguese
@@ -27,6 +27,10 @@
 * on pay slips, bank statements, tax returns and claims (:mod:`anonymizer.pipeline.money`),
   every amount with two decimals;
 * on driving licences and ID cards, the numbered fields (:mod:`anonymizer.pipeline.id_documents`).
+
+The tables are data in ``anonymizer/conf/recognizers/``: the SSN-shape, spaced e-mail and
+written-date recognizers in ``patterns.yaml`` (Presidio's recognizer format), the entity map,
+extra recognizers and phone regions in ``presidio.yaml``, the month names in ``months.yaml``.
 
 Presidio's types are mapped into the project's vocabulary (:data:`DEFAULT_ENTITY_MAP`:
 country-specific identity numbers → ``NATIONAL_ID``, other identifiers → ``ID_NUMBER``).
@@ -58,6 +62,8 @@ from typing import Any
 from PIL import Image
 
 from anonymizer.core.months import month_words
+from anonymizer.core.tables import entry, load_table, mapping, number, strings
+from anonymizer.core.tables import fail as table_fail
 from anonymizer.data.records import Word
 from anonymizer.pipeline.address_blocks import AddressBlocks
 from anonymizer.pipeline.box_fields import BoxFields
@@ -75,30 +81,25 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Detection", "PiiDetector", "DEFAULT_ENTITY_MAP", "resolve_overlaps", "silence_presidio_logs"]
 
-_NATIONAL_IDS = [
-    "US_ITIN", "UK_NHS", "UK_NINO", "SG_NRIC_FIN", "AU_TFN", "AU_MEDICARE", "IN_AADHAAR", "IN_PAN", "IN_VOTER",
-    "ES_NIF", "ES_NIE", "IT_FISCAL_CODE", "PL_PESEL", "KR_RRN", "KR_FRN", "FI_PERSONAL_IDENTITY_CODE", "NG_NIN",
-    "TH_TNIN",
-]
-_ID_NUMBERS = [
-    "US_PASSPORT", "US_DRIVER_LICENSE", "US_BANK_NUMBER", "US_MBI", "US_NPI", "ABA_ROUTING_NUMBER", "UK_PASSPORT",
-    "UK_VEHICLE_REGISTRATION", "IN_PASSPORT", "IN_GSTIN", "IN_VEHICLE_REGISTRATION", "IT_PASSPORT",
-    "IT_IDENTITY_CARD", "IT_DRIVER_LICENSE", "IT_VAT_CODE", "AU_ABN", "AU_ACN", "SG_UEN", "KR_BRN",
-    "KR_DRIVER_LICENSE", "KR_PASSPORT", "NG_VEHICLE_REGISTRATION", "MEDICAL_LICENSE", "CRYPTO", "MAC_ADDRESS", "ID",
-]
-#: Presidio entity type → project entity type (types not listed are kept as they are).
-DEFAULT_ENTITY_MAP: dict[str, str] = {
-    **dict.fromkeys(_NATIONAL_IDS, "NATIONAL_ID"),
-    **dict.fromkeys(_ID_NUMBERS, "ID_NUMBER"),
-    "EMAIL": "EMAIL_ADDRESS",
-    "UK_POSTCODE": "LOCATION",
-}
 
-#: National-ID recognizers Presidio ships for English but leaves disabled; enabled here.
-DEFAULT_EXTRA_RECOGNIZERS = (
-    "UkNinoRecognizer", "SgFinRecognizer", "AuTfnRecognizer", "AuMedicareRecognizer", "InAadhaarRecognizer",
-    "InPanRecognizer",
-)
+
+def _presidio_table() -> tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]:
+    """``entity_map``, ``extra_recognizers`` and ``phone_regions`` of ``recognizers/presidio.yaml``."""
+    table = load_table("presidio")
+    entity_map: dict[str, str] = {}
+    for target, sources in mapping("presidio", "entity_map", entry("presidio", table, "entity_map")).items():
+        entity_map.update(dict.fromkeys(strings("presidio", f"entity_map.{target}", sources), target))
+    extra = strings("presidio", "extra_recognizers", entry("presidio", table, "extra_recognizers"), non_empty=False)
+    regions = strings("presidio", "phone_regions", entry("presidio", table, "phone_regions"), non_empty=False)
+    return entity_map, tuple(extra), tuple(regions)
+
+
+#: Presidio entity type → project entity type (types not listed are kept as they are);
+#: :data:`DEFAULT_EXTRA_RECOGNIZERS`: national-ID recognizers Presidio ships for English but
+#: leaves disabled, enabled here; :data:`DEFAULT_PHONE_REGIONS`: regions whose national phone
+#: formats Presidio's phone recognizer accepts (its defaults name "UK", which libphonenumber
+#: does not know, and miss France). All three from ``anonymizer/conf/recognizers/presidio.yaml``.
+DEFAULT_ENTITY_MAP, DEFAULT_EXTRA_RECOGNIZERS, DEFAULT_PHONE_REGIONS = _presidio_table()
 
 DEFAULT_NLP = {"engine": "spacy", "model": "en_core_web_lg"}
 _NER_LABELS = {"PER": "PERSON", "PERSON": "PERSON", "LOC": "LOCATION", "LOCATION": "LOCATION", "GPE": "LOCATION",
@@ -109,30 +110,61 @@ _PATTERN_TYPES = frozenset(
      "NATIONAL_ID"}
 )
 
-# -- written dates ("1 June 2016", "June 1, 2016", "1. Juni 2016", "1er juin 2016", "25 mei 2015") --
-_MONTH = "(?:" + "|".join(sorted({re.escape(m) for m in month_words()}, key=lambda m: (-len(m), m))) + r")\.?"
-_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
-_YEAR = r"(?:1[89]|20)\d\d"
-_SEP = r"(?:\s{1,2}|\s?[-/.]\s?)"  # a space (a line break in wrapped text) or - / .
-#: Regexes of written dates (case-insensitive) → score.
-WRITTEN_DATE_PATTERNS: dict[str, str] = {
-    # 1 June 2016, 1st of June 2016, 1. Juni 2016, 1er juin 2016, 01-Jun-2016, 1 June, 2016
-    "day_month_year": rf"(?<!\w){_DAY}(?:st|nd|rd|th|er|e|\.)?(?:\s{{1,2}}of)?{_SEP}{_MONTH},?{_SEP}{_YEAR}(?!\w)",
-    # June 1, 2016, Jun 1 2016, June 1st, 2016, Jun-01-2016
-    "month_day_year": rf"(?<!\w){_MONTH}{_SEP}{_DAY}(?:st|nd|rd|th)?,?{_SEP}{_YEAR}(?!\w)",
-    # 01-Jun-16, 01/Jun/16
-    "day_month_yy": rf"(?<!\w){_DAY}(?P<s>[-/]){_MONTH}(?P=s)\d\d(?![\w/-])",
-}
-WRITTEN_DATE_SCORE = 0.7
-#: US social security numbers by their shape alone (``123-45-6789``, masked ``XXX-XX-1234``):
-#: Presidio's recognizer rejects demo and test numbers, which are still written where an SSN goes.
-SSN_SHAPE = r"(?<![\w-])(?:\d{3}|[Xx*#]{3})-(?:\d{2}|[Xx*#]{2})-\d{4}(?![\w-])"
-SSN_SHAPE_SCORE = 0.5
-#: E-mail addresses that OCR read with spaces around ``@`` or without the last dot
-#: (``maria.lopez @ example.net``, ``jo@ example net``): Presidio's recognizer needs them whole.
-SPACED_EMAIL = (r"(?<![\w.@-])(?=[\w.+-]*[A-Za-z])[\w.+-]*[A-Za-z0-9]\s?@\s?[A-Za-z0-9][\w-]*(?:\s?\.\s?[\w-]+)*(?:\.|\s)"
-                r"(?:com|org|net|edu|gov|info|biz|io|co|uk|de|fr|nl|be|ch|at|it|es|eu|ca|au|us)(?![\w-])")
-SPACED_EMAIL_SCORE = 0.6
+
+
+@dataclasses.dataclass(frozen=True)
+class PatternSpec:
+    """A pattern recognizer of ``recognizers/patterns.yaml``: its name, the entity type it
+    finds and its patterns ``(name, regex, score)`` with the regexes' parts filled in."""
+
+    name: str
+    entity: str
+    patterns: tuple[tuple[str, str, float], ...]
+
+
+def _pattern_specs() -> tuple[PatternSpec, ...]:
+    """The recognizers of ``recognizers/patterns.yaml``, each regex checked to compile."""
+    month = "(?:" + "|".join(sorted({re.escape(m) for m in month_words()}, key=lambda m: (-len(m), m))) + r")\.?"
+    specs = []
+    recognizers = entry("patterns", load_table("patterns"), "recognizers")
+    if not isinstance(recognizers, list) or not recognizers:
+        raise table_fail("patterns", "recognizers", "a list of recognizers")
+    for k, rec in enumerate(recognizers):
+        where = f"recognizers[{k}]"
+        rec = mapping("patterns", where, rec)
+        name, entity = (entry("patterns", rec, key) for key in ("name", "supported_entity"))
+        if not (isinstance(name, str) and name and isinstance(entity, str) and entity):
+            raise table_fail("patterns", where, "a recognizer with a name and a supported_entity")
+        parts = {"month": month, **mapping("patterns", f"{where}.parts", rec.get("parts", {}))}
+        raw = entry("patterns", rec, "patterns")
+        if not isinstance(raw, list) or not raw:
+            raise table_fail("patterns", f"{where}.patterns", "a list of patterns (name, regex, score)")
+        patterns = []
+        for j, pat in enumerate(raw):
+            at = f"{where}.patterns[{j}]"
+            pat = mapping("patterns", at, pat)
+            pname, regex = pat.get("name"), pat.get("regex")
+            if not (isinstance(pname, str) and pname and isinstance(regex, str) and regex):
+                raise table_fail("patterns", at, "a pattern with a name and a regex")
+
+            def part(m: re.Match[str], at: str = at) -> str:
+                if m.group(1) not in parts:
+                    raise table_fail("patterns", f"{at}.regex", f"a regex whose parts are defined ({{{m.group(1)}}} is not)")
+                return str(parts[m.group(1)])
+
+            regex = re.sub(r"\{([A-Za-z_]\w*)\}", part, regex)
+            try:
+                re.compile(regex)
+            except re.error as err:
+                raise table_fail("patterns", f"{at}.regex", f"a valid regular expression ({err})") from None
+            patterns.append((pname, regex, number("patterns", f"{at}.score", entry("patterns", pat, "score"))))
+        specs.append(PatternSpec(name, entity, tuple(patterns)))
+    return tuple(specs)
+
+
+#: The pattern recognizers added to Presidio's (``anonymizer/conf/recognizers/patterns.yaml``):
+#: US social security numbers by their shape, e-mail addresses that OCR split, written dates.
+PATTERN_RECOGNIZERS = _pattern_specs()
 REPEAT_SCORE = 0.5  # a detected person's name found again on the page
 #: Checksummed types also looked for across line breaks (the checksum keeps that safe).
 _WRAPPING_TYPES = ("IBAN_CODE", "CREDIT_CARD")
@@ -423,21 +455,11 @@ class PiiDetector:
         if self.names:
             for recognizer in name_recognizers(self.language):
                 registry.add_recognizer(recognizer)
-        registry.add_recognizer(
-            PatternRecognizer(supported_entity="US_SSN", name="SsnShapeRecognizer", supported_language=self.language,
-                              patterns=[Pattern(name="ssn_shape", regex=SSN_SHAPE, score=SSN_SHAPE_SCORE)])
-        )
-        registry.add_recognizer(
-            PatternRecognizer(supported_entity="EMAIL_ADDRESS", name="SpacedEmailRecognizer",
-                              supported_language=self.language,
-                              patterns=[Pattern(name="spaced_email", regex=SPACED_EMAIL, score=SPACED_EMAIL_SCORE)])
-        )
-        registry.add_recognizer(
-            PatternRecognizer(
-                supported_entity="DATE_TIME", name="WrittenDateRecognizer", supported_language=self.language,
-                patterns=[Pattern(name=k, regex=v, score=WRITTEN_DATE_SCORE) for k, v in WRITTEN_DATE_PATTERNS.items()],
+        for spec in PATTERN_RECOGNIZERS:
+            registry.add_recognizer(
+                PatternRecognizer(supported_entity=spec.entity, name=spec.name, supported_language=self.language,
+                                  patterns=[Pattern(name=n, regex=rx, score=sc) for n, rx, sc in spec.patterns])
             )
-        )
         for etype, values in self.deny_list.items():
             regexes = [r"(?<!\w)" + r"\s+".join(map(re.escape, v.split())) + r"(?!\w)" for v in values if v.split()]
             patterns = [Pattern(name="deny_list", regex=rx, score=1.0) for rx in regexes]

@@ -2,7 +2,7 @@
 
 :meth:`DocumentAnonymizer.from_config` is the one way to build the pipeline (OCR engine,
 PII detector, renderer and re-OCR verification, loaded once; surrogates and the audit per
-document) from the keys of ``conf/pipeline.yaml`` (``renderer``, ``secret_env``, ``ocr``,
+document) from the keys of ``anonymizer/conf/pipeline.yaml`` (``renderer``, ``secret_env``, ``ocr``,
 ``detect``, ``surrogates``, ``verify``). The ``anonymize`` and ``serve`` commands build it
 from their composed configs, which include that file; scripts and notebooks compose it
 with :func:`pipeline_config`. A caller that needs a part wrapped (locks for worker
@@ -70,7 +70,7 @@ def _wrapped(part: Any, wrapper: Wrapper | None) -> Any:
 
 
 def pipeline_config(overrides: Sequence[str] = ()) -> DictConfig:
-    """``conf/pipeline.yaml`` composed with Hydra command-line ``overrides``
+    """``anonymizer/conf/pipeline.yaml`` composed with Hydra command-line ``overrides``
     (e.g. ``["renderer=redact", "ocr.lang=eng+deu"]``), for scripts and notebooks."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -169,10 +169,10 @@ class DocumentAnonymizer:
         wrappers: Wrappers | None = None,
         page_anonymizer: PageFn | None = None,
     ) -> DocumentAnonymizer:
-        """The pipeline that ``cfg`` (the keys of ``conf/pipeline.yaml``) describes.
+        """The pipeline that ``cfg`` (the keys of ``anonymizer/conf/pipeline.yaml``) describes.
 
         Args:
-            cfg: a composed config holding the pipeline keys (``conf/pipeline.yaml``, or a
+            cfg: a composed config holding the pipeline keys (``anonymizer/conf/pipeline.yaml``, or a
                 command's config that includes it).
             wrappers: wrappers of the OCR engine, detector and renderer, applied as they
                 are built.

@@ -4,7 +4,8 @@ Forms print personal data beside a label: ``Name: Jane Q. Doe``, ``Date of birth
 with the date below it, ``Address:`` followed by two lines, or a label column
 (``Name`` at the margin, ``Jane Q. Doe`` in a value column far to the right). No NER
 model is needed to know that the value of ``Name`` is a person. :class:`FormContext`
-finds labels from a configurable label → entity-type map and takes as value:
+finds labels from a configurable label → entity-type map (the defaults per language:
+``anonymizer/conf/recognizers/form_labels.yaml``) and takes as value:
 
 * **right**: the row's next cell: the words after the label on the same row (the same
   OCR line, or another OCR line at the same height when the engine read the columns as
@@ -62,225 +63,45 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from anonymizer.core.months import month_words
+from anonymizer.core.tables import entry, fail, load_table, mapping, strings
 from anonymizer.core.text import casefold_unaccented, label_word_key
 from anonymizer.pipeline.countries import COUNTRIES
 from anonymizer.pipeline.page_text import Detection, PageText
 
 SOURCE = "form_context"
 
-_ADDRESS = ["LOCATION", "LOCATION", "LOCATION"]
-_BLOCK = ["PERSON", "LOCATION", "LOCATION", "LOCATION"]
-
 _MONTH_SET = frozenset(casefold_unaccented(m) for m in month_words())  # accents stripped, lower case
 _DATE_WORDS = frozenset({"of", "the", "de", "du", "le", "am", "den", "er", "st", "nd", "rd", "th"})
 
-#: Default labels per language: label → entity type, or one type per value line.
-DEFAULT_LABELS: dict[str, dict[str, str | list[str]]] = {
-    "en": {
-        **dict.fromkeys(
-            ["name", "full name", "first name", "last name", "surname", "given name", "given names", "forename",
-             "forenames", "customer name", "client name", "patient", "patient name",
-             "account holder", "account name", "contact", "contact name", "contact person", "emergency contact",
-             "next of kin", "employee", "employee name", "applicant", "applicant name", "insured", "policy holder",
-             "recipient", "cardholder", "cashier", "served by", "operator", "signature", "signature of applicant",
-             "signed by", "guardian", "spouse", "name of applicant"],
-            "PERSON",
-        ),
-        **dict.fromkeys(["company", "company name", "employer", "organization", "organisation", "business name",
-                         "employer name", "name of employer", "previous employer",
-                         "current employer", "school", "school name", "insurance company", "insurer"],
-                        "ORGANIZATION"),
-        **dict.fromkeys(
-            ["address", "home address", "street address", "mailing address", "postal address", "billing address",
-             "shipping address", "residence", "residential address", "correspondence address"],
-            _ADDRESS,
-        ),
-        **dict.fromkeys(["bill to", "ship to", "sold to", "invoice to", "deliver to", "customer", "client"], _BLOCK),
-        **dict.fromkeys(["street", "city", "town", "place", "place of birth", "birthplace", "city of birth", "county",
-                         "postcode", "zip", "zip code"], "LOCATION"),
-        **dict.fromkeys(
-            ["date of birth", "dob", "birth date", "born", "date", "dated", "signed on",
-             "date signed", "date of signature", "invoice date", "issue date", "date of issue", "due date",
-             "payment due", "order date", "delivery date", "expiry date", "expiration date", "valid until",
-             "start date", "end date"],
-            "DATE_TIME",
-        ),
-        **dict.fromkeys(
-            ["account", "account number", "account no", "acct", "acct no", "customer id", "customer no",
-             "customer number", "client id", "client no", "member id", "member no", "member number", "membership no",
-             "membership number", "patient id", "patient no", "policy number", "policy no", "id number", "id no",
-             "passport number", "passport no", "license number", "licence number", "driving licence no",
-             "invoice no", "invoice number", "receipt no", "receipt number", "trans no", "transaction no",
-             "transaction id", "order no", "order number", "reference", "ref", "our ref", "your ref",
-             "reference no", "reference number", "case no", "case number", "file no", "contract no",
-             "contract number", "vat no", "vat number", "vat reg no", "tax id", "tax no", "tax number",
-             "employee id", "employee no", "staff no", "student id", "student no"],
-            "ID_NUMBER",
-        ),
-        **dict.fromkeys(["national insurance no", "national insurance number", "ni number", "ni no",
-                         "national id", "national id number", "identity card number"], "NATIONAL_ID"),
-        **dict.fromkeys(["phone", "phone number", "phone no", "telephone", "telephone number", "telephone no", "tel",
-                         "tel no", "mobile", "mobile number", "mobile phone", "cell", "cell phone", "fax",
-                         "home phone", "work phone", "daytime phone"], "PHONE_NUMBER"),
-        **dict.fromkeys(["email", "email address"], "EMAIL_ADDRESS"),
-        **dict.fromkeys(["ssn", "social security number", "social security no", "social security"], "US_SSN"),
-        **dict.fromkeys(["iban", "account iban", "bank account iban", "iban number"], "IBAN_CODE"),
-        **dict.fromkeys(["card", "card number", "card no", "credit card", "credit card number", "credit card no",
-                         "debit card", "card num"], "CREDIT_CARD"),
-        **dict.fromkeys(
-            ["total", "total due", "amount due", "balance", "balance due", "amount paid", "total paid", "grand total",
-             "total amount", "total amount due", "invoice total", "total payable", "amount payable", "amount owed",
-             "please pay", "pay this amount", "net pay", "gross pay", "net amount", "wages", "salary", "earnings",
-             "total earnings", "total deductions", "gross earnings", "net earnings", "take home pay",
-             "wages tips other compensation", "federal income tax withheld", "social security wages",
-             "social security tax withheld", "medicare wages and tips", "medicare tax withheld",
-             "social security tips", "allocated tips", "state wages tips etc", "state income tax",
-             "local wages tips etc", "local income tax", "current balance", "new balance", "previous balance",
-             "opening balance", "closing balance", "available balance", "minimum payment due", "payment amount"],
-            "AMOUNT",
-        ),
-        **dict.fromkeys(["no", "invoice", "order", "receipt", "claim", "claim no", "claim number", "statement",
-                         "ticket", "booking", "booking reference", "confirmation", "confirmation number",
-                         "bank account", "bank account number", "account no", "routing number", "sort code",
-                         "control number", "employer identification number", "ein", "tin",
-                         "taxpayer identification number", "group number", "group no", "plan number", "rx bin",
-                         "license no", "licence no", "dl", "dl no", "vehicle", "serial number", "serial no",
-                         "communication", "payment reference", "dln", "dl no", "lic no", "license", "licence",
-                         "id", "id no", "identification number", "dd", "document number", "document no",
-                         "subscriber id", "member", "rxbin", "rxpcn", "rxgrp", "pcn", "rx group", "policy", "group",
-                         "contract", "plan id",
-                         "policy id", "account id", "customer ref"], "ID_NUMBER"),
-        **dict.fromkeys(["exp", "expires", "iss", "issued", "issue date", "exp date", "expiration", "date issued",
-                         "member since", "effective date", "eff date", "pay date", "pay period", "period ending",
-                         "period beginning", "statement date", "statement period", "billing period", "period",
-                         "service date", "date of service",
-                         "admission date", "discharge date", "birthdate"], "DATE_TIME"),
-        **dict.fromkeys(["ln", "fn", "last", "first", "subscriber", "subscriber name", "member name",
-                         "insured name", "cardholder name", "holder",
-                         "beneficiary", "payee", "pay to the order of", "payable to", "attending physician",
-                         "physician", "doctor", "provider name"], "PERSON"),
-        **dict.fromkeys(["name and address", "name address", "name address and zip code",
-                         "name address city state and zip code", "name street address city state and zip code",
-                         "name and mailing address"], _BLOCK),
-    },
-    "de": {
-        **dict.fromkeys(
-            ["name", "vorname", "nachname", "familienname", "vor und nachname", "name vorname", "kundenname",
-             "patient", "patientin", "kontoinhaber", "kontoinhaberin", "empfänger", "antragsteller",
-             "antragstellerin", "ansprechpartner", "ansprechpartnerin", "notfallkontakt", "kassierer", "kassiererin",
-             "es bediente sie", "bediener", "kasse", "unterschrift", "unterschrift antragsteller", "versicherter",
-             "karteninhaber"],
-            "PERSON",
-        ),
-        **dict.fromkeys(["firma", "arbeitgeber", "unternehmen"], "ORGANIZATION"),
-        **dict.fromkeys(["anschrift", "adresse", "wohnanschrift", "rechnungsadresse", "lieferadresse",
-                         "postanschrift"], _ADDRESS),
-        **dict.fromkeys(["rechnungsempfänger", "an", "lieferung an", "kunde", "kundin"], _BLOCK),
-        **dict.fromkeys(["straße", "wohnort", "ort", "geburtsort", "plz ort", "stadt"], "LOCATION"),
-        **dict.fromkeys(["geburtsdatum", "geb datum", "geboren am", "geb", "datum", "unterschrieben am",
-                         "rechnungsdatum", "fällig am", "zahlbar bis", "lieferdatum", "gültig bis",
-                         "ausstellungsdatum"], "DATE_TIME"),
-        **dict.fromkeys(
-            ["konto", "kontonummer", "kontonr", "kundennummer", "kunden nr", "versichertennummer",
-             "versicherungsnummer", "ausweisnummer", "steuernummer", "mitgliedsnummer", "mitgliedsnr",
-             "vertragsnummer", "vertragsnr", "rechnungsnummer", "rechnung nr", "rechnungs nr", "personalnummer",
-             "bon nr", "beleg nr", "beleg", "ust idnr", "st nr",
-             "aktenzeichen", "unser zeichen", "ihr zeichen", "bestellnummer", "auftragsnummer", "referenz",
-             "gruppe", "vertrag", "versichertennr"],
-            "ID_NUMBER",
-        ),
-        **dict.fromkeys(["steuer id", "steuer idnr", "steuerliche identifikationsnummer",
-                         "identifikationsnummer", "personalausweisnummer", "sozialversicherungsnummer"], "NATIONAL_ID"),
-        **dict.fromkeys(["telefon", "telefonnummer", "tel", "tel nr", "handy", "mobil", "mobilnummer", "fax",
-                         "rufnummer", "mobiltelefon"], "PHONE_NUMBER"),
-        **dict.fromkeys(["e-mail", "e-mail-adresse", "mail"], "EMAIL_ADDRESS"),
-        **dict.fromkeys(["iban", "bankverbindung iban"], "IBAN_CODE"),
-        **dict.fromkeys(["kartennummer", "kreditkarte", "karten nr", "karte", "kreditkartennummer"],
-                        "CREDIT_CARD"),
-        **dict.fromkeys(["gesamtbetrag", "endbetrag", "rechnungsbetrag", "zu zahlen", "zahlbetrag", "nettolohn",
-                         "bruttolohn", "auszahlungsbetrag", "saldo", "offener betrag", "gesamtsumme"], "AMOUNT"),
-    },
-    "fr": {
-        **dict.fromkeys(
-            ["nom", "prénom", "nom complet", "nom de famille", "nom et prénom", "nom prénom", "patient", "patiente",
-             "titulaire", "titulaire du compte", "demandeur", "demandeuse", "personne à contacter",
-             "personne à prévenir", "caissier", "caissière", "caisse", "vous avez été servi par",
-             "servi par", "signature du demandeur", "assuré", "assurée", "salarié", "salariée", "employé",
-             "employée", "bénéficiaire", "virement sur", "souscripteur", "médecin", "médecin traitant"],
-            "PERSON",
-        ),
-        **dict.fromkeys(["société", "entreprise", "employeur", "raison sociale"], "ORGANIZATION"),
-        **dict.fromkeys(["adresse", "adresse postale", "domicile", "adresse de facturation", "adresse de livraison"],
-                        _ADDRESS),
-        **dict.fromkeys(["facturé à", "destinataire", "livré à", "client", "cliente"], _BLOCK),
-        **dict.fromkeys(["ville", "lieu", "lieu de naissance", "commune", "code postal"], "LOCATION"),
-        **dict.fromkeys(["période", "payé le", "date de paiement", "date de naissance", "né le", "née le", "fait le",
-                         "signé le", "date de facture",
-                         "date d émission", "échéance", "date d échéance",
-                         "à régler avant le", "date de livraison", "date d expiration"], "DATE_TIME"),
-        **dict.fromkeys(["numéro de compte", "no de compte", "numéro client", "no client", "no d adhérent",
-                         "no de contrat", "no de dossier", "no de facture", "facture no",
-                         "numéro de facture", "ticket no", "no de ticket", "transaction", "no tva", "numéro de tva",
-                         "siret", "siren", "nos réf", "vos réf", "référence", "no de commande", "matricule",
-                         "no d adhérent", "no de sociétaire", "no allocataire", "identifiant", "contrat",
-                         "groupe", "adhérent"], "ID_NUMBER"),
-        **dict.fromkeys(["numéro de sécurité sociale", "no de sécurité sociale", "no insee", "nir",
-                         "no de sécu", "numéro fiscal"], "NATIONAL_ID"),
-        **dict.fromkeys(["téléphone", "tél", "portable", "mobile", "fax", "no de téléphone"], "PHONE_NUMBER"),
-        **dict.fromkeys(["courriel", "e-mail", "adresse e-mail", "adresse électronique", "mail"],
-                        "EMAIL_ADDRESS"),
-        **dict.fromkeys(["iban", "compte bancaire iban"], "IBAN_CODE"),
-        **dict.fromkeys(["numéro de carte", "no de carte", "carte bancaire", "carte"], "CREDIT_CARD"),
-        **dict.fromkeys(["total ttc", "montant total", "montant dû", "net à payer", "solde", "à payer", "total à payer",
-                         "salaire net", "salaire brut", "montant à payer"], "AMOUNT"),
-    },
-    "nl": {
-        **dict.fromkeys(["naam", "voornaam", "voornamen", "achternaam", "klantnaam", "contactpersoon", "tav",
-                         "ter attentie van", "patiënt", "werknemer", "aanvrager", "verzekerde", "rekeninghouder",
-                         "begunstigde", "handtekening", "kassier", "kassamedewerker"], "PERSON"),
-        **dict.fromkeys(["bedrijf", "bedrijfsnaam", "firma", "werkgever", "organisatie"], "ORGANIZATION"),
-        **dict.fromkeys(["adres", "factuuradres", "afleveradres", "postadres", "woonadres", "bezoekadres",
-                         "leveradres", "correspondentieadres"], _ADDRESS),
-        **dict.fromkeys(["klant", "aan", "factuur aan", "geleverd aan"], _BLOCK),
-        **dict.fromkeys(["straat", "plaats", "woonplaats", "postcode", "stad", "geboorteplaats", "gemeente"],
-                        "LOCATION"),
-        **dict.fromkeys(["datum", "geboortedatum", "factuurdatum", "factuur datum", "vervaldatum", "orderdatum",
-                         "leverdatum", "besteldatum", "betaaldatum", "geldig tot", "afgiftedatum"], "DATE_TIME"),
-        **dict.fromkeys(["klantnummer", "klantnr", "factuurnummer", "factuurnr", "factuur", "ordernummer", "order",
-                         "bestelnummer", "referentie", "kenmerk", "ons kenmerk", "uw kenmerk", "polisnummer",
-                         "lidnummer", "dossiernummer", "contractnummer", "btw nummer", "btw nr", "uw btw nummer",
-                         "kvk", "kvk nummer", "serienummer", "rekeningnummer", "pasnummer"], "ID_NUMBER"),
-        **dict.fromkeys(["bsn", "burgerservicenummer", "sofinummer"], "NATIONAL_ID"),
-        **dict.fromkeys(["telefoon", "tel", "telefoonnummer", "mobiel", "gsm", "fax"], "PHONE_NUMBER"),
-        **dict.fromkeys(["e-mail", "email", "mail", "e-mailadres"], "EMAIL_ADDRESS"),
-        **dict.fromkeys(["iban", "bankrekening"], "IBAN_CODE"),
-        **dict.fromkeys(["totaal", "totaalbedrag", "te betalen", "factuur totaal", "totaal incl btw",
-                         "openstaand bedrag", "saldo", "nettoloon", "brutoloon"], "AMOUNT"),
-    },
-}
 
-#: Field names and section headings whose values are not personal data: they are never
-#: taken as a value and stop the value of the label before them.
-OTHER_LABELS: dict[str, list[str]] = {
-    "en": ["personal details", "personal information", "contact details", "contact information", "payment details",
-           "payment information", "bank details", "account details", "applicant details", "declaration",
-           "gender", "sex", "title", "nationality", "citizenship", "marital status", "occupation", "job title",
-           "position", "department", "description", "qty", "quantity", "unit price", "price", "amount",
-           "subtotal", "sub total", "vat", "tax", "discount", "shipping", "notes", "comments", "remarks", "items",
-           "item", "page", "rate", "hours", "units", "terms", "hgt", "height", "wgt", "weight", "eyes", "hair",
-           "class", "restrictions", "rest", "end", "endorsements", "organ donor", "veteran", "donor", "copay",
-           "deductible", "coinsurance", "current", "ytd", "year to date", "description", "type"],
-    "de": ["persönliche angaben", "persönliche daten", "kontaktdaten", "zahlungsangaben", "bankverbindung",
-           "angaben zur person", "geschlecht", "anrede", "titel", "staatsangehörigkeit", "familienstand", "beruf",
-           "beschreibung", "bezeichnung", "menge", "anzahl", "einzelpreis", "preis", "betrag", "summe",
-           "zwischensumme", "gesamt", "mwst", "artikel", "bemerkungen"],
-    "fr": ["informations personnelles", "coordonnées", "informations de paiement", "coordonnées bancaires",
-           "état civil", "sexe", "civilité", "nationalité", "situation familiale", "profession", "désignation",
-           "qté", "quantité", "prix unitaire", "prix", "montant", "total ht", "tva", "remarques", "articles"],
-    "nl": ["persoonsgegevens", "contactgegevens", "betaalgegevens", "omschrijving", "aantal", "prijs", "bedrag",
-           "btw", "subtotaal", "korting", "artikel", "hoeveelheid", "eenheidsprijs", "geslacht", "beroep",
-           "nationaliteit", "opmerkingen", "pagina", "prijs per stuk", "grondslag"],
-}
+def _labels_table() -> tuple[dict[str, dict[str, str | list[str]]], dict[str, list[str]]]:
+    """``labels`` and ``other_labels`` of ``recognizers/form_labels.yaml``, validated: per
+    language, groups of labels with one type (or one type per value line) each, merged in order."""
+    table = load_table("form_labels")
+    labels: dict[str, dict[str, str | list[str]]] = {}
+    for lang, groups in mapping("form_labels", "labels", entry("form_labels", table, "labels")).items():
+        if not isinstance(groups, list):
+            raise fail("form_labels", f"labels.{lang}", "a list of groups (type, labels)")
+        merged: dict[str, str | list[str]] = {}
+        for k, group in enumerate(groups):
+            where = f"labels.{lang}[{k}]"
+            group = mapping("form_labels", where, group)
+            etype = entry("form_labels", group, "type")
+            if not (isinstance(etype, str) and etype):
+                etype = strings("form_labels", f"{where}.type", etype)
+            names = strings("form_labels", f"{where}.labels", entry("form_labels", group, "labels"))
+            merged.update(dict.fromkeys(names, etype))
+        labels[lang] = merged
+    others = mapping("form_labels", "other_labels", entry("form_labels", table, "other_labels"))
+    other = {lang: strings("form_labels", f"other_labels.{lang}", names) for lang, names in others.items()}
+    return labels, other
+
+
+#: Default labels per language: label → entity type, or one type per value line
+#: (``anonymizer/conf/recognizers/form_labels.yaml``). :data:`OTHER_LABELS`: field names and
+#: section headings whose values are not personal data: they are never taken as a value and
+#: stop the value of the label before them.
+DEFAULT_LABELS, OTHER_LABELS = _labels_table()
 
 #: Types whose values have a recognisable shape (checked with :func:`shape_end`).
 PATTERN_TYPES = frozenset(

@@ -1,6 +1,6 @@
 """Checks of the anonymization options before any document is read.
 
-The ``anonymize`` and ``serve`` commands compose ``conf/pipeline.yaml`` with their own
+The ``anonymize`` and ``serve`` commands compose ``anonymizer/conf/pipeline.yaml`` with their own
 keys. :func:`check_options` looks at every key either command reads itself (``io``,
 ``verify``, ``surrogates``, the booleans, the command's own keys, whose checks each
 command passes in) and rejects unknown keys there, so a bad value is a usage error

@@ -1,6 +1,6 @@
 """The HTTP API (``python -m anonymizer.serve``): FastAPI over the anonymization pipeline.
 
-* :mod:`~anonymizer.serving.settings`: the server settings (``conf/serve.yaml``), validated;
+* :mod:`~anonymizer.serving.settings`: the server settings (``anonymizer/conf/serve.yaml``), validated;
 * :mod:`~anonymizer.serving.upload`: the multipart upload, streamed to a private temporary
   file with its size limit enforced while it arrives;
 * :mod:`~anonymizer.serving.limits`: the document checks (type from content, pages, pixels)

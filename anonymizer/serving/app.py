@@ -1,6 +1,6 @@
 """The FastAPI application: ``POST /anonymize``, ``GET /health``, ``GET /openapi.json``.
 
-:func:`create_app` builds it from a composed ``conf/serve.yaml``; the pipeline is built
+:func:`create_app` builds it from a composed ``anonymizer/conf/serve.yaml``; the pipeline is built
 once (or injected: tests pass a fake page anonymizer) and shared by every request through
 a bounded worker pool. :func:`build_app` takes plain objects. A request is admitted in
 two steps: on arrival, a client slot and an upload slot
@@ -181,7 +181,7 @@ def _validation_detail(exc: RequestValidationError) -> str:
 
 # --------------------------------------------------------------------------- the app
 def create_app(cfg: Any, anonymizer: Any = None) -> FastAPI:
-    """The API for a composed ``conf/serve.yaml``.
+    """The API for a composed ``anonymizer/conf/serve.yaml``.
 
     The pipeline is built once from ``cfg`` with the renderer and the detector behind locks
     (:data:`~anonymizer.serving.threadsafe.THREAD_SAFE`) and shared by every worker.

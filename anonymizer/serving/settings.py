@@ -1,4 +1,4 @@
-"""Server settings from ``conf/serve.yaml`` (``server.*`` plus the ``io`` limits), validated."""
+"""Server settings from ``anonymizer/conf/serve.yaml`` (``server.*`` plus the ``io`` limits), validated."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from anonymizer.pipeline.options import CHECKS, check_bool
 #: ``max_upload_bytes`` when the whole request body is counted.
 FORM_OVERHEAD_BYTES = 64 * 1024
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
-#: The keys of ``server`` in conf/serve.yaml (anything else there is a typo).
+#: The keys of ``server`` in anonymizer/conf/serve.yaml (anything else there is a typo).
 SERVER_KEYS = {
     "host", "port", "workers", "queue_size", "retry_after_s", "request_timeout_s", "upload_timeout_s",
     "header_timeout_s", "max_uploads", "max_requests_per_client", "max_upload_bytes", "max_document_pixels",
@@ -93,14 +93,14 @@ class ServeSettings:
 
     @classmethod
     def from_config(cls, cfg: Any) -> ServeSettings:
-        """Settings from a composed ``conf/serve.yaml`` (``server`` and ``io`` sections).
+        """Settings from a composed ``anonymizer/conf/serve.yaml`` (``server`` and ``io`` sections).
 
         Raises:
             ValueError: a missing section or an invalid value, with the key's name.
         """
         server, io = cfg.get("server"), cfg.get("io")
         if server is None or io is None:
-            raise ValueError("the config has no server or io section (use conf/serve.yaml)")
+            raise ValueError("the config has no server or io section (use anonymizer/conf/serve.yaml)")
         unknown = sorted(f"server.{k}" for k in server if k not in SERVER_KEYS)
         if unknown:
             raise ValueError(f"unknown option(s) {', '.join(unknown)}")

@@ -1,6 +1,6 @@
 """Summary table of a Hydra multirun: ``<sweep dir>/sweep_summary.csv`` and ``.md``.
 
-Registered as a Hydra callback in ``conf/hydra/default.yaml``. Each trial's job
+Registered as a Hydra callback in ``anonymizer/conf/hydra/default.yaml``. Each trial's job
 (``anonymizer.train.main`` in MULTIRUN mode) writes ``<trial dir>/trial_status.json``;
 Hydra writes ``<trial dir>/.hydra/overrides.yaml``. After every job and at the end of the
 multirun the callback reads them all and writes one row per trial: trial number, status,

@@ -1,6 +1,6 @@
 """Command line: ``python -m anonymizer.data.synth_pages n=20 out=DIR [seed=0] [page.scan.enabled=false] ...``.
 
-Options are those of ``conf/synth_pages.yaml`` (Hydra overrides). Bad values and an
+Options are those of ``anonymizer/conf/synth_pages.yaml`` (Hydra overrides). Bad values and an
 existing ``DIR/records.jsonl`` (without ``overwrite=true``) end the run with a one-line
 error and exit status 2 before anything is written. Nothing is written to the working
 directory. The summary counts pages, words and entities; it never shows word text.

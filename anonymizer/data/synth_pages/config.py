@@ -42,7 +42,7 @@ class PageConfig:
             a comma-separated string of kinds and kind sets (``base``, ``real``, ``all``) with equal
             weights (on the command line, ``page.kinds=real`` replaces the YAML's mapping, which
             ``page.kinds={tax_form: 2}`` would merge into). The default is the original four
-            (:data:`BASE_KINDS`); ``conf/synth_pages.yaml`` adds :data:`REAL_KINDS`.
+            (:data:`BASE_KINDS`); ``anonymizer/conf/synth_pages.yaml`` adds :data:`REAL_KINDS`.
         locales: Faker locales, one drawn per page (en_US, en_GB, de_DE, fr_FR).
         font_dirs: folders searched for fonts (None: the system's).
         font_families: font family name prefixes (find_fonts).
