@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import tempfile
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,7 +245,7 @@ def anonymize_document(path: Path, target: Path, pipeline: DocumentAnonymizer, c
     except FileExistsError:
         outcome.status, outcome.reason = "exists", EXISTS
         return outcome
-    except Exception as err:  # noqa: BLE001 - one document must not stop the batch
+    except Exception as err:  # one document must not stop the batch
         outcome.status, outcome.reason = "failed", _failure_reason(err, len(pages_audit))
         if log.isEnabledFor(logging.DEBUG):  # the traceback's messages could hold document text
             log.debug("%s: traceback", printable(path), exc_info=(type(err), err, err.__traceback__))

@@ -125,8 +125,13 @@ def _summary_info(cfg: DictConfig, name: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- tasks
 def run_vae(cfg: DictConfig, show_progress: bool) -> Evaluation:
     """``task=vae`` from the composed config (plain arguments from here on)."""
-    from anonymizer.evaluation.vae import evaluate_vae, load_autoencoder, record_vae_samples, synthetic_vae_samples
-    from anonymizer.evaluation.vae import vae_evaluation
+    from anonymizer.evaluation.vae import (
+        evaluate_vae,
+        load_autoencoder,
+        record_vae_samples,
+        synthetic_vae_samples,
+        vae_evaluation,
+    )
 
     edges = _edges(cfg)
     batch_size = check_int("batch_size", cfg.batch_size, 1)

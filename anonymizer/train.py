@@ -20,9 +20,9 @@ import torch
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from anonymizer.core.entry import CONF_DIR
 from anonymizer.training.callbacks.metric_history import MetricHistory
 from anonymizer.training.callbacks.timing import RunTimer, process_start_time
-from anonymizer.core.entry import CONF_DIR
 from anonymizer.training.ddp import RankConsistency, RankSeed, config_fingerprint, pin_children_to_this_job
 from anonymizer.training.instantiate import instantiate_callbacks, instantiate_loggers
 
@@ -231,7 +231,7 @@ def _run_trial(cfg: DictConfig, hc: Any) -> float | None:
         if value is None:
             raise RuntimeError(f"the optimized metric {metric!r} was not logged or is NaN")
         record.update(status="ok", objective=value, error=None)
-    except Exception as e:  # noqa: BLE001 - any failure of a trial is recorded, the sweep goes on
+    except Exception as e:  # any failure of a trial is recorded, the sweep goes on
         log.error("Trial %s failed: %s: %s", hc.job.num, type(e).__name__, e, exc_info=True)
         record.update(status="failed", objective=None, error=f"{type(e).__name__}: {e}")
         value = None

@@ -46,15 +46,15 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from anonymizer.data.synth_pages import PageConfig, generate_page  # noqa: E402
-from anonymizer.data.synth_pages import render as synth_render  # noqa: E402
-from anonymizer.metrics.legibility import cer, ocr_available, ocr_line  # noqa: E402
-from anonymizer.pipeline.page_text import reference_font  # noqa: E402
-from anonymizer.pipeline.render import Replacement  # noqa: E402
-from anonymizer.pipeline.render.base import nearest_context  # noqa: E402
-from anonymizer.pipeline.render.classical import ClassicalRenderer  # noqa: E402
-from anonymizer.pipeline.render.style import FontProfile  # noqa: E402
-from anonymizer.pipeline.surrogates import SurrogateGenerator  # noqa: E402
+from anonymizer.data.synth_pages import PageConfig, generate_page
+from anonymizer.data.synth_pages import render as synth_render
+from anonymizer.metrics.legibility import cer, ocr_available, ocr_line
+from anonymizer.pipeline.page_text import reference_font
+from anonymizer.pipeline.render import Replacement
+from anonymizer.pipeline.render.base import nearest_context
+from anonymizer.pipeline.render.classical import ClassicalRenderer
+from anonymizer.pipeline.render.style import FontProfile
+from anonymizer.pipeline.surrogates import SurrogateGenerator
 
 MARGIN = 2
 

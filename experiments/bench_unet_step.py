@@ -30,9 +30,8 @@ from pathlib import Path
 
 import hydra
 import torch
-from PIL import Image, ImageDraw
-
 from bench_common import compose_cfg, interleaved_medians, lightning_seconds, machine, quiet
+from PIL import Image, ImageDraw
 
 
 def bare_seconds(template, batches: list, steps: int, clip: float) -> float:

@@ -22,7 +22,6 @@ import time
 
 import hydra
 import torch
-
 from bench_common import compose_cfg, interleaved_medians, lightning_seconds, machine, quiet
 
 

@@ -21,9 +21,8 @@ from pathlib import Path
 import hydra
 import torch
 import yaml
-from omegaconf import OmegaConf
-
 from bench_common import machine, quiet
+from omegaconf import OmegaConf
 
 
 def _task_defaults() -> dict:

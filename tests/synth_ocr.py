@@ -11,7 +11,7 @@ from anonymizer.data.records import PageRecord
 from anonymizer.metrics.legibility import cer, ocr_line
 
 
-def text_of(record: PageRecord, indices) -> str:  # noqa: ANN001 - word indices
+def text_of(record: PageRecord, indices) -> str:  # word indices
     return " ".join(record.words[i].text for i in indices)
 
 
@@ -53,7 +53,7 @@ def sample(rec: PageRecord, per_page: int) -> list[tuple[int, ...]]:
     return [e.words for e in (list(first.values()) + rest)[:per_page]]
 
 
-def ocr_rates(pages, per_page: int, norm=normalise) -> tuple[float, float, int]:  # noqa: ANN001
+def ocr_rates(pages, per_page: int, norm=normalise) -> tuple[float, float, int]:
     """(share read exactly, CER, number of values) over ``per_page`` sampled values of each page,
     compared after ``norm``."""
     preds, truths = [], []

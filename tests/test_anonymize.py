@@ -154,8 +154,9 @@ def test_audit_holds_no_original_value(pages, result) -> None:
 
 
 def test_surrogates_are_consistent_within_a_document_and_across_with_a_secret(tmp_path: Path, monkeypatch) -> None:
-    from anonymizer.data.fonts import find_fonts
     from PIL import ImageDraw, ImageFont
+
+    from anonymizer.data.fonts import find_fonts
 
     face = next(f for f in find_fonts(families=("DejaVuSans",)) if f.family == "DejaVuSans" and not f.bold and not f.italic)
     font = ImageFont.truetype(face.path, 24)
@@ -303,8 +304,9 @@ def text_pdf(path: Path, lines: list[str]) -> None:
 
 def test_multipage_tiff_and_pdf_keep_format_pages_and_drop_the_text_layer(tmp_path: Path) -> None:
     import pypdfium2 as pdfium
-    from anonymizer.data.fonts import find_fonts
     from PIL import ImageDraw, ImageFont
+
+    from anonymizer.data.fonts import find_fonts
 
     face = next(f for f in find_fonts(families=("DejaVuSans",)) if f.family == "DejaVuSans" and not f.bold and not f.italic)
     font = ImageFont.truetype(face.path, 24)
@@ -340,8 +342,9 @@ def test_multipage_tiff_and_pdf_keep_format_pages_and_drop_the_text_layer(tmp_pa
 
 def test_redact_renderer_from_the_command_line(tmp_path: Path) -> None:
     """``python -m anonymizer.anonymize input=... output=... renderer=redact`` as a subprocess."""
-    from anonymizer.data.fonts import find_fonts
     from PIL import ImageDraw, ImageFont
+
+    from anonymizer.data.fonts import find_fonts
 
     face = next(f for f in find_fonts(families=("DejaVuSans",)) if f.family == "DejaVuSans" and not f.bold and not f.italic)
     image = Image.new("RGB", (600, 100), "white")

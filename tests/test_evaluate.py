@@ -334,7 +334,6 @@ def test_page_records_feed_vae_and_text_edit_without_writing_texts(vae_dir: Path
 
 
 def test_notebook_api_for_one_page() -> None:
-    from anonymizer.pipeline.overlay import draw_audit
     from anonymizer.evaluation.anonymize import (
         CachedOcr,
         build_anonymizer,
@@ -342,6 +341,7 @@ def test_notebook_api_for_one_page() -> None:
         summarize_anonymize,
         synthetic_pages,
     )
+    from anonymizer.pipeline.overlay import draw_audit
 
     anonymizer, cfg = build_anonymizer(["renderer=redact"])
     assert cfg.renderer.name == "redact"

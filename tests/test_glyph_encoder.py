@@ -12,10 +12,10 @@ from torch import nn
 from transformers import (
     DeiTModel,
     TrOCRConfig,
-    ViTConfig,
-    ViTModel,
     VisionEncoderDecoderConfig,
     VisionEncoderDecoderModel,
+    ViTConfig,
+    ViTModel,
 )
 
 from anonymizer.models.glyph_encoder import GlyphConditioner, build_trocr_encoder

@@ -154,8 +154,13 @@ def test_inpaint_uses_an_exported_vae(tmp_path: Path) -> None:
 def test_pretrained_folders_load_through_the_user_configs(tmp_path: Path) -> None:
     """The configs a GPU user points at hub ids (model/unet=sd2, glyph_encoder=trocr_base) load
     local folders of the same layout through the same from_pretrained code."""
-    from transformers import (TrOCRConfig, ViTConfig, ViTImageProcessor, VisionEncoderDecoderConfig,
-                              VisionEncoderDecoderModel)
+    from transformers import (
+        TrOCRConfig,
+        VisionEncoderDecoderConfig,
+        VisionEncoderDecoderModel,
+        ViTConfig,
+        ViTImageProcessor,
+    )
 
     module, _ = make_module(tmp_path)
     repo = tmp_path / "sd2-like"

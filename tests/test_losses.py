@@ -8,8 +8,8 @@ import pytest
 import torch
 from diffusers import AutoencoderKL
 
-from anonymizer.models.losses import VAELoss, gaussian_kl
 from anonymizer.metrics.perceptual import build_lpips
+from anonymizer.models.losses import VAELoss, gaussian_kl
 
 
 def tiny_vae() -> AutoencoderKL:

@@ -9,10 +9,11 @@ import pytest
 import torch
 from diffusers import DDPMScheduler, UNet2DConditionModel
 
-from anonymizer.store.__main__ import main
 from anonymizer.models.builders import build_autoencoder
 from anonymizer.models.export import export_autoencoder, export_text_edit
 from anonymizer.models.glyph_encoder import GlyphConditioner, build_trocr_encoder
+from anonymizer.pipeline.text_edit import TextEditPipeline
+from anonymizer.store.__main__ import main
 from anonymizer.store.manifest import (
     MANIFEST_NAME,
     SCHEMA,
@@ -24,7 +25,6 @@ from anonymizer.store.manifest import (
     write_manifest,
 )
 from anonymizer.store.resolve import resolve_model_path
-from anonymizer.pipeline.text_edit import TextEditPipeline
 from tests.test_losses import tiny_vae
 
 WEIGHTS = "diffusion_pytorch_model.safetensors"

@@ -13,8 +13,6 @@ from PIL import Image, ImageDraw
 from anonymizer.core.geometry import dilate_box
 from anonymizer.core.text import nfkc_single_spaced
 from anonymizer.data.records import Entity, PageRecord, Word
-from anonymizer.evaluation.buckets import bucket_labels, bucket_of, check_edges
-from anonymizer.evaluation.report import Evaluation, Table, json_safe, samples_csv
 from anonymizer.evaluation.anonymization_scores import (
     box_correct,
     changed_outside,
@@ -32,6 +30,8 @@ from anonymizer.evaluation.anonymization_scores import (
     surrogates_read,
     value_coverage,
 )
+from anonymizer.evaluation.buckets import bucket_labels, bucket_of, check_edges
+from anonymizer.evaluation.report import Evaluation, Table, json_safe, samples_csv
 from anonymizer.metrics.image_quality import Lpips, psnr, resize_min_side, ssim, unchanged_outside
 from anonymizer.metrics.legibility import ocr_available, ocr_box
 from anonymizer.metrics.text_accuracy import (
@@ -132,8 +132,9 @@ def test_unchanged_outside_counts_bit_identical_pixels() -> None:
 
 @pytest.mark.skipif(not ocr_available(), reason="tesseract not installed")
 def test_ocr_box_reads_the_line_in_a_box() -> None:
-    from anonymizer.data.fonts import find_fonts
     from PIL import ImageFont
+
+    from anonymizer.data.fonts import find_fonts
 
     font = ImageFont.truetype([f.path for f in find_fonts(None, ["DejaVu"]) if not f.bold and not f.italic][0], 18)
     img = Image.new("RGB", (200, 60), "white")

@@ -14,7 +14,6 @@ import torch
 from lightning.pytorch.loggers import WandbLogger
 from PIL import Image, ImageDraw, ImageFont
 
-from anonymizer.training.callbacks.image_logger import ImageLogger, make_caption
 from anonymizer.data.fonts import find_fonts
 from anonymizer.data.glyphs import GlyphRenderer
 from anonymizer.data.inpaint_datamodule import InpaintDataModule
@@ -24,6 +23,7 @@ from anonymizer.data.record_inpaint import RecordInpaintSamples
 from anonymizer.data.records import Entity, PageRecord, Word, write_records
 from anonymizer.data.vae_datamodule import VAEDataModule
 from anonymizer.train import train
+from anonymizer.training.callbacks.image_logger import ImageLogger, make_caption
 from tests.conftest import INPAINT_OVERRIDES, TINY_OVERRIDES, compose_train
 
 PAPER = (250, 248, 240)

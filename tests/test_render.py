@@ -13,8 +13,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from anonymizer.core.geometry import dilate_box
 from anonymizer.data.fonts import find_fonts
-from anonymizer.metrics.legibility import cer, ocr_available, ocr_line
 from anonymizer.data.records import Word
+from anonymizer.metrics.legibility import cer, ocr_available, ocr_line
 from anonymizer.pipeline.page_anonymizer import DocumentContext, PageAnonymizer
 from anonymizer.pipeline.page_text import Detection, build_page_text
 from anonymizer.pipeline.render import RENDERERS, Renderer, Replacement, build_renderer

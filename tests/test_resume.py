@@ -16,9 +16,9 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from anonymizer.training.callbacks.resume import LastCheckpoint
 from anonymizer.data.loaders import ResumableShuffleSampler, SplitDataModule
 from anonymizer.train import train
+from anonymizer.training.callbacks.resume import LastCheckpoint
 from anonymizer.training.config_checks import ConfigError, check_config
 from tests.conftest import INPAINT_OVERRIDES, ROOT, TINY_OVERRIDES, compose_train
 

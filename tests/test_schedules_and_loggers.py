@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from anonymizer.training.callbacks.image_logger import make_panel
 from anonymizer.models.schedules import warmup_schedule
+from anonymizer.training.callbacks.image_logger import make_panel
 from anonymizer.training.loggers import resolve_wandb_mode
 
 

@@ -17,13 +17,13 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from anonymizer.store import resolve
 from anonymizer.models.builders import build_autoencoder
+from anonymizer.pipeline.render.diffusion import DiffusionRenderer
+from anonymizer.pipeline.text_edit import TextEditPipeline
+from anonymizer.store import resolve
 from anonymizer.store.manifest import MANIFEST_NAME, ManifestError, read_manifest
 from anonymizer.store.resolve import cache_path, resolve_model_path
 from anonymizer.store.store import ModelStore, StoreError, StoreNameError, StoreNotFoundError
-from anonymizer.pipeline.render.diffusion import DiffusionRenderer
-from anonymizer.pipeline.text_edit import TextEditPipeline
 from tests.conftest import ROOT
 from tests.test_manifest import WEIGHTS, text_edit_export, vae_export
 

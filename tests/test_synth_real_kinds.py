@@ -62,7 +62,7 @@ def pages() -> dict[str, list[tuple[Image.Image, PageRecord]]]:
     return {kind: [_page(kind, loc, i) for i, loc in enumerate(SUPPORTED_LOCALES)] for kind in REAL_KINDS}
 
 
-def _text(record: PageRecord, indices) -> str:  # noqa: ANN001
+def _text(record: PageRecord, indices) -> str:
     return " ".join(record.words[i].text for i in indices)
 
 
@@ -233,7 +233,7 @@ def test_ocr_reads_most_sensitive_values_on_clean_pages(pages) -> None:
 
 
 # -- photo effects ------------------------------------------------------------------------------
-def _ink(grey: np.ndarray, polygon, size: tuple[int, int]) -> float:  # noqa: ANN001
+def _ink(grey: np.ndarray, polygon, size: tuple[int, int]) -> float:
     mask = Image.new("L", size, 0)
     ImageDraw.Draw(mask).polygon([tuple(p) for p in polygon], fill=255, outline=255)
     m = np.asarray(mask) > 0
@@ -375,7 +375,7 @@ def test_page_config_rejects_bad_new_values(kwargs, message) -> None:
         PageConfig(**kwargs)
 
 
-def test_cli_kind_names_replace_the_yaml_mix(tmp_path) -> None:  # noqa: ANN001
+def test_cli_kind_names_replace_the_yaml_mix(tmp_path) -> None:
     """``page.kinds=real`` on the command line replaces the YAML's mapping (a mapping would merge into it)."""
     out = tmp_path / "pages"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}

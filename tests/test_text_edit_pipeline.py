@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from anonymizer.store.manifest import ManifestError, verify_manifest
 from anonymizer.pipeline.text_edit import TextEditPipeline
+from anonymizer.store.manifest import ManifestError, verify_manifest
 from anonymizer.train import train
 from tests.conftest import INPAINT_OVERRIDES, compose_train
 

@@ -81,7 +81,7 @@ def hydra_command(config_name: str, run_fn: Callable[[DictConfig], int]) -> Call
         os.environ["HYDRA_FULL_ERROR"] = "1"  # composition errors are raised here, not printed by Hydra
         try:
             task()
-        except Exception as err:  # noqa: BLE001 - only errors before the task are usage errors
+        except Exception as err:  # only errors before the task are usage errors
             if state["started"]:
                 raise
             print(f"error: {hydra_error_line(err)}", file=sys.stderr)

@@ -209,7 +209,7 @@ class PageRecord:
         return out
 
     @classmethod
-    def from_json(cls, data: Any, root: Path | None = None, where: str = "record") -> "PageRecord":
+    def from_json(cls, data: Any, root: Path | None = None, where: str = "record") -> PageRecord:
         """Parse and validate one record; :class:`RecordError` naming ``where`` and the field."""
         if not isinstance(data, dict):
             raise RecordError(f"{where}: a record must be a JSON object, got {type(data).__name__}")

@@ -26,8 +26,8 @@ from typing import Any
 from PIL import Image
 
 from anonymizer.data.records import PageRecord, Word
-from anonymizer.evaluation.report import Evaluation, Table, progress, ratio
 from anonymizer.evaluation.anonymization_scores import PageScore, score_page
+from anonymizer.evaluation.report import Evaluation, Table, progress, ratio
 from anonymizer.pipeline.document import DocumentAnonymizer, Wrappers, pipeline_config
 
 log = logging.getLogger(__name__)

@@ -59,8 +59,8 @@ def load_record_file(path: str | Path, splits: Sequence[str] | None = None, key:
     Raises:
         UsageError: naming the file, when it is missing or holds no usable record.
     """
-    from anonymizer.data.record_crops import read_record_file
     from anonymizer.data.readers.truth import TRUTH_FILE, read_truth
+    from anonymizer.data.record_crops import read_record_file
 
     file = Path(str(path)).expanduser()
     if file.is_dir() and (file / TRUTH_FILE).is_file():

@@ -40,8 +40,8 @@ from anonymizer.metrics.legibility import masked_region, ocr_available, ocr_line
 from anonymizer.metrics.text_accuracy import cer, sentence_accuracy
 from anonymizer.models.diffusion_utils import diffusion_target, make_ema, min_snr_weights, scheduler_from
 from anonymizer.models.glyph_encoder import GlyphConditioner
-from anonymizer.models.optim import configure_optimizer
 from anonymizer.models.inpaint_sampling import encode_masked_image, latent_mask, sample_inpaint, unet_input
+from anonymizer.models.optim import configure_optimizer
 from anonymizer.models.vae_module import to_unit_range
 
 PREDICTION_TYPES = ("epsilon", "v_prediction")

@@ -354,7 +354,7 @@ def build_app(settings: ServeSettings, service: DocumentService, auth: ApiKeyAut
         except ApiError as err:
             log.info("request %s: %d %s", request_id, err.status, err.detail)
             raise
-        except Exception as err:  # noqa: BLE001 - no traceback: messages could hold document text
+        except Exception as err:  # no traceback: messages could hold document text
             log.error("request %s: 500, %s while processing", request_id, type(err).__name__,
                       exc_info=log.isEnabledFor(logging.DEBUG))
             raise ApiError(500, f"internal error while processing the upload ({type(err).__name__}); "

@@ -35,7 +35,13 @@ from urllib.parse import urlsplit, urlunsplit
 import fsspec
 from fsspec.callbacks import Callback
 
-from anonymizer.store.manifest import MANIFEST_NAME, ManifestError, MissingManifestError, parse_manifest, verify_manifest
+from anonymizer.store.manifest import (
+    MANIFEST_NAME,
+    ManifestError,
+    MissingManifestError,
+    parse_manifest,
+    verify_manifest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +129,7 @@ def translate_errors(where: str) -> Iterator[None]:
         raise
     except FileNotFoundError as err:
         raise StoreNotFoundError(f"{where}: {_describe(err)}") from err
-    except Exception as err:  # noqa: BLE001 - backends raise many types; the message keeps the reason
+    except Exception as err:  # backends raise many types; the message keeps the reason
         raise StoreError(f"{where}: {_describe(err)}") from err
 
 
@@ -144,8 +150,14 @@ class _Progress:
         self.bar = None
         if enabled:
             from rich.console import Console
-            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                                       TransferSpeedColumn)
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
 
             console = Console(stderr=True)
             if console.is_terminal:

@@ -53,7 +53,7 @@ _COPY = {"en": ("Copy of identification", "Photocopy - front and back", "ID on f
 
 
 # -- drawing the card ------------------------------------------------------------------------
-def _shape(page_ctx: Ctx, x0: int, y0: int, w: int, h: int, draw) -> None:  # noqa: ANN001 - ImageDraw callback
+def _shape(page_ctx: Ctx, x0: int, y0: int, w: int, h: int, draw) -> None:  # ImageDraw callback
     """Draw on a ``w`` x ``h`` coverage mask with PIL and add it to the page at ``(x0, y0)``."""
     mask = Image.new("L", (w, h), 0)
     draw(ImageDraw.Draw(mask))

@@ -18,8 +18,7 @@ import datetime as dt
 
 from anonymizer.data.synth_pages.boxes import Cell, Checks, Filler, Printed, Row, Split, grid
 from anonymizer.data.synth_pages.docparts import date_value, fine_print, grid_style, money, signature_line
-from anonymizer.data.synth_pages.habits import BUSINESS, PERSONAL, Person, date_parts, filler, new_person, \
-    recent_date
+from anonymizer.data.synth_pages.habits import BUSINESS, PERSONAL, Person, date_parts, filler, new_person, recent_date
 from anonymizer.data.synth_pages.identifiers import Identifiers
 from anonymizer.data.synth_pages.pens import Pen, page_pen
 from anonymizer.data.synth_pages.tables import TableStyle, table

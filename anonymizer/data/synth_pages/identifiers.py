@@ -30,7 +30,7 @@ class Identifiers:
         self.values = values
 
     @property
-    def rng(self):  # noqa: ANN201 - the page's random.Random
+    def rng(self):  # the page's random.Random
         return self.values.rng
 
     def shape(self, pattern: str) -> str:

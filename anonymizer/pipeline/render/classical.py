@@ -34,8 +34,17 @@ from anonymizer.core.geometry import Box, IntBox, dilate_box
 from anonymizer.pipeline.render.base import BaseRenderer, Replacement, check_replacements
 from anonymizer.pipeline.render.context import WordMatch, choose_in_context, match_word
 from anonymizer.pipeline.render.style import (
-    MIN_CONTRAST, FontProfile, TextStyle, choose_font, font_profiles, grow_mask, ink_geometry, load_font,
-    matched_font, measure_box, soften,
+    MIN_CONTRAST,
+    FontProfile,
+    TextStyle,
+    choose_font,
+    font_profiles,
+    grow_mask,
+    ink_geometry,
+    load_font,
+    matched_font,
+    measure_box,
+    soften,
 )
 
 log = logging.getLogger(__name__)

@@ -60,7 +60,15 @@ from PIL import Image, ImageDraw, ImageFont, features
 from anonymizer.core.geometry import Box, dilate_box
 from anonymizer.pipeline.render.base import same_line
 from anonymizer.pipeline.render.style import (
-    BLUR_RADII, FontProfile, TextStyle, blur_radius, edge_width, grow_mask, ink_alpha, load_font, match_score,
+    BLUR_RADII,
+    FontProfile,
+    TextStyle,
+    blur_radius,
+    edge_width,
+    grow_mask,
+    ink_alpha,
+    load_font,
+    match_score,
     measure_box,
 )
 

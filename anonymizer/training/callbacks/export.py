@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-from abc import ABC, abstractmethod
 import logging
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
