@@ -101,7 +101,9 @@ def check_document(path: str | Path) -> str:
     expected = EXTENSION_FORMATS.get(path.suffix.lower())
     if expected is None:
         supported = ", ".join(DOCUMENT_EXTENSIONS)
-        raise ImageLoadError(path, f"unsupported file type {path.suffix or '(no extension)'!r} (supported: {supported})")
+        raise ImageLoadError(
+            path, f"unsupported file type {path.suffix or '(no extension)'!r} (supported: {supported})"
+        )
     try:
         actual = sniff_format(path)
     except OSError as err:

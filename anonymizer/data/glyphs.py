@@ -113,7 +113,7 @@ def build_glyph_processor(pretrained: str | None = None, image_size: int = 384) 
     log.info("Loading the glyph image processor from %s", source)
     try:
         return TrOCRProcessor.from_pretrained(source).image_processor
-    except Exception as first:  # e.g. a folder without a tokenizer or model config
+    except Exception as first:  # noqa: BLE001 - any failure (e.g. no tokenizer): try the image processor alone
         try:
             return AutoImageProcessor.from_pretrained(source, use_fast=False)
         except (OSError, ValueError) as err:

@@ -155,7 +155,9 @@ class InpaintDataModule(SplitDataModule):
         self.glyph_cfg["processor"] = _mapping("glyph.processor", self.glyph_cfg.get("processor"), _PROCESSOR_KEYS)
         self.synthetic_cfg = _mapping("synthetic", synthetic, _SYNTHETIC_KEYS)
         self.style = SyntheticStyle(**(self.synthetic_cfg.pop("style", None) or {}))
-        self.records_cfg = _mapping("records", records, SPLIT_KEYS | _RECORD_SAMPLE_KEYS) if records is not None else None
+        self.records_cfg = (
+            _mapping("records", records, SPLIT_KEYS | _RECORD_SAMPLE_KEYS) if records is not None else None
+        )
         self.plain_cfg = _mapping("plain", plain, _PLAIN_KEYS) if plain is not None else None
         if self.records_cfg is not None and self.plain_cfg is not None:
             raise ValueError("data.records and data.plain are two sources: give one of them")
@@ -214,7 +216,8 @@ class InpaintDataModule(SplitDataModule):
                 "or data.records.val_fraction > 0 with at least 2 usable documents"
             )
         args = {k: v for k, v in self.sample_args.items() if k != "source_size"}
-        common = dict(args, glyph=self.build_glyph_renderer(), locales=self.synthetic_cfg.get("locales") or DEFAULT_LOCALES,
+        common = dict(args, glyph=self.build_glyph_renderer(),
+                      locales=self.synthetic_cfg.get("locales") or DEFAULT_LOCALES,
                       max_pixels=cfg.get("max_pixels", DEFAULT_MAX_PIXELS), **sample_args)
         sets = []
         for name, records, length, seed in (("train", splits.train, self.train_size, self.seed),

@@ -305,7 +305,8 @@ class InpaintSamples(torch.utils.data.Dataset):
         anchor = words[int(rng.integers(len(words)))]
         ax0, ay0, ax1, ay1 = anchor.box
         height, centre = ay1 - ay0, (ay0 + ay1) / 2
-        line = sorted((w for w in words if abs((w.box[1] + w.box[3]) / 2 - centre) <= height / 2), key=lambda w: w.box[0])
+        line = sorted((w for w in words if abs((w.box[1] + w.box[3]) / 2 - centre) <= height / 2),
+                      key=lambda w: w.box[0])
         a = line.index(anchor)
         lo = a
         while lo > 0 and line[lo].box[0] - line[lo - 1].box[2] <= 2 * height:

@@ -145,7 +145,9 @@ class SplitDataModule(L.LightningDataModule):
         per_epoch = trainer.num_training_batches
         return {
             "train_batches_seen": int(trainer.fit_loop.epoch_loop.batch_progress.total.processed),
-            "train_batches_per_epoch": int(per_epoch) if per_epoch not in (None, float("inf")) and per_epoch > 0 else None,
+            "train_batches_per_epoch": (
+                int(per_epoch) if per_epoch not in (None, float("inf")) and per_epoch > 0 else None
+            ),
             "batch_size": self.batch_size,
             "seed": self.seed,
         }

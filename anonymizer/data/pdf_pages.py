@@ -126,7 +126,8 @@ class PdfPages:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (_PACKAGE_ROOT, os.environ.get("PYTHONPATH"))))}
         try:
             self._proc: subprocess.Popen | None = subprocess.Popen(
-                [sys.executable, "-P", "-c", code, str(child_reads), str(child_writes), str(self.path)], pass_fds=(child_reads, child_writes), env=env,
+                [sys.executable, "-P", "-c", code, str(child_reads), str(child_writes), str(self.path)],
+                pass_fds=(child_reads, child_writes), env=env,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
         finally:

@@ -141,7 +141,9 @@ def padded_crop(image: Image.Image, box: tuple[int, int, int, int], fill: tuple[
     return out
 
 
-def scaled_window(image: Image.Image, x0: float, y0: float, side: float, size: int, fill: tuple[int, int, int]) -> Image.Image:
+def scaled_window(
+    image: Image.Image, x0: float, y0: float, side: float, size: int, fill: tuple[int, int, int]
+) -> Image.Image:
     """The square ``(x0, y0, x0 + side, y0 + side)`` of ``image`` (page pixels, may extend past
     the page: filled with ``fill``) resampled to ``size`` × ``size`` (Lanczos, antialiased)."""
     if side == size and float(x0).is_integer() and float(y0).is_integer():
@@ -190,7 +192,8 @@ def page_dpi(record: PageRecord) -> float:
 def _size_problem(record: PageRecord, size: tuple[int, int], max_pixels: int | None) -> str | None:
     width, height = size
     if abs(width - record.width) > SIZE_TOLERANCE or abs(height - record.height) > SIZE_TOLERANCE:
-        return f"page is {width}x{height} pixels but the record says {record.width}x{record.height} (boxes would not match)"
+        return (f"page is {width}x{height} pixels but the record says {record.width}x{record.height} "
+                "(boxes would not match)")
     if max_pixels is not None and width * height > max_pixels:
         return f"page has {width * height} pixels, more than max_pixels={max_pixels}"
     return None

@@ -134,7 +134,9 @@ class RecordInpaintSamples(RecordPages):
         box = union_box([record.words[i].box for i in run])
         return RecordRun(r, tuple(run), box, scale), page
 
-    def _window_source(self, run: RecordRun, page: Image.Image) -> tuple[Image.Image, Box, tuple[float, float, float, float]]:
+    def _window_source(
+        self, run: RecordRun, page: Image.Image
+    ) -> tuple[Image.Image, Box, tuple[float, float, float, float]]:
         """The page's neighbourhood of the run resampled by ``run.scale``, the run's box in it,
         and ``(origin_x, origin_y, scale_x, scale_y)`` mapping it back to page pixels
         (:func:`~anonymizer.data.inpaint_samples.resampled_neighbourhood`)."""

@@ -131,12 +131,14 @@ class VAEDataModule(SplitDataModule):
         )
         self.skipped = skipped
         if skipped:
-            log.warning("%d of %d images in %s were skipped (see warnings above)", len(skipped), len(usable) + len(skipped), self.image_dir)
+            log.warning("%d of %d images in %s were skipped (see warnings above)",
+                        len(skipped), len(usable) + len(skipped), self.image_dir)
         if not usable:
             reasons = "; ".join(f"{p.name}: {r}" for p, r in skipped[:5])
             raise RuntimeError(
                 f"no usable page images in {self.image_dir}: {len(skipped)} skipped"
-                + (f" ({reasons}{' ...' if len(skipped) > 5 else ''})" if skipped else " (no PNG/JPEG/TIFF/PDF files found)")
+                + (f" ({reasons}{' ...' if len(skipped) > 5 else ''})" if skipped
+                   else " (no PNG/JPEG/TIFF/PDF files found)")
             )
         n_val = int(round(len(usable) * val_fraction))
         if val_fraction > 0 and n_val == 0 and len(usable) >= 2:

@@ -161,7 +161,9 @@ def leaked_entities(words: list[Word], pieces: list[str], owner: list[int], n: i
     return out
 
 
-def preserved(input_words: list[Word], output_words: list[Word], truth: Truth, px: float, min_iou: float) -> tuple[int, int]:
+def preserved(
+    input_words: list[Word], output_words: list[Word], truth: Truth, px: float, min_iou: float
+) -> tuple[int, int]:
     """(found again, considered): input OCR words outside the sensitive boxes re-read in the output."""
     sensitive = [grow_box(b, px) for boxes in truth.word_boxes for b in boxes]
     by_text: dict[str, list[Box]] = defaultdict(list)
@@ -280,7 +282,9 @@ class SurrogateLine:
     chars: int  # the surrogate's length (CER denominator)
 
 
-def surrogate_readback(audit: dict[str, Any], output_words: list[Word], px: float, min_chars: int) -> list[SurrogateLine]:
+def surrogate_readback(
+    audit: dict[str, Any], output_words: list[Word], px: float, min_chars: int
+) -> list[SurrogateLine]:
     """Each surrogate line of ``audit`` with at least ``min_chars`` normalised characters,
     read back in the output (see the module docstring)."""
     out: list[SurrogateLine] = []

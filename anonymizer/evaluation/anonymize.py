@@ -161,7 +161,8 @@ class PageEvaluation:
             "fallback_boxes": s.fallback_boxes, "covered": sum(s.covered.values()),
             "pixels_changed_outside": s.changed_outside, "pixels_outside": s.outside,
             "plain_words_kept": s.plain_kept, "plain_words_read": s.plain_read,
-            "leaked_by_type": dict(s.leaked), "readable_by_type": dict(s.readable), "entities_by_type": dict(s.entities),
+            "leaked_by_type": dict(s.leaked), "readable_by_type": dict(s.readable),
+            "entities_by_type": dict(s.entities),
         }
 
 

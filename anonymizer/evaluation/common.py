@@ -49,7 +49,9 @@ def check_number(name: str, value: Any, minimum: float, maximum: float | None = 
         raise UsageError(str(err)) from None
 
 
-def load_record_file(path: str | Path, splits: Sequence[str] | None = None, key: str = "data.records") -> list[PageRecord]:
+def load_record_file(
+    path: str | Path, splits: Sequence[str] | None = None, key: str = "data.records"
+) -> list[PageRecord]:
     """The valid records of a page-records JSONL file (only ``splits`` when given), or of a
     folder of hand-marked pages (``truth.json`` beside ``pages/``, read with
     :func:`~anonymizer.data.readers.truth.read_truth`).

@@ -102,7 +102,9 @@ def ratio(a: float, b: float) -> float | None:
     return a / b if b else None
 
 
-def grid(images: Sequence[Image.Image | None], gap: int = 2, fill: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+def grid(
+    images: Sequence[Image.Image | None], gap: int = 2, fill: tuple[int, int, int] = (255, 255, 255)
+) -> Image.Image:
     """``images`` side by side in equal cells (``None`` leaves a blank cell), top-aligned."""
     present = [im for im in images if im is not None]
     cell_w = max((im.width for im in present), default=1)
@@ -242,6 +244,8 @@ def log_wandb(run: Any, evaluation: Evaluation) -> None:
             payload[f"plots/{name}"] = wandb.plot.bar(table, "group", "value", title=name)
     if evaluation.images:
         padded = same_size([image for _, image in evaluation.images])
-        payload["images"] = [wandb.Image(image, caption=caption) for (caption, _), image in zip(evaluation.images, padded)]
+        payload["images"] = [
+            wandb.Image(image, caption=caption) for (caption, _), image in zip(evaluation.images, padded)
+        ]
     run.log(payload)
     run.summary.update(scalars)

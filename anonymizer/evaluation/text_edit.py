@@ -270,7 +270,7 @@ def evaluate_text_edit(pipe: Any, samples: Sequence[TextEditSample], lpips: Lpip
                 r.ocr_original = ocr_box(s.image, s.box, ocr_pad, ocr_upscale)
                 r.ocr_reconstruction = ocr_box(recon, s.box, ocr_pad, ocr_upscale)
                 r.ocr_edit = ocr_box(edit, s.box, ocr_pad, ocr_upscale)
-            except Exception as err:  # noqa: BLE001
+            except Exception as err:  # noqa: BLE001 - recorded on the sample, the others go on
                 r.error = f"OCR failed ({type(err).__name__})"
     return results
 
@@ -298,7 +298,8 @@ def _group(results: Sequence[TextEditResult]) -> dict[str, Any]:
 COLUMNS = [("text height (px)", None), ("n", "n"), ("masked PSNR", "region_psnr"), ("masked LPIPS", "region_lpips"),
            ("sent. acc. edit", "sentence_acc_edit"), ("1-NED edit", "ned_score_edit"),
            ("sent. acc. original", "sentence_acc_original"), ("1-NED original", "ned_score_original"),
-           ("sent. acc. recon.", "sentence_acc_reconstruction"), ("sent. acc. recon., other glyph", "sentence_acc_shuffled"),
+           ("sent. acc. recon.", "sentence_acc_reconstruction"),
+           ("sent. acc. recon., other glyph", "sentence_acc_shuffled"),
            ("CER recon.", "ocr_cer"), ("CER recon., other glyph", "ocr_cer_shuffled"), ("glyph effect", "glyph_effect"),
            ("unchanged outside", "unchanged_outside")]
 
@@ -343,5 +344,6 @@ def text_edit_evaluation(results: Sequence[TextEditResult], edges: Sequence[floa
              for key in ("region_psnr", "region_lpips", "sentence_acc_edit", "ned_score_edit", "glyph_effect")}
     summary = {**info, "n_samples": len(results), "n_failed": failed,
                "failures": dict(Counter(r.error for r in results if r.error)),
-               "metrics": {"overall": groups[OVERALL], "by_text_height": {k: v for k, v in groups.items() if k != OVERALL}}}
+               "metrics": {"overall": groups[OVERALL],
+                           "by_text_height": {k: v for k, v in groups.items() if k != OVERALL}}}
     return Evaluation("text_edit", summary, [table], [r.row(with_text) for r in results], images, plots, notes)

@@ -65,7 +65,9 @@ def load_autoencoder(path: str, subfolder: str | None = None, dtype: str = "floa
             raise UsageError(f"model.path={path}: no such folder" + (f" ({folder})" if subfolder else ""))
         if not (folder / "config.json").is_file():
             hint = "; add model.subfolder=vae" if not subfolder and (folder / "vae" / "config.json").is_file() else ""
-            raise UsageError(f"model.path={path}: not a diffusers AutoencoderKL folder (no config.json in {folder}){hint}")
+            raise UsageError(
+                f"model.path={path}: not a diffusers AutoencoderKL folder (no config.json in {folder}){hint}"
+            )
     try:
         vae = AutoencoderKL.from_pretrained(str(local) if local.exists() else path, subfolder=subfolder,
                                             torch_dtype=torch_type)
@@ -258,7 +260,7 @@ def evaluate_vae(vae: AutoencoderKL, samples: Sequence[VaeSample], lpips: Lpips 
                 pad = ocr_pad * s.height
                 r.ocr_original = ocr_box(s.image, s.box, pad, ocr_upscale)
                 r.ocr_reconstruction = ocr_box(recons[k], s.box, pad, ocr_upscale)
-            except Exception as err:  # noqa: BLE001
+            except Exception as err:  # noqa: BLE001 - recorded on the sample, the others go on
                 r.error = f"OCR failed ({type(err).__name__})"
                 continue
             r.errors_original = char_errors(r.ocr_original, s.text)[0]
@@ -321,7 +323,8 @@ def vae_evaluation(results: Sequence[VaeResult], edges: Sequence[float], info: d
              "(crop pixels); CER and word accuracy of Tesseract (--psm 7) against the ground truth; "
              "PSNR/SSIM/LPIPS on the whole crop",
              f"LPIPS: {lp.get('net', 'vgg')} with {lp.get('backbone_weights', 'n/a')} trunk weights"
-             + (" (random features: not comparable with published LPIPS)" if lp.get("backbone_weights") == "random" else "")]
+             + (" (random features: not comparable with published LPIPS)"
+                if lp.get("backbone_weights") == "random" else "")]
     images = [(f"{r.id} | text height {r.height:.0f} px | PSNR {r.psnr:.1f}"
                + (f" | {r.text!r} → {r.ocr_reconstruction!r}" if with_text else ""),
                grid([r.original, r.reconstruction]))
@@ -330,5 +333,6 @@ def vae_evaluation(results: Sequence[VaeResult], edges: Sequence[float], info: d
              for key in ("psnr", "ssim", "lpips", "cer_reconstruction", "word_acc_reconstruction", "word_acc_ratio")}
     summary = {**info, "n_samples": len(results), "n_failed": failed,
                "failures": dict(Counter(r.error for r in results if r.error)),
-               "metrics": {"overall": groups[OVERALL], "by_text_height": {k: v for k, v in groups.items() if k != OVERALL}}}
+               "metrics": {"overall": groups[OVERALL],
+                           "by_text_height": {k: v for k, v in groups.items() if k != OVERALL}}}
     return Evaluation("vae", summary, [table], [r.row(with_text) for r in results], images, plots, notes)

@@ -81,7 +81,8 @@ class Lpips:
 
     def describe(self) -> dict[str, str]:
         """What the numbers mean: the trunk and its weights."""
-        note = "random VGG features: comparable only with other runs of this setting" if self.weights == "random" else ""
+        note = ("random VGG features: comparable only with other runs of this setting"
+                if self.weights == "random" else "")
         return {"net": self.net, "backbone_weights": self.weights, **({"note": note} if note else {})}
 
     @torch.no_grad()

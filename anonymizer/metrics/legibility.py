@@ -21,7 +21,7 @@ def ocr_available() -> bool:
     if shutil.which("tesseract") is None:
         return False
     try:
-        import pytesseract  # noqa: F401
+        import pytesseract  # noqa: F401 - imported only to see that it is installed
     except ImportError:
         return False
     return True

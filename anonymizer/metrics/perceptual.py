@@ -52,11 +52,15 @@ def _load_trunk_from_file(model: lpips.LPIPS, path: Path, net: str) -> None:
         for name, param in trunk.named_parameters():
             src = features[target[name]]
             if src.shape != param.shape:
-                raise ValueError(f"{path}: shape mismatch for {target[name]}: {tuple(src.shape)} vs {tuple(param.shape)}")
+                raise ValueError(
+                    f"{path}: shape mismatch for {target[name]}: {tuple(src.shape)} vs {tuple(param.shape)}"
+                )
             param.copy_(src)
 
 
-def build_lpips(net: str = "vgg", backbone_weights: str = "imagenet", linear_heads: bool = True, seed: int = 0) -> nn.Module:
+def build_lpips(
+    net: str = "vgg", backbone_weights: str = "imagenet", linear_heads: bool = True, seed: int = 0
+) -> nn.Module:
     """Return a frozen ``lpips.LPIPS`` in eval mode whose trunk comes from ``backbone_weights``.
 
     ``backbone_weights`` is ``"imagenet"``, ``"random"`` or a path to a local vgg16 state

@@ -102,7 +102,8 @@ class InpaintModule(L.LightningModule):
         self.min_snr_gamma = min_snr_gamma
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
-        self.validation = {"sampler": "ddim", "steps": 20, "guidance_scale": 1.0, "batches": 1, "ocr": True, **(validation or {})}
+        self.validation = {"sampler": "ddim", "steps": 20, "guidance_scale": 1.0, "batches": 1, "ocr": True,
+                           **(validation or {})}
         if gradient_checkpointing:
             self.unet.enable_gradient_checkpointing()
         self.ema = make_ema(self.ema_parameters(), decay=ema_decay) if ema_decay is not None else None
@@ -162,10 +163,13 @@ class InpaintModule(L.LightningModule):
         mask_lat = latent_mask(batch["mask"], latents)
         noise = torch.randn(latents.shape, generator=generator, device=latents.device, dtype=torch.float32)
         steps = self.noise_scheduler.config.num_train_timesteps
-        t = torch.randint(0, steps, (n,), generator=generator, device=latents.device) if timesteps is None else timesteps
+        t = (torch.randint(0, steps, (n,), generator=generator, device=latents.device)
+             if timesteps is None else timesteps)
         noisy = self.noise_scheduler.add_noise(latents, noise, t)
         cond = self.condition(batch["glyph"], self.drop_mask(n, dropout, generator))
-        pred = self.unet(unet_input(noisy, mask_lat, masked_latents.to(noisy.dtype)), t, encoder_hidden_states=cond).sample
+        pred = self.unet(
+            unet_input(noisy, mask_lat, masked_latents.to(noisy.dtype)), t, encoder_hidden_states=cond
+        ).sample
         target = diffusion_target(self.noise_scheduler, latents, noise, t, self.prediction_type)
         per_sample = F.mse_loss(pred.float(), target, reduction="none").flatten(1).mean(dim=1)
         if self.min_snr_gamma is not None:
@@ -290,12 +294,15 @@ class InpaintModule(L.LightningModule):
     @torch.no_grad()
     def log_images(self, batch: Mapping[str, Any], max_images: int = 4) -> dict[str, torch.Tensor]:
         """Panels: masked input | glyph | output | target, in [-1, 1]."""
-        small = {k: (v[:max_images].to(self.device) if torch.is_tensor(v) else v[:max_images]) for k, v in batch.items()}
+        small = {k: (v[:max_images].to(self.device) if torch.is_tensor(v) else v[:max_images])
+                 for k, v in batch.items()}
         with self.ema_weights():
             output = self.sample(small)
         size = small["image"].shape[-2:]
-        glyph = F.interpolate(small["glyph"].float(), size=(size[0], size[0] * small["glyph"].shape[-1] // small["glyph"].shape[-2]), mode="bilinear")
-        return {"masked_input": small["masked_image"], "glyph": glyph.clamp(-1, 1), "output": output, "target": small["image"]}
+        glyph_width = size[0] * small["glyph"].shape[-1] // small["glyph"].shape[-2]
+        glyph = F.interpolate(small["glyph"].float(), size=(size[0], glyph_width), mode="bilinear")
+        return {"masked_input": small["masked_image"], "glyph": glyph.clamp(-1, 1), "output": output,
+                "target": small["image"]}
 
     # -------------------------------------------------------------- optimizers
     def configure_optimizers(self) -> Any:

@@ -76,7 +76,8 @@ def sample_inpaint(
         cond_in = torch.cat([uncond, cond])
     else:
         cond_in = cond
-    cond_in, mask_in, masked_in = cond_in.to(unet.dtype), torch.cat([mask_lat] * copies), torch.cat([masked_latents] * copies)
+    cond_in = cond_in.to(unet.dtype)
+    mask_in, masked_in = torch.cat([mask_lat] * copies), torch.cat([masked_latents] * copies)
     for t in scheduler.timesteps:
         model_latents = scheduler.scale_model_input(torch.cat([latents] * copies), t)
         x = unet_input(model_latents.to(unet.dtype), mask_in, masked_in)

@@ -105,7 +105,7 @@ def page_cells(page: PageText, word_gap: float = 1.5) -> list[_Cell]:
         boxes = [page.words[i].box for i in line]
         h = max(statistics.median(b[3] - b[1] for b in boxes), 1.0)
         run: list[int] = []
-        for k, i in enumerate(line):
+        for i in line:
             if run and page.words[i].box[0] - page.words[run[-1]].box[2] > word_gap * h:
                 cells.append(_cell(page, n, run, h))
                 run = []

@@ -47,7 +47,8 @@ MIN_FIELDS = 3
 #: Types a value under an unknown label may take from its shape alone, tried in this order.
 STRICT_SHAPES = (
     ("AMOUNT", re.compile(r"[-(]?(?:[$€£]\s?)?(?:\d{1,3}(?:[ .,']\d{3})+|\d+)[.,]\d{2}\)?(?:\s?(?:€|\$|£|EUR|USD))?")),
-    ("DATE_TIME", re.compile(r"\d{1,2}\s?[./-]\s?\d{1,2}\s?[./-]\s?\d{2,4}|\d{1,2}\s+\d{1,2}\s+\d{4}|\d{4}-\d{2}-\d{2}")),
+    ("DATE_TIME", re.compile(r"\d{1,2}\s?[./-]\s?\d{1,2}\s?[./-]\s?\d{2,4}"
+                             r"|\d{1,2}\s+\d{1,2}\s+\d{4}|\d{4}-\d{2}-\d{2}")),
     ("PHONE_NUMBER", re.compile(r"\+?[\d()][\d ()./-]{6,}\d")),
     ("ID_NUMBER", re.compile(r"(?=(?:\D*\d){5})[A-Z0-9][A-Z0-9 ./-]{4,}", re.IGNORECASE)),
 )

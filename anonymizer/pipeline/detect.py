@@ -147,9 +147,10 @@ def _pattern_specs() -> tuple[PatternSpec, ...]:
             if not (isinstance(pname, str) and pname and isinstance(regex, str) and regex):
                 raise table_fail("patterns", at, "a pattern with a name and a regex")
 
-            def part(m: re.Match[str], at: str = at) -> str:
+            def part(m: re.Match[str], at: str = at, parts: dict[str, Any] = parts) -> str:
                 if m.group(1) not in parts:
-                    raise table_fail("patterns", f"{at}.regex", f"a regex whose parts are defined ({{{m.group(1)}}} is not)")
+                    raise table_fail("patterns", f"{at}.regex",
+                                     f"a regex whose parts are defined ({{{m.group(1)}}} is not)")
                 return str(parts[m.group(1)])
 
             regex = re.sub(r"\{([A-Za-z_]\w*)\}", part, regex)
@@ -289,7 +290,7 @@ def _hf_local(model: str) -> str | None:
         from huggingface_hub import snapshot_download
 
         return snapshot_download(repo_id=model, local_files_only=True)
-    except Exception:  # not cached (LocalEntryNotFoundError), or not a valid repo id
+    except (ImportError, OSError, ValueError):  # not installed, not cached (LocalEntryNotFoundError), bad repo id
         return None
 
 

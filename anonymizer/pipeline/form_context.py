@@ -652,7 +652,8 @@ class FormContext:
                 y0, y1 = lay.band[n]
                 above = [lay.band[m][1] for m in rows if lay.band[m][1] <= y0]
                 below = [lay.band[m][0] for m in rows if lay.band[m][0] >= y1]
-                limits = ((max(above) + y0) / 2 if above else float("-inf"), (min(below) + y1) / 2 if below else float("inf"))
+                limits = ((max(above) + y0) / 2 if above else float("-inf"),
+                          (min(below) + y1) / 2 if below else float("inf"))
                 if x1 - x0 > h or x1 == right_edge:
                     out.append(Field(lab.entities, (x0, y0, x1, y1), h, words, lab.key, x1 == right_edge, limits))
         return out
@@ -766,7 +767,7 @@ class FormContext:
         while len(segments) < len(types):
             last = segments[-1].line
             hm = lay.h[last]
-            nxt = self._below(lay, last, hm, lambda t: abs(t.x0 - lead.x0) <= self.align * hm)
+            nxt = self._below(lay, last, hm, lambda t, hm=hm: abs(t.x0 - lead.x0) <= self.align * hm)
             if nxt is None or beside and self._occupied(lay, nxt.line, lx0 - h, lead.x0 - self.align * hm):
                 break
             nxt = self._shaped(lay, nxt, types[min(len(segments), len(types) - 1)])

@@ -272,7 +272,8 @@ class PersonNameRecognizer(_TokenRecognizer):
                 title = low in TITLES and k + 1 < len(tokens)
                 start = k + 1 if title else k
                 hit = person_span(tokens, start, caps, cue=title or _cued(tokens, k))
-                if hit is None and title and _capital(tokens[start], caps) and letters(tokens[start]) not in NOT_SURNAMES:
+                if (hit is None and title and _capital(tokens[start], caps)
+                        and letters(tokens[start]) not in NOT_SURNAMES):
                     hit = (start + 1, PERSON_SCORE)  # "Mr Smith"
                 if hit is None and k + 1 < len(tokens) and text[spans[k][1]:spans[k][1] + 1] == ",":
                     upper = tokens[k].isupper() and tokens[k + 1].isupper() and len(tokens[k]) > 1
@@ -281,7 +282,8 @@ class PersonNameRecognizer(_TokenRecognizer):
                         end = k + 2
                         while end < len(tokens) and _initial(tokens[end]):
                             end += 1
-                        hit = (end, PERSON_SCORE if low in family else PERSON_WEAK)  # "Doe, Jane A.", "SAUVAGE, PAULINE"
+                        # "Doe, Jane A.", "SAUVAGE, PAULINE"
+                        hit = (end, PERSON_SCORE if low in family else PERSON_WEAK)
                         start = k
                 if hit is None:
                     k += 1

@@ -202,7 +202,9 @@ class TesseractEngine:
                 if isinstance(err, pytesseract.TesseractError):
                     raise OcrError(f"tesseract failed (status {err.status}): {err.message.strip()}") from None
                 if "timeout" in str(err).lower():
-                    raise OcrTimeout(f"tesseract took longer than {self.timeout:g} s on the page (ocr.timeout)") from None
+                    raise OcrTimeout(
+                        f"tesseract took longer than {self.timeout:g} s on the page (ocr.timeout)"
+                    ) from None
                 raise OcrError(f"tesseract: {err}") from None
         words = words_from_tesseract(data, self.min_conf, 1.0 / self.scale)
         log.debug("tesseract: %d words on %d lines", len(words), len({w.line for w in words}))

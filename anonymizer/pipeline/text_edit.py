@@ -122,7 +122,8 @@ class TextEditPipeline:
             font_path = None
         glyph = GlyphRenderer(
             font_path=font_path, font_family=glyph_cfg["font_family"], canvas=glyph_cfg["canvas"],
-            margin=glyph_cfg.get("margin", 4), processor=build_glyph_processor(str(root / "text_encoder" / "processor")),
+            margin=glyph_cfg.get("margin", 4),
+            processor=build_glyph_processor(str(root / "text_encoder" / "processor")),
         )
         pipe = cls(unet, vae, conditioner.to(dtype), scheduler, glyph, config)
         return pipe.to(device)

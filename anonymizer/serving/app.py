@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import FastAPI, Query, Request, Security
@@ -55,6 +55,9 @@ from anonymizer.serving.upload import FIELD, receive_upload
 from anonymizer.serving.workers import PoolFull, WorkerPool
 
 log = logging.getLogger("anonymizer.serve")
+# the API key's security schemes (module level: the annotations of require_key are resolved in the module's globals)
+_API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="The server's API key.")
+_BEARER = HTTPBearer(auto_error=False, description="The server's API key as a bearer token.")
 
 DESCRIPTION = """\
 Anonymizes document images and PDFs: OCR → PII detection → consistent surrogates →
@@ -246,13 +249,10 @@ def build_app(settings: ServeSettings, service: DocumentService, auth: ApiKeyAut
 
     dependencies = []
     if auth.enabled:
-        api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The server's API key.")
-        bearer = HTTPBearer(auto_error=False, description="The server's API key as a bearer token.")
-
         async def require_key(
             request: Request,
-            key: str | None = Security(api_key_header),
-            token: HTTPAuthorizationCredentials | None = Security(bearer),
+            key: Annotated[str | None, Security(_API_KEY_HEADER)],
+            token: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
         ) -> None:
             presented = key if key is not None else (token.credentials if token is not None else None)
             if not auth.check(presented):
@@ -321,7 +321,8 @@ def build_app(settings: ServeSettings, service: DocumentService, auth: ApiKeyAut
         try:
             entry = admission.enter(request.client.host if request.client else "unknown")
         except ApiError as err:
-            log.warning("request %s: %d, %s", request_id, err.status, "client limit" if err.status == 429 else "uploads")
+            log.warning("request %s: %d, %s", request_id, err.status,
+                        "client limit" if err.status == 429 else "uploads")
             raise
         ticket = None
         folder = Path(tempfile.mkdtemp(prefix="anonymizer-upload-", dir=settings.upload_dir))

@@ -150,7 +150,9 @@ def run(args: argparse.Namespace) -> None:
         if not args.folder.is_dir():
             raise FileNotFoundError(f"{args.folder}: no such folder")
         if (args.folder / "manifest.json").exists() and not args.force:
-            raise FileExistsError(f"{args.folder}: already has a manifest.json (check it with `verify`; --force replaces it)")
+            raise FileExistsError(
+                f"{args.folder}: already has a manifest.json (check it with `verify`; --force replaces it)"
+            )
         manifest = write_manifest(args.folder, args.kind or infer_kind(args.folder), _export_info(args.folder))
         print(f"wrote {args.folder / 'manifest.json'} ({_summary(manifest)})")
     elif args.command == "verify":

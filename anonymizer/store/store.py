@@ -272,7 +272,9 @@ class ModelStore:
             try:
                 self.fs.info(bucket)
             except FileNotFoundError:
-                raise StoreNotFoundError(f"{self.display}: the store does not exist (no such bucket {bucket!r})") from None
+                raise StoreNotFoundError(
+                    f"{self.display}: the store does not exist (no such bucket {bucket!r})"
+                ) from None
             except PermissionError:
                 pass  # credentials scoped to objects: the operation itself reports what it may not do
 
@@ -326,7 +328,9 @@ class ModelStore:
         try:
             manifest = verify_manifest(folder)
         except MissingManifestError as err:
-            raise MissingManifestError(f"{err}; create one with `python -m anonymizer.store manifest {folder}`") from None
+            raise MissingManifestError(
+                f"{err}; create one with `python -m anonymizer.store manifest {folder}`"
+            ) from None
         if self.local:
             with translate_errors(self.display):
                 self.fs.makedirs(self.root, exist_ok=True)

@@ -55,7 +55,8 @@ def number_in(low: float, high: float | None = None, *, low_open: bool = False,
 
 
 def one_of(choices: tuple, *, allow_null: bool = False) -> tuple[Callable[[Any], bool], str]:
-    return (lambda v: (v is None and allow_null) or v in choices), f"one of {list(choices)}" + (" or null" if allow_null else "")
+    return ((lambda v: (v is None and allow_null) or v in choices),
+            f"one of {list(choices)}" + (" or null" if allow_null else ""))
 
 
 def _val_check_interval(v: Any) -> bool:
@@ -78,7 +79,8 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "data.val_size": POSITIVE,
     "trainer.max_steps": int_at_least(1, allow=(-1,)),
     "trainer.max_epochs": (lambda v: v is None or (_is_int(v) and (v >= 1 or v == -1)), "an integer >= 1, -1 or null"),
-    "trainer.val_check_interval": (_val_check_interval, "an integer >= 1 (steps), a float in (0, 1] (epoch share) or null"),
+    "trainer.val_check_interval": (_val_check_interval,
+                                   "an integer >= 1 (steps), a float in (0, 1] (epoch share) or null"),
     "trainer.log_every_n_steps": POSITIVE,
     "trainer.accumulate_grad_batches": POSITIVE,
     "trainer.num_sanity_val_steps": int_at_least(0, allow=(-1,)),
@@ -96,7 +98,8 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "model.prediction_type": one_of(PREDICTION_TYPES),
     "model.cond_dropout": number_in(0.0, 1.0),
     "logger.wandb.mode": one_of(WANDB_MODES),
-    "callbacks.model_checkpoint.every_n_train_steps": (lambda v: v is None or (_is_int(v) and v >= 0), "an integer >= 0 or null"),
+    "callbacks.model_checkpoint.every_n_train_steps": (lambda v: v is None or (_is_int(v) and v >= 0),
+                                                       "an integer >= 0 or null"),
     "callbacks.image_logger.every_n_steps": NON_NEGATIVE,
 }
 

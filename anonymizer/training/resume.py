@@ -106,7 +106,8 @@ def stopped_early(exception: BaseException, callbacks: list, output_dir: Path, g
     handler = next((c for c in callbacks if isinstance(c, LastCheckpoint)), None)
     saved = handler.saved_to if handler is not None else None
     resume = f"resume with: python -m anonymizer.train <the same overrides> hydra.run.dir={output_dir} ckpt_path=last"
-    where = f"saved {saved}; {resume}" if saved else "no checkpoint was saved at the stop (see checkpoints/ for earlier ones)"
+    where = (f"saved {saved}; {resume}" if saved
+             else "no checkpoint was saved at the stop (see checkpoints/ for earlier ones)")
     if isinstance(exception, SIGTERMException):
         signum = (handler.signal_received if handler is not None else None) or signal.SIGTERM
         log.error("Training stopped by %s at step %d; %s", signal.Signals(signum).name, global_step, where)

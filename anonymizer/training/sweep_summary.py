@@ -73,7 +73,7 @@ def read_trial(directory: Path) -> Trial:
     overrides = (yaml.safe_load(overrides_file.read_text()) or []) if overrides_file.is_file() else []
     try:
         params = parse_overrides(overrides)
-    except Exception as e:  # an unparsable file must not hide the other trials
+    except Exception as e:  # noqa: BLE001 - an unparsable file must not hide the other trials
         log.warning("Cannot parse %s: %s", overrides_file, e)
         params = {}
     number = int(directory.name) if directory.name.isdigit() else None

@@ -233,7 +233,7 @@ _EU = {
 
 
 def _eu_card(ctx: Ctx, pen: Pen, ids: Identifiers, person: Person, box: tuple[int, int, int, int]) -> None:
-    r, (x0, y0, w, h), loc = ctx.rng, box, ctx.locale
+    (x0, y0, w, h), loc = box, ctx.locale
     title, sub, labels, nationality = _EU[loc]
     band = round(h * 0.18)
     _background(ctx, x0, y0, w, h, band)

@@ -354,7 +354,7 @@ _TITLES = {"en": ["Mr", "Ms", "Mrs", "Dr"], "de": ["Herr", "Frau", "Dr."], "fr":
 
 def letter(ctx: Ctx) -> None:
     """A letter: sender block, recipient block, date, reference, subject, body with values, signature."""
-    r, p, v, lang = ctx.rng, ctx.page, ctx.values, ctx.lang
+    r, v, lang = ctx.rng, ctx.values, ctx.lang
     f = ctx.font()
     pitch = ctx.pitch(f)
     right_sender = r.random() < 0.6

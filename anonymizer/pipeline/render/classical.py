@@ -237,7 +237,7 @@ class ClassicalRenderer(BaseRenderer):
             if word not in self._page_words:
                 try:
                     self._page_words[word] = match_word(array, word[0], word[1], self.candidates, self.margin)
-                except Exception as err:  # an odd word must not stop the page (nor show its text)
+                except Exception as err:  # noqa: BLE001 - an odd word must not stop the page (nor show its text)
                     log.debug("a context word could not be measured (%s); skipped", type(err).__name__)
                     self._page_words[word] = None
             if self._page_words[word] is not None:

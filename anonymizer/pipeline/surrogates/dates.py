@@ -4,7 +4,8 @@ Recognised: numeric dates with ``/ - .`` or space separators (``12/10/1998``,
 ``1998-10-12``, ``12.10.98``, ``10/1998``), month names of the languages in
 :mod:`anonymizer.core.months` (the new month is written in the original's language and
 form: ``25 mei 2015`` → ``12 juni 2017``) and English weekday names, full or abbreviated,
-in any case (``10 Dec 1998``, ``December 10, 1998``, ``12-Oct-1998``, ``Thu, Dec 10th``), times ``H:MM[:SS[.fff]]`` with optional ``am/pm``/``a.m.`` and ISO
+in any case (``10 Dec 1998``, ``December 10, 1998``, ``12-Oct-1998``, ``Thu, Dec 10th``),
+times ``H:MM[:SS[.fff]]`` with optional ``am/pm``/``a.m.`` and ISO
 ``T`` joins. Zero-padded fields stay padded (``07/02/1999``); unpadded ones stay unpadded
 (``Dec 2``, ``9:05 pm``, ``3/7/99``), so their width may change by a digit. When day and
 month order is ambiguous (both ≤ 12) the new day is ≤ 12 too, so the surrogate is a valid

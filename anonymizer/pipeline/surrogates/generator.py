@@ -174,7 +174,7 @@ class SurrogateGenerator:
             fallback = failed or attempt >= _ATTEMPTS
             try:
                 candidates = (FALLBACK if fallback else spec).handler(draw, original, alternatives)
-            except Exception as exc:  # a bug must neither stop the page nor leak the value
+            except Exception as exc:  # noqa: BLE001 - a bug must neither stop the page nor leak the value
                 if fallback:
                     raise RuntimeError(f"no surrogate for a {etype} value") from None
                 log.warning("%s surrogate failed (%s); fallback used", etype, type(exc).__name__)

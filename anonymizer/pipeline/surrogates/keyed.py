@@ -2,7 +2,8 @@
 
 A value is never stored; it is reduced to ``HMAC-SHA256(key, type | normalised value)``
 (normalised by its type's function from :mod:`anonymizer.core.text`) and that digest seeds
-the surrogate choice and keys the in-memory mapping. With a user secret the key is derived from it, so the same secret gives the same surrogates in
+the surrogate choice and keys the in-memory mapping. With a user secret the key is derived
+from it, so the same secret gives the same surrogates in
 another process or corpus. Without one the key is ``os.urandom(32)``: a plain hash of a
 phone number or a date of birth could be reversed by hashing every candidate value, a
 keyed hash cannot without the key.

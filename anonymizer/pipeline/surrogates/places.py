@@ -119,7 +119,7 @@ def location(draw: Draw, original: str, alternatives: int = 0) -> list[str]:
             columns[i] = [lead + new + trail] * count
         elif state:
             make: Callable[[], str] = getattr(
-                fake, "state_abbr", lambda: class_preserving(fake.random, core)
+                fake, "state_abbr", lambda fake=fake, core=core: class_preserving(fake.random, core)
             )
             columns[i] = [lead + s + trail for s in _pad(draw_unlike(make, core, count), count)]
         else:

@@ -80,7 +80,7 @@ def _local_runs(draw: Draw, local: str, count: int) -> list[list[str]]:
             if len(run) == 1:
                 fake = draw.seed(role + "-initial", run.casefold(), entity_type="PERSON")
                 make = fake.first_name if role == "first" else fake.last_name
-                letter = draw_unlike(lambda: make()[:1], run, 1)[0]
+                letter = draw_unlike(lambda make=make: make()[:1], run, 1)[0]
                 out.append([apply_case(letter, run)] * count)
             else:
                 out.append(name_draws(draw, run, role, gender, count))

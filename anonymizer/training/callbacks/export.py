@@ -73,7 +73,9 @@ class ExportVAE(_ExportAtFitEnd):
         if checkpoint is not None:
             vae.load_state_dict(_submodule_state(checkpoint["state_dict"], "autoencoder."))
         vae = vae.to(pl_module.device).eval().float()
-        scaling_factor, n_images = measure_scaling_factor(vae, trainer.datamodule.val_dataloader(), pl_module.device, seed=self.seed)
+        scaling_factor, n_images = measure_scaling_factor(
+            vae, trainer.datamodule.val_dataloader(), pl_module.device, seed=self.seed
+        )
         info["scaling_factor_images"] = n_images
         log.info("Measured scaling_factor=%.5f on %d val images", scaling_factor, n_images)
         return export_autoencoder(vae.cpu(), self.export_dir, scaling_factor, info)

@@ -86,7 +86,8 @@ class ImageLogger(L.Callback):
         panel = make_panel(images)
         texts = batch.get("text")
         rows = min(v.shape[0] for v in images.values())
-        caption = make_caption(list(images), list(texts[:rows]) if isinstance(texts, (list, tuple)) else None, show_text)
+        caption = make_caption(list(images), list(texts[:rows]) if isinstance(texts, (list, tuple)) else None,
+                               show_text)
         step = trainer.global_step
         key = f"{split}/images"
         for logger in trainer.loggers:

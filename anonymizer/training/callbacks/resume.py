@@ -117,7 +117,9 @@ class RunState(L.Callback):
         self._pending_rng: dict[str, Any] | None = None
         self._batch_start_rng: dict[str, Any] | None = None
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         self._batch_start_rng = collect_rng_states()
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
@@ -127,7 +129,8 @@ class RunState(L.Callback):
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
         rng = self._batch_start_rng if self._batch_start_rng is not None else collect_rng_states()
         per_rank = _gathered(rng)
-        checkpoint[RUN_STATE_KEY] = {"rng": per_rank[0], "rng_per_rank": per_rank, "wandb_run_id": wandb_run_id(trainer)}
+        checkpoint[RUN_STATE_KEY] = {"rng": per_rank[0], "rng_per_rank": per_rank,
+                                     "wandb_run_id": wandb_run_id(trainer)}
 
     def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get(RUN_STATE_KEY) or {}
@@ -330,7 +333,8 @@ def _as_saved_on_train_batch_end(trainer: L.Trainer, exception: BaseException) -
         if saved is not None:
             counts, batches.is_last_batch, loop._batches_that_stepped = saved
             for tracker, (ready, started, processed, completed) in zip(trackers, counts):
-                tracker.ready, tracker.started, tracker.processed, tracker.completed = ready, started, processed, completed
+                tracker.ready, tracker.started = ready, started
+                tracker.processed, tracker.completed = processed, completed
 
 
 def request_graceful_stop(trainer: L.Trainer) -> None:
