@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 import warnings
 from pathlib import Path
@@ -25,6 +24,7 @@ from anonymizer.training.callbacks.metric_history import MetricHistory
 from anonymizer.training.callbacks.timing import RunTimer, process_start_time
 from anonymizer.training.ddp import RankConsistency, RankSeed, config_fingerprint, pin_children_to_this_job
 from anonymizer.training.instantiate import instantiate_callbacks, instantiate_loggers
+from anonymizer.training.sweeps import multirun_job, objective, run_trial
 
 log = logging.getLogger(__name__)
 
@@ -161,111 +161,18 @@ def _finish_wandb(loggers: list) -> None:
             wandb.finish()
 
 
-def _objective(summary: dict[str, Any]) -> float | None:
-    """The optimized metric of a run summary (``None`` when it was not logged or is NaN)."""
-    value = next(iter((summary.get("optimized_metric") or {}).values()), None)
-    return None if value is None or math.isnan(value) else value
-
-
-def _multirun_job() -> Any | None:
-    """Hydra's config of this job when it is a trial of a multirun (``-m``), else ``None``."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    if not HydraConfig.initialized():
-        return None
-    hc = HydraConfig.get()
-    return hc if hc.mode == RunMode.MULTIRUN else None
-
-
-def _failure_value(hc: Any) -> float | None:
-    """What a failed trial returns to the sweeper: the worst value for its direction.
-
-    hydra-optuna-sweeper 1.2 aborts the whole sweep when a job raises or returns None/NaN
-    (it tells Optuna FAIL, then re-raises), so a failed trial returns +inf (minimize) or
-    -inf (maximize): Optuna records it as the worst trial and TPE avoids its region. The
-    basic sweeper ignores return values; without a direction we return None.
-    """
-    from enum import Enum
-
-    from omegaconf import ListConfig
-
-    direction = OmegaConf.select(hc, "sweeper.direction", default=None)
-    if isinstance(direction, (list, ListConfig)):
-        direction = direction[0] if len(direction) == 1 else None
-    name = direction.name if isinstance(direction, Enum) else (str(direction) if direction is not None else None)
-    return {"minimize": math.inf, "maximize": -math.inf}.get(name or "")
-
-
-def _name_wandb_trial(cfg: DictConfig, hc: Any) -> None:
-    """Group a trial's W&B run under its sweep and put the trial number in its name.
-
-    group: ``logger.wandb.group`` when set, else ``<task_name>-<hparams_search>-<sweep dir name>``
-    (``sweep`` for a plain grid); name: ``<group>-trial<N>``.
-    """
-    wandb_cfg = OmegaConf.select(cfg, "logger.wandb", default=None)
-    if not isinstance(wandb_cfg, DictConfig):
-        return
-    search = OmegaConf.select(hc, "runtime.choices.hparams_search", default=None) or "sweep"
-    group = wandb_cfg.get("group") or f"{cfg.get('task_name', 'train')}-{search}-{Path(str(hc.sweep.dir)).name}"
-    wandb_cfg.group = group
-    wandb_cfg.name = f"{group}-trial{hc.job.num}"
-
-
-def _run_trial(cfg: DictConfig, hc: Any) -> float | None:
-    """One trial of a multirun: train, record ``trial_status.json``; a failure does not stop the sweep."""
-    import gc
-    import sys
-
-    from anonymizer.training.sweep_summary import parse_overrides, summarize_sweep, write_trial_status
-
-    output_dir = Path(cfg.paths.output_dir)
-    metric = cfg.get("optimized_metric")
-    overrides = [str(o) for o in hc.overrides.task]
-    record: dict[str, Any] = {"trial": int(hc.job.num), "metric": metric, "params": parse_overrides(overrides),
-                              "overrides": overrides}
-    value: float | None = None
-    try:
-        _name_wandb_trial(cfg, hc)
-        value = _objective(train(cfg))
-        if value is None:
-            raise RuntimeError(f"the optimized metric {metric!r} was not logged or is NaN")
-        record.update(status="ok", objective=value, error=None)
-    except Exception as e:  # any failure of a trial is recorded, the sweep goes on
-        log.error("Trial %s failed: %s: %s", hc.job.num, type(e).__name__, e, exc_info=True)
-        record.update(status="failed", objective=None, error=f"{type(e).__name__}: {e}")
-        value = None
-    except BaseException as e:  # Ctrl+C, SIGTERM (SystemExit): record it, then stop the sweep
-        record.update(status="interrupted", objective=None, error=f"{type(e).__name__}: {e}")
-        write_trial_status(output_dir, record)
-        summarize_sweep(hc, metric)
-        raise
-    finally:
-        if "wandb" in sys.modules:  # train() finishes its run; this covers failures before that
-            import wandb
-
-            if wandb.run is not None:
-                wandb.finish(exit_code=0 if record.get("status") == "ok" else 1)
-    if record["status"] != "ok":
-        gc.collect()  # release the failed trial's tensors (e.g. after CUDA out of memory)
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    write_trial_status(output_dir, record)
-    return value if record["status"] == "ok" else _failure_value(hc)
-
-
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """Hydra entry; returns the optimized metric (``None`` when it was not logged).
 
     In a multirun (``-m``) each trial's exceptions are caught and recorded in
-    ``<trial dir>/trial_status.json`` so the sweep goes on (see :func:`_run_trial`);
+    ``<trial dir>/trial_status.json`` so the sweep goes on (see :func:`anonymizer.training.sweeps.run_trial`);
     a single run lets them propagate.
     """
-    hc = _multirun_job()
+    hc = multirun_job()
     if hc is not None:
-        return _run_trial(cfg, hc)
-    return _objective(train(cfg))
+        return run_trial(cfg, hc, train)
+    return objective(train(cfg))
 
 
 if __name__ == "__main__":
