@@ -46,9 +46,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from load_test_serve import started_server, synthetic_pages  # noqa: E402
+from load_test_serve import started_server, synthetic_pages  # noqa: E402 - after the sys.path setup above
 
-from tests.crafted_files import heavy_pdf, response_status, stalled_upload  # noqa: E402
+from tests.crafted_files import heavy_pdf, response_status, stalled_upload  # noqa: E402 - after the sys.path setup above
 
 
 class Phase:

@@ -74,8 +74,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from anonymizer.core.geometry import Box  # noqa: E402
-from anonymizer.evaluation.anonymization_scores import (  # noqa: E402
+from anonymizer.core.geometry import Box  # noqa: E402 - after the sys.path setup above
+from anonymizer.evaluation.anonymization_scores import (  # noqa: E402 - after the sys.path setup above
     covered,
     leaked_entities,
     page_truth,
@@ -291,7 +291,9 @@ def code_state() -> str:
     digest = hashlib.sha256()
     for path in sorted((ROOT / "anonymizer").rglob("*.py")):
         digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-    return f"commit {head}" + (f" + uncommitted changes (anonymizer/*.py sha256 {digest.hexdigest()[:12]})" if dirty else "")
+    if not dirty:
+        return f"commit {head}"
+    return f"commit {head} + uncommitted changes (anonymizer/*.py sha256 {digest.hexdigest()[:12]})"
 
 
 def pct(a: int, b: int) -> str:
@@ -310,7 +312,9 @@ def ratio(a: float | None, b: float | None, floor: float = 0.0) -> str:
     return f"{a / b:.2f}"
 
 
-def report(args: argparse.Namespace, names: Sequence[str], tallies: dict[str, Tally], truth_totals: dict[str, Any]) -> str:
+def report(
+    args: argparse.Namespace, names: Sequence[str], tallies: dict[str, Tally], truth_totals: dict[str, Any]
+) -> str:
     n = args.pages
     t = {s: tallies[s] for s in names}
     total = {s: sum(t[s].seconds) for s in names}
@@ -348,7 +352,8 @@ def report(args: argparse.Namespace, names: Sequence[str], tallies: dict[str, Ta
     row("leak rate without AMOUNT (no recognizer or form label for totals in either)",
         {s: pct(sum(t[s].leaked.values()) - t[s].leaked["AMOUNT"], rest) for s in names})
     row("leaks of values not readable in the input", {s: str(t[s].leaked_unreadable) for s in names})
-    row("non-sensitive OCR words preserved (IoU >= %.1f)" % args.iou, {s: pct(t[s].kept, t[s].kept_of) for s in names})
+    row(f"non-sensitive OCR words preserved (IoU >= {args.iou:.1f})",
+        {s: pct(t[s].kept, t[s].kept_of) for s in names})
     row("surrogate lines read back in their boxes",
         {s: pct(t[s].sur_read, t[s].sur_checked) if s in ("ours", "ours_noverify") else "n/a" for s in names})
     row("verification fallback boxes (total)",
@@ -367,7 +372,8 @@ def report(args: argparse.Namespace, names: Sequence[str], tallies: dict[str, Ta
                + " | ".join(pct(sum(t[s].leaked.values()), n_readable) for s in names) + " | "
                + " | ".join(pct(sum(t[s].covered.values()), n_entities) for s in names) + " |")
 
-    command = "OMP_NUM_THREADS=1 python " + " ".join(shlex.quote(a) for a in ["experiments/bench_anonymize.py", *sys.argv[1:]])
+    argv = ["experiments/bench_anonymize.py", *sys.argv[1:]]
+    command = "OMP_NUM_THREADS=1 python " + " ".join(shlex.quote(a) for a in argv)
     lines = [
         f"### {n} pages, {'with scan effects' if args.scan else 'clean'} (seed {args.seed}, "
         f"{datetime.date.today().isoformat()})",
@@ -460,7 +466,7 @@ def main() -> None:
         if args.tracemalloc:
             for s in order:
                 try:
-                    tallies[s].traced.append(traced_peak(lambda: systems[s].run(image)))
+                    tallies[s].traced.append(traced_peak(lambda s=s, image=image: systems[s].run(image)))
                 except Exception:  # noqa: BLE001 - already counted in the timed pass
                     pass
         for s in names:

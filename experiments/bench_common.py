@@ -35,7 +35,9 @@ def compose_cfg(experiment: str, overrides: list[str]) -> DictConfig:
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="train", overrides=[f"+experiment={experiment}", "paths.output_dir=/tmp/bench", *overrides])
+        return compose(
+            config_name="train", overrides=[f"+experiment={experiment}", "paths.output_dir=/tmp/bench", *overrides]
+        )
 
 
 class FixedBatches(torch.utils.data.Dataset):
@@ -65,7 +67,9 @@ def lightning_seconds(model: L.LightningModule, batches: list[dict], steps: int,
     return time.perf_counter() - start
 
 
-def interleaved_medians(runs: dict[str, Callable[[int], float]], steps: int, warm: int, repeats: int) -> dict[str, float]:
+def interleaved_medians(
+    runs: dict[str, Callable[[int], float]], steps: int, warm: int, repeats: int
+) -> dict[str, float]:
     """Median seconds of ``steps`` steps per run, warm-up steps subtracted, runs interleaved."""
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
@@ -77,4 +81,5 @@ def interleaved_medians(runs: dict[str, Callable[[int], float]], steps: int, war
 def machine() -> str:
     """One line describing where the benchmark ran."""
     gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
-    return f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, threads {torch.get_num_threads()}{gpu}"
+    return (f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+            f"threads {torch.get_num_threads()}{gpu}")

@@ -50,9 +50,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from anonymizer.data.records import PageRecord, Word  # noqa: E402
-from anonymizer.data.synth_pages import BASE_KINDS, PageConfig, generate_page  # noqa: E402
-from anonymizer.data.synth_pages.scan import ScanConfig  # noqa: E402
+from anonymizer.data.records import PageRecord, Word  # noqa: E402 - after the sys.path setup above
+from anonymizer.data.synth_pages import BASE_KINDS, PageConfig, generate_page  # noqa: E402 - after the sys.path setup above
+from anonymizer.data.synth_pages.scan import ScanConfig  # noqa: E402 - after the sys.path setup above
 
 COVER = 0.5  # an entity is found when this share of its word-box area is covered
 INSIDE = 0.5  # a detection box is correct when this share of it lies in sensitive entities

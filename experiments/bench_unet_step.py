@@ -174,7 +174,8 @@ def main() -> None:
     bs = cfg.data.batch_size
     light, bare = bs * args.steps / medians["lightning"], bs * args.steps / medians["bare"]
     print(f"\nInpainting UNet benchmark ({machine()})")
-    print(f"{cfg.data.resolution}-px samples, batch {bs}, {args.steps} timed steps x {args.repeats} repeats (medians)\n")
+    print(f"{cfg.data.resolution}-px samples, batch {bs}, "
+          f"{args.steps} timed steps x {args.repeats} repeats (medians)\n")
     print("| measure | value |\n|---|---|")
     print(f"| bare PyTorch loop, images/s | {bare:.1f} |")
     print(f"| InpaintModule + Trainer, images/s | {light:.1f} |")

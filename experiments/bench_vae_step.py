@@ -85,7 +85,8 @@ def main() -> None:
     supply = data_rate(datamodule, args.data_batches)
 
     print(f"\nVAE training step benchmark ({machine()})")
-    print(f"crop {cfg.data.crop_size}px, batch {bs}, {args.steps} timed steps x {args.repeats} interleaved repeats (medians)\n")
+    print(f"crop {cfg.data.crop_size}px, batch {bs}, "
+          f"{args.steps} timed steps x {args.repeats} interleaved repeats (medians)\n")
     print("| measure | value |")
     print("|---|---|")
     print(f"| bare PyTorch loop, images/s | {bare_ips:.1f} |")

@@ -43,17 +43,22 @@ def vae_curve(run: Path, n: int, seed: int) -> list[dict]:
         step = int(re.search(r"step_(\d+)", ckpt.name).group(1))
         vae = hydra.utils.instantiate(cfg.model.autoencoder)
         state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
-        vae.load_state_dict({k.removeprefix("autoencoder."): v for k, v in state.items() if k.startswith("autoencoder.")})
+        vae.load_state_dict(
+            {k.removeprefix("autoencoder."): v for k, v in state.items() if k.startswith("autoencoder.")}
+        )
         results = evaluate_vae(vae.eval(), samples, None, edges, batch_size=16, seed=seed, keep_images=False)
         overall = summarize_vae(results, edges)["all"]
-        rows.append({"step": step, **{k: overall[k] for k in ("psnr", "cer_original", "cer_reconstruction", "cer_delta")}})
+        keys = ("psnr", "cer_original", "cer_reconstruction", "cer_delta")
+        rows.append({"step": step, **{k: overall[k] for k in keys}})
         print(f"step {step}: {rows[-1]}", flush=True)
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run", type=Path, help="a training run's output dir (with checkpoints/ and config_resolved.yaml)")
+    parser.add_argument(
+        "run", type=Path, help="a training run's output dir (with checkpoints/ and config_resolved.yaml)"
+    )
     parser.add_argument("--n", type=int, default=200, help="evaluation crops (as task=vae n)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -64,7 +69,8 @@ def main() -> None:
     print("| step | PSNR (dB) | CER originals | CER reconstructions | ΔCER |")
     print("|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['step']} | {r['psnr']:.2f} | {r['cer_original']:.4f} | {r['cer_reconstruction']:.4f} | {r['cer_delta']:+.4f} |")
+        print(f"| {r['step']} | {r['psnr']:.2f} | {r['cer_original']:.4f} | "
+              f"{r['cer_reconstruction']:.4f} | {r['cer_delta']:+.4f} |")
     summary = args.run / "summary.json"
     if summary.is_file():
         history = json.loads(summary.read_text()).get("history") or []

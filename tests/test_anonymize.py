@@ -158,7 +158,9 @@ def test_surrogates_are_consistent_within_a_document_and_across_with_a_secret(tm
 
     from anonymizer.data.fonts import find_fonts
 
-    face = next(f for f in find_fonts(families=("DejaVuSans",)) if f.family == "DejaVuSans" and not f.bold and not f.italic)
+    face = next(
+        f for f in find_fonts(families=("DejaVuSans",)) if f.family == "DejaVuSans" and not f.bold and not f.italic
+    )
     font = ImageFont.truetype(face.path, 24)
     image = Image.new("RGB", (760, 260), "white")
     draw = ImageDraw.Draw(image)
@@ -213,7 +215,9 @@ def test_bad_inputs_fail_alone_with_reasons_and_exit_code(tmp_path: Path, capsys
     assert code == FAILED
     console = capsys.readouterr().out
     assert "1 done, 6 failed" in console
-    reasons = {p.name.removesuffix(AUDIT_SUFFIX): json.loads(p.read_text())["reason"] for p in out.glob("*" + AUDIT_SUFFIX)}
+    reasons = {
+        p.name.removesuffix(AUDIT_SUFFIX): json.loads(p.read_text())["reason"] for p in out.glob("*" + AUDIT_SUFFIX)
+    }
     assert reasons["good.png"] is None and (out / "good.png").is_file()
     assert "empty" in reasons["empty.png"]
     assert "truncated" in reasons["truncated.png"] or "corrupt" in reasons["truncated.png"]
@@ -308,7 +312,9 @@ def test_multipage_tiff_and_pdf_keep_format_pages_and_drop_the_text_layer(tmp_pa
 
     from anonymizer.data.fonts import find_fonts
 
-    face = next(f for f in find_fonts(families=("DejaVuSans",)) if f.family == "DejaVuSans" and not f.bold and not f.italic)
+    face = next(
+        f for f in find_fonts(families=("DejaVuSans",)) if f.family == "DejaVuSans" and not f.bold and not f.italic
+    )
     font = ImageFont.truetype(face.path, 24)
 
     def page(text: str) -> Image.Image:
@@ -346,9 +352,13 @@ def test_redact_renderer_from_the_command_line(tmp_path: Path) -> None:
 
     from anonymizer.data.fonts import find_fonts
 
-    face = next(f for f in find_fonts(families=("DejaVuSans",)) if f.family == "DejaVuSans" and not f.bold and not f.italic)
+    face = next(
+        f for f in find_fonts(families=("DejaVuSans",)) if f.family == "DejaVuSans" and not f.bold and not f.italic
+    )
     image = Image.new("RGB", (600, 100), "white")
-    ImageDraw.Draw(image).text((20, 35), "Email: jo.smith@corp-mail.org", font=ImageFont.truetype(face.path, 24), fill="black")
+    ImageDraw.Draw(image).text(
+        (20, 35), "Email: jo.smith@corp-mail.org", font=ImageFont.truetype(face.path, 24), fill="black"
+    )
     image.save(tmp_path / "a.png")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-m", "anonymizer.anonymize", f"input={tmp_path / 'a.png'}",

@@ -91,7 +91,10 @@ def test_pretrained_autoencoder_loads_from_a_local_folder(tmp_path: Path) -> Non
     loaded = hydra.utils.instantiate(cfg2.model.autoencoder)
     assert list(loaded.config.block_out_channels) == list(model.autoencoder.config.block_out_channels)
     with pytest.raises(Exception, match="no such folder"):
-        hydra.utils.instantiate(compose_train(tmp_path, ["model/autoencoder=sd2", f"model.autoencoder.pretrained={tmp_path / 'nothing'}"]).model.autoencoder)
+        missing = compose_train(
+            tmp_path, ["model/autoencoder=sd2", f"model.autoencoder.pretrained={tmp_path / 'nothing'}"]
+        )
+        hydra.utils.instantiate(missing.model.autoencoder)
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(Exception, match="could not load AutoencoderKL"):

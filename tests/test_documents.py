@@ -326,7 +326,11 @@ def test_max_pixels_raster_rejected_from_header(tmp_path: Path, monkeypatch: pyt
     decoded = []
     original = Image.Image.load
     monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(1) or original(self))
-    expect_error(lambda: load_page(path, max_pixels=9_999), path, r"^100×100 = 10000 pixels exceeds the limit of 9999 \(max_pixels\)$")
+    expect_error(
+        lambda: load_page(path, max_pixels=9_999),
+        path,
+        r"^100×100 = 10000 pixels exceeds the limit of 9999 \(max_pixels\)$",
+    )
     assert decoded == []
     monkeypatch.undo()
     assert load_page(path, max_pixels=10_000).size == (100, 100)
@@ -398,7 +402,9 @@ def test_directory(tmp_path: Path, reader) -> None:
     expect_error(lambda: reader(path), path, "^not a regular file$")
 
 
-@pytest.mark.parametrize(("name", "shown"), [("anim.gif", "'.gif'"), ("notes.txt", "'.txt'"), ("README", "'(no extension)'")])
+@pytest.mark.parametrize(
+    ("name", "shown"), [("anim.gif", "'.gif'"), ("notes.txt", "'.txt'"), ("README", "'(no extension)'")]
+)
 def test_unsupported_extension(tmp_path: Path, reader, name: str, shown: str) -> None:
     path = tmp_path / name
     if name.endswith(".gif"):
@@ -495,8 +501,8 @@ def test_page_out_of_range_single_page(rect_pdf: Path, tmp_path: Path) -> None:
     png = tmp_path / "one.png"
     Image.new("RGB", (8, 8)).save(png)
     for path in (png, rect_pdf):
-        expect_error(lambda: load_page(path, 1), path, r"^page 1 out of range: the file has 1 page\(s\)$")
-        expect_error(lambda: page_size(path, 1), path, r"^page 1 out of range")
+        expect_error(lambda path=path: load_page(path, 1), path, r"^page 1 out of range: the file has 1 page\(s\)$")
+        expect_error(lambda path=path: page_size(path, 1), path, r"^page 1 out of range")
 
 
 @pytest.mark.parametrize("page", [-1, True, 1.0, "0"])
@@ -533,9 +539,9 @@ def test_invalid_max_pages(rect_pdf: Path, max_pages: object) -> None:
 def test_invalid_dpi(rect_pdf: Path, three_page_tiff: Path, dpi: object) -> None:
     pattern = rf"^dpi must be a number in \(0, {MAX_DPI}\], got {re.escape(repr(dpi))}$"
     for path in (rect_pdf, three_page_tiff):  # checked for raster files too: a config error
-        expect_error(lambda: load_page(path, 0, dpi=dpi), path, pattern)
-        expect_error(lambda: page_size(path, 0, dpi=dpi), path, pattern)
-        expect_error(lambda: list(iter_pages(path, dpi=dpi)), path, pattern)
+        expect_error(lambda path=path: load_page(path, 0, dpi=dpi), path, pattern)
+        expect_error(lambda path=path: page_size(path, 0, dpi=dpi), path, pattern)
+        expect_error(lambda path=path: list(iter_pages(path, dpi=dpi)), path, pattern)
     with pytest.raises(ValueError, match="dpi must be a number"):
         documents.check_dpi(dpi)
 

@@ -139,7 +139,9 @@ def test_text_edit_glyph_effect_is_zero_for_a_model_that_ignores_its_glyph() -> 
     from anonymizer.evaluation.text_edit import TextEditResult, summarize_text_edit
 
     def result(text: str, target: str, recon: str, edit: str) -> TextEditResult:
-        return TextEditResult("s", 12.0, "all", text, target, ocr_original=text, ocr_reconstruction=recon, ocr_edit=edit)
+        return TextEditResult(
+            "s", 12.0, "all", text, target, ocr_original=text, ocr_reconstruction=recon, ocr_edit=edit
+        )
 
     writes = [result("1234", "5678", "1234", "5678"), result("ab", "cd", "ab", "cd")]
     ignores = [result("1234", "5678", "1239", "1239"), result("ab", "cd", "xb", "xb")]
@@ -345,7 +347,8 @@ def test_notebook_api_for_one_page() -> None:
 
     anonymizer, cfg = build_anonymizer(["renderer=redact"])
     assert cfg.renderer.name == "redact"
-    page = next(synthetic_pages(1, 2, {"width": 600, "height": 700, "kinds": {"form": 1.0}, "scan": {"enabled": False}}))
+    spec = {"width": 600, "height": 700, "kinds": {"form": 1.0}, "scan": {"enabled": False}}
+    page = next(synthetic_pages(1, 2, spec))
     result = evaluate_page(anonymizer, page)
     assert isinstance(anonymizer.page_anonymizer.ocr, CachedOcr) and result.error is None
     assert result.output.size == page.image.size and result.audit["entities"]

@@ -203,13 +203,17 @@ def test_pillow_limit_checked_on_later_frames(tmp_path: Path, monkeypatch) -> No
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5_000)
     assert pillow_pixel_limit() == 10_000
     assert load_image_rgb(path, max_pixels=None, frame=0).size == (10, 10)
-    _raises(path, r"^decompression bomb: 200×100 = 20000 pixels exceeds Pillow's limit of 10000", max_pixels=None, frame=1)
+    _raises(
+        path, r"^decompression bomb: 200×100 = 20000 pixels exceeds Pillow's limit of 10000", max_pixels=None, frame=1
+    )
 
 
 def test_check_pixel_count_messages(tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "x.png"
     check_pixel_count(path, 10, 10, 100)  # at the limit: fine
-    with pytest.raises(ImageLoadError, match=r"x\.png: p 1: 10×11 = 110 pixels exceeds the limit of 100 \(max_pixels; hint\)$"):
+    with pytest.raises(
+        ImageLoadError, match=r"x\.png: p 1: 10×11 = 110 pixels exceeds the limit of 100 \(max_pixels; hint\)$"
+    ):
         check_pixel_count(path, 10, 11, 100, where="p 1: ", hint="; hint")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
     assert pillow_pixel_limit() is None

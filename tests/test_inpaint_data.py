@@ -101,7 +101,12 @@ def test_window_is_padded_with_paper_when_the_page_is_small() -> None:
 
 @pytest.mark.parametrize(
     ("box", "why"),
-    [((300, 300, 310, 310), "outside"), ((-30, 10, -5, 20), "outside"), ((10, 10, 10, 20), "zero"), ((10, 30, 40, 20), "zero")],
+    [
+        ((300, 300, 310, 310), "outside"),
+        ((-30, 10, -5, 20), "outside"),
+        ((10, 10, 10, 20), "zero"),
+        ((10, 30, 40, 20), "zero"),
+    ],
 )
 def test_bad_boxes_raise_naming_the_box(box: tuple, why: str) -> None:
     with pytest.raises(ValueError, match=re.escape(f"box {box!r}") + f".*{why}"):
@@ -183,7 +188,10 @@ def test_sample_text_is_the_run_of_words_under_the_mask(samples: InpaintSamples)
         assert s["text"] == choice.text == " ".join(w.text for w in choice.words) and s["glyph_matches"]
         assert 1 <= len(choice.words) <= samples.max_words
         x0, y0, x1, y1 = choice.box
-        inside = [w for w in choice.crop.words if x0 <= (w.box[0] + w.box[2]) / 2 <= x1 and y0 <= (w.box[1] + w.box[3]) / 2 <= y1]
+        inside = [
+            w for w in choice.crop.words
+            if x0 <= (w.box[0] + w.box[2]) / 2 <= x1 and y0 <= (w.box[1] + w.box[3]) / 2 <= y1
+        ]
         assert sorted(inside, key=lambda w: w.box[0]) == choice.words
         wx0, wy0, wx1, _ = s["window"].tolist()
         scale = samples.resolution / (wx1 - wx0)
@@ -209,7 +217,8 @@ def check_batch(batch: dict, b: int, r: int, s: int) -> None:
     assert batch["mask"].shape == (b, 1, r, r) and batch["glyph"].shape == (b, 3, s, s)
     assert batch["window"].shape == (b, 4) and batch["glyph_matches"].dtype == torch.bool
     assert batch["glyph_matches"].shape == (b,)
-    assert isinstance(batch["text"], list) and len(batch["text"]) == b and all(isinstance(t, str) and t for t in batch["text"])
+    assert isinstance(batch["text"], list) and len(batch["text"]) == b
+    assert all(isinstance(t, str) and t for t in batch["text"])
     assert batch["image"].min() >= -1 and batch["image"].max() <= 1
     assert torch.equal(batch["masked_image"], batch["image"] * (batch["mask"] < 0.5))
 

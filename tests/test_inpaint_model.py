@@ -17,7 +17,9 @@ from tests.conftest import INPAINT_OVERRIDES, TINY_OVERRIDES, compose_train
 
 
 def make_module(tmp_path: Path, overrides: list[str] | None = None, base: list[str] | None = None):
-    cfg = compose_train(tmp_path, (INPAINT_OVERRIDES if base is None else base) + (overrides or []), experiment="unet_inpaint")
+    cfg = compose_train(
+        tmp_path, (INPAINT_OVERRIDES if base is None else base) + (overrides or []), experiment="unet_inpaint"
+    )
     torch.manual_seed(0)
     return hydra.utils.instantiate(cfg.model), cfg
 
@@ -91,7 +93,8 @@ def test_loss_variants_backpropagate(tmp_path: Path, overrides: list[str]) -> No
 
 
 def test_bad_module_arguments(tmp_path: Path) -> None:
-    for override, message in [("model.prediction_type=sample", "prediction_type"), ("model.cond_dropout=1.5", "cond_dropout"),
+    for override, message in [("model.prediction_type=sample", "prediction_type"),
+                              ("model.cond_dropout=1.5", "cond_dropout"),
                               ("model.ema_decay=1.0", "ema_decay"), ("model.min_snr_gamma=-1", "min_snr_gamma")]:
         with pytest.raises(Exception, match=message):
             make_module(tmp_path, [override])
@@ -170,11 +173,13 @@ def test_pretrained_folders_load_through_the_user_configs(tmp_path: Path) -> Non
     dec = TrOCRConfig(d_model=32, decoder_layers=1, decoder_attention_heads=2, decoder_ffn_dim=64, vocab_size=50)
     trocr = tmp_path / "trocr-like"
     VisionEncoderDecoderModel(VisionEncoderDecoderConfig.from_encoder_decoder_configs(enc, dec)).save_pretrained(trocr)
-    ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3).save_pretrained(trocr)
+    processor = ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    processor.save_pretrained(trocr)
+    base = [o for o in INPAINT_OVERRIDES if not o.startswith(("model.unet.", "model.glyph_encoder."))]
     loaded, cfg = make_module(tmp_path, ["model/unet=sd2", f"model.unet.pretrained={repo}",
                                          "model/glyph_encoder=trocr_base", f"model.glyph_encoder.pretrained={trocr}",
                                          f"data.glyph.processor.pretrained={trocr}"],
-                              base=[o for o in INPAINT_OVERRIDES if not o.startswith(("model.unet.", "model.glyph_encoder."))])
+                              base=base)
     for name, param in module.unet.named_parameters():
         assert torch.equal(param, dict(loaded.unet.named_parameters())[name])
     datamodule = hydra.utils.instantiate(cfg.data)
@@ -210,7 +215,9 @@ def test_noise_is_added_in_float32_under_bf16_autocast(tmp_path: Path) -> None:
     seen = capture_unet_input(module)
     acp = module.noise_scheduler.alphas_cumprod[0]
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        module.diffusion_loss(batch, generator=torch.Generator().manual_seed(3), timesteps=torch.zeros(2, dtype=torch.long))
+        module.diffusion_loss(
+            batch, generator=torch.Generator().manual_seed(3), timesteps=torch.zeros(2, dtype=torch.long)
+        )
         g = torch.Generator().manual_seed(3)
         latents = module.encode_latents(batch["image"], g).float()
     noise = torch.randn(latents.shape, generator=g)
@@ -244,8 +251,8 @@ def test_ema_averages_the_glyph_projection_and_a_trained_encoder(tmp_path: Path)
 def test_a_checkpoint_whose_ema_covered_the_unet_only_still_loads(tmp_path: Path, caplog) -> None:
     module, _ = make_module(tmp_path)
     n_unet = len(list(module.unet.parameters()))
-    old = {"state_dict": module.state_dict(), "ema": {**module.ema.state_dict(),
-                                                       "shadow_params": [p + 1 for p in module.ema.shadow_params[:n_unet]]}}
+    shadow = [p + 1 for p in module.ema.shadow_params[:n_unet]]
+    old = {"state_dict": module.state_dict(), "ema": {**module.ema.state_dict(), "shadow_params": shadow}}
     fresh, _ = make_module(tmp_path)
     with caplog.at_level("WARNING"):
         fresh.on_load_checkpoint(old)
@@ -265,7 +272,9 @@ def test_training_image_panels_use_the_ema_weights(tmp_path: Path) -> None:
     raw = module.unet.conv_in.weight.detach().clone()
     used = []
     sample = module.sample
-    module.sample = lambda batch, **kw: (used.append(module.unet.conv_in.weight.detach().clone()), sample(batch, **kw))[1]
+    module.sample = lambda batch, **kw: (
+        used.append(module.unet.conv_in.weight.detach().clone()), sample(batch, **kw)
+    )[1]
     module.eval()  # as ImageLogger._log does
     panels = module.log_images(fake_batch(), max_images=2)
     assert torch.equal(used[-1], expected) and panels["output"].shape == (2, 3, 32, 32)
@@ -275,8 +284,12 @@ def test_training_image_panels_use_the_ema_weights(tmp_path: Path) -> None:
 def test_resolution_must_suit_the_downsampling(tmp_path: Path) -> None:
     from anonymizer.training.config_checks import ConfigError
 
-    cfg = compose_train(tmp_path, INPAINT_OVERRIDES + ["data.resolution=36", "data.crop_side=36"], experiment="unet_inpaint")
-    with pytest.raises(ConfigError, match=r"data.resolution=36 must be a multiple of 8 = 4 \(vae\) x 2 \(unet\).*32 or 40"):
+    cfg = compose_train(
+        tmp_path, INPAINT_OVERRIDES + ["data.resolution=36", "data.crop_side=36"], experiment="unet_inpaint"
+    )
+    with pytest.raises(
+        ConfigError, match=r"data.resolution=36 must be a multiple of 8 = 4 \(vae\) x 2 \(unet\).*32 or 40"
+    ):
         train(cfg)
 
 
@@ -304,13 +317,17 @@ def test_glyph_effect_separates_a_model_that_writes_its_glyph_from_one_that_igno
     def writes_its_glyph(b, seed=0, **kwargs):
         return torch.stack([images[next(i for i in range(3) if torch.equal(g, glyphs[i]))] for g in b["glyph"]])
 
-    for sample, own, shuffled in ((writes_its_glyph, 0.0, 0.7), (lambda b, seed=0, **kw: images[[1, 2, 0]], 0.7, 0.7)):
+    def ignores_it(b, seed=0, **kwargs):
+        return images[[1, 2, 0]]
+
+    # (sampler, its CER with the batch's own glyphs, the least CER with the glyphs shuffled)
+    for sample, own, shuffled in ((writes_its_glyph, 0.0, 0.7), (ignores_it, 0.7, 0.7)):
         module, _ = make_module(tmp_path)
         module.sample = sample
         module.validation_step(batch, 0)
         cer, cer_shuffled = float(module.val_ocr_cer.compute()), float(module.val_ocr_cer_shuffled.compute())
         if own == 0.0:  # reads its own text where it wrote it, the other texts with the other glyphs
-            assert cer <= 0.1 and cer_shuffled >= 0.7 and float(module.val_ocr_acc.compute()) >= 2 / 3
+            assert cer <= 0.1 and cer_shuffled >= shuffled and float(module.val_ocr_acc.compute()) >= 2 / 3
             assert float(module.val_ocr_acc_shuffled.compute()) == 0.0
         else:  # the same wrong output whatever the glyph: no effect
-            assert cer == cer_shuffled >= 0.7
+            assert cer >= own and cer == cer_shuffled >= shuffled

@@ -241,6 +241,8 @@ def test_possessive_labels_name_their_noun(detector):
 
 
 def test_emails_that_ocr_split(detector):
-    assert found(detector, ["Contact: maria.lopez @ example.net today"]) == [("EMAIL_ADDRESS", "maria.lopez @ example.net")]
+    assert found(detector, ["Contact: maria.lopez @ example.net today"]) == [
+        ("EMAIL_ADDRESS", "maria.lopez @ example.net")
+    ]
     assert found(detector, ["write to maria.lopez@ example net now"]) == [("EMAIL_ADDRESS", "maria.lopez@ example net")]
     assert not [t for t, _ in found(detector, ["Twitter @handle here", "at 5 @ 3.com"]) if t == "EMAIL_ADDRESS"]

@@ -84,7 +84,8 @@ def test_each_weight_scales_its_term(rec_kind: str) -> None:
     mean, logvar = torch.randn(2, 4, 8, 8), torch.randn(2, 4, 8, 8)
 
     def total(kl_w: float, p_w: float) -> dict[str, torch.Tensor]:
-        return VAELoss(perceptual, rec_kind=rec_kind, kl_weight=kl_w, perceptual_weight=p_w)(target, recon, mean, logvar)
+        loss = VAELoss(perceptual, rec_kind=rec_kind, kl_weight=kl_w, perceptual_weight=p_w)
+        return loss(target, recon, mean, logvar)
 
     base = total(0.0, 0.0)
     expected_rec = (recon - target).abs().mean() if rec_kind == "l1" else (recon - target).pow(2).mean()

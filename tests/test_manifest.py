@@ -82,7 +82,10 @@ def _flip_byte(path: Path) -> None:
     "damage, message",
     [
         (lambda d: _flip_byte(d / WEIGHTS), f"{WEIGHTS}: checksum mismatch"),
-        (lambda d: (d / WEIGHTS).write_bytes((d / WEIGHTS).read_bytes()[:-10]), f"{WEIGHTS}: size \\d+ bytes, expected"),
+        (
+            lambda d: (d / WEIGHTS).write_bytes((d / WEIGHTS).read_bytes()[:-10]),
+            f"{WEIGHTS}: size \\d+ bytes, expected",
+        ),
         (lambda d: (d / "config.json").unlink(), "config.json: missing"),
         (lambda d: (d / "extra.bin").write_bytes(b"x"), f"extra.bin: not listed in {MANIFEST_NAME}"),
         (lambda d: (d / MANIFEST_NAME).write_text("{not json"), f"{MANIFEST_NAME} is not valid JSON"),
@@ -128,7 +131,8 @@ def test_kind_and_schema_are_checked(vae_dir: Path) -> None:
 
 
 def test_resolver_policy_for_local_sources(tmp_path: Path, vae_dir: Path) -> None:
-    assert resolve_model_path("stabilityai/stable-diffusion-2-inpainting") == "stabilityai/stable-diffusion-2-inpainting"
+    hub_id = "stabilityai/stable-diffusion-2-inpainting"
+    assert resolve_model_path(hub_id) == hub_id
     plain = tmp_path / "plain"
     tiny_vae().save_pretrained(plain)  # a plain diffusers folder: no manifest needed
     assert resolve_model_path(plain) == str(plain)

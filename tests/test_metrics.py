@@ -239,7 +239,9 @@ def _ink_page() -> tuple[Image.Image, PageRecord]:
     draw.rectangle((70, 34, 90, 35), fill="black")  # the phone printed a second time (box 68..92 x 30..40)
     record = page()
     words = [*record.words, Word("555-1234", (68, 30, 92, 40), line=2)]
-    entities = [Entity("PERSON", (1, 2), True, scope="personal"), Entity("PHONE_NUMBER", (4, 5), True, scope="business")]
+    entities = [
+        Entity("PERSON", (1, 2), True, scope="personal"), Entity("PHONE_NUMBER", (4, 5), True, scope="business")
+    ]
     return image, PageRecord(id="p", image="p.png", width=100, height=50, words=words, entities=entities,
                              plain=["Name", "Phone", "absent"])
 
@@ -292,7 +294,9 @@ def test_score_page_pixels_and_scope() -> None:
 def test_height_buckets() -> None:
     edges = check_edges([12, 16.5])
     assert bucket_labels(edges) == ["<12", "12-16.5", ">=16.5"]
-    assert [bucket_of(v, edges) for v in (11.9, 12, 16.4, 16.5, 40)] == ["<12", "12-16.5", "12-16.5", ">=16.5", ">=16.5"]
+    assert [bucket_of(v, edges) for v in (11.9, 12, 16.4, 16.5, 40)] == [
+        "<12", "12-16.5", "12-16.5", ">=16.5", ">=16.5"
+    ]
     assert bucket_labels([]) == ["all"]
     for bad, message in [([16, 12], "strictly increasing"), ([12, 12], "strictly increasing"),
                          ([0, 4], "positive"), (["a"], "positive"), ("12", "list")]:

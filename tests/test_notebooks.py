@@ -25,7 +25,9 @@ def test_notebook_is_stored_without_outputs(path: Path) -> None:
     nbformat.validate(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: clear the outputs before committing"
+            assert cell.outputs == [] and cell.execution_count is None, (
+                f"{path.name}: clear the outputs before committing"
+            )
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, f"{path.name}: needs exactly one cell tagged 'parameters'"
 
@@ -104,7 +106,9 @@ def test_anonymization_demo_runs(tmp_path: Path) -> None:
     assert "verification" in text and "| covered | labelled |" in text
     # the audit table shows no original sensitive value
     _, record = generate_page(3, seed=0)
-    audit_cells = [json.dumps(c.get("outputs", [])) for c in nb.cells if c.cell_type == "code" and "display(Markdown" in c.source]
+    audit_cells = [
+        json.dumps(c.get("outputs", [])) for c in nb.cells if c.cell_type == "code" and "display(Markdown" in c.source
+    ]
     for entity in (e for e in record.entities if e.sensitive):
         value = " ".join(record.words[i].text for i in entity.words)
         if len(value) >= 4:

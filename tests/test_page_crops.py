@@ -266,7 +266,9 @@ def test_dataloader_with_workers(tmp_path: Path) -> None:
 def test_page_refs_select_the_page(tmp_path: Path) -> None:
     tiff = write_tiff(tmp_path / "t.tif", [Image.new("RGB", (100, 100), c) for c in ("red", "lime", "blue")])
     pdf = write_pdf(tmp_path / "d.pdf", [PdfPage(100, 100, colour=(255, 0, 0)), PdfPage(100, 100, colour=(0, 0, 255))])
-    for ref, colour in [((tiff, 1), (0, 255, 0)), ((tiff, 2), (0, 0, 255)), ((pdf, 1), (0, 0, 255)), (pdf, (255, 0, 0))]:
+    for ref, colour in [
+        ((tiff, 1), (0, 255, 0)), ((tiff, 2), (0, 0, 255)), ((pdf, 1), (0, 0, 255)), (pdf, (255, 0, 0))
+    ]:
         ds = PageCrops([ref], crop_size=CROP, length=3, dpi=72)
         assert all(set(ds[i].image.getdata()) == {colour} for i in range(3)), ref
 
@@ -357,7 +359,9 @@ def test_vae_datamodule_uses_pdf_and_tiff_pages(tmp_path: Path) -> None:
         image_crops={"train_size": 6, "val_size": 2, "val_fraction": 0.25},
     )
     dm.setup("fit")
-    assert [(p.name, reason) for p, reason in dm.skipped] == [("scan.tif", "page 1: image is 10×10, smaller than the crop size 32")]
+    assert [(p.name, reason) for p, reason in dm.skipped] == [
+        ("scan.tif", "page 1: image is 10×10, smaller than the crop size 32")
+    ]
     pages = [ds.files for ds in (dm.train_set.source.datasets[0], dm.val_set.source.datasets[0])]
     assert sorted(pages[0] + pages[1]) == [(tmp_path / "doc.pdf", i) for i in range(3)] + [(tmp_path / "scan.tif", 0)]
     assert len(pages[1]) == 1 and not set(pages[0]) & set(pages[1])

@@ -72,7 +72,10 @@ def test_geometric_lines_without_line_ids() -> None:
         image="x.png",
         width=300,
         height=100,
-        words=[Word("c", (100, 52, 130, 68)), Word("a", (10, 10, 40, 30)), Word("b", (50, 12, 80, 29)), Word("d", (5, 50, 40, 70))],
+        words=[
+            Word("c", (100, 52, 130, 68)), Word("a", (10, 10, 40, 30)),
+            Word("b", (50, 12, 80, 29)), Word("d", (5, 50, 40, 70)),
+        ],
     )
     assert r.lines() == [[1, 2], [3, 0]]
 
@@ -130,7 +133,8 @@ def test_missing_file_and_quad_box() -> None:
         read_records("/nonexistent/records.jsonl")
     assert quad_to_box([(3, 4), (10, 2), (11, 9), (2, 8)]) == (2.0, 2.0, 11.0, 9.0)
     word = PageRecord.from_json(
-        {"id": "q", "image": "a.png", "width": 20, "height": 20, "words": [{"text": "x", "quad": [[1, 1], [5, 1], [5, 4], [1, 4]]}]}
+        {"id": "q", "image": "a.png", "width": 20, "height": 20,
+         "words": [{"text": "x", "quad": [[1, 1], [5, 1], [5, 4], [1, 4]]}]}
     ).words[0]
     assert word.box == (1.0, 1.0, 5.0, 4.0)
     with pytest.raises(RecordError, match="record must be a JSON object"):

@@ -80,7 +80,10 @@ def test_synthetic_page_records_train_vae_and_unet_on_sensitive_words(tmp_path: 
     records = tmp_path / "pages" / "records.jsonl"
     loaded, errors = read_records(records)
     assert errors == [] and len(loaded) == 3 and all(r.sensitive_words() for r in loaded)
-    runs = (("vae", _vae(records), "vae_kl"), ("unet", _unet(records) + ["data.records.only_sensitive=true"], "unet_inpaint"))
+    runs = (
+        ("vae", _vae(records), "vae_kl"),
+        ("unet", _unet(records) + ["data.records.only_sensitive=true"], "unet_inpaint"),
+    )
     for name, overrides, experiment in runs:
         out = tmp_path / name
         summary = train(compose_train(out, overrides, experiment=experiment))

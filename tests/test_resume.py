@@ -75,7 +75,7 @@ def _assert_same_state(a: dict, b: dict, atol: float = 1e-6) -> None:
     sa, sb = a["state_dict"], b["state_dict"]
     assert sa.keys() == sb.keys()
     for key in sa:
-        torch.testing.assert_close(sa[key], sb[key], atol=atol, rtol=0, msg=lambda m: f"{key}: {m}")
+        torch.testing.assert_close(sa[key], sb[key], atol=atol, rtol=0, msg=lambda m, key=key: f"{key}: {m}")
     for oa, ob in zip(a["optimizer_states"], b["optimizer_states"]):
         assert oa["param_groups"][0]["lr"] == pytest.approx(ob["param_groups"][0]["lr"])
         for idx, state in oa["state"].items():
@@ -150,8 +150,8 @@ RESUME_OVERRIDES = TINY_OVERRIDES + [
 
 
 def _recorded(tmp: Path, extra: list[str] = ()) -> list[str]:
-    return [f"+callbacks.recorder._target_={__name__}.BatchRecorder", f"+callbacks.recorder.path={tmp / 'batches.jsonl'}",
-            *extra]
+    return [f"+callbacks.recorder._target_={__name__}.BatchRecorder",
+            f"+callbacks.recorder.path={tmp / 'batches.jsonl'}", *extra]
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +253,9 @@ def test_resume_continues_the_same_wandb_run(tmp_path: Path, monkeypatch: pytest
 
 
 def test_resume_last_without_checkpoint_fails_clearly(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"ckpt_path=last: there is no checkpoint at .*last\.ckpt.*hydra\.run\.dir"):
+    with pytest.raises(
+        FileNotFoundError, match=r"ckpt_path=last: there is no checkpoint at .*last\.ckpt.*hydra\.run\.dir"
+    ):
         train(compose_train(tmp_path, TINY_OVERRIDES + ["ckpt_path=last"]))
     with pytest.raises(FileNotFoundError, match="no such checkpoint"):
         train(compose_train(tmp_path, TINY_OVERRIDES + [f"ckpt_path={tmp_path / 'nope.ckpt'}"]))

@@ -94,7 +94,9 @@ def test_stalled_uploads_and_idle_connections_do_not_hold_the_server() -> None:
 
 def test_a_client_over_its_request_limit_gets_429_with_retry_after() -> None:
     fake = GatedAnonymizer()  # pages wait for the gate
-    overrides = ["server.workers=2", "server.queue_size=2", "server.max_requests_per_client=1", "server.retry_after_s=4"]
+    overrides = [
+        "server.workers=2", "server.queue_size=2", "server.max_requests_per_client=1", "server.retry_after_s=4"
+    ]
     with fake_server(fake, overrides) as url, httpx.Client(base_url=url, timeout=30) as client, \
             ThreadPoolExecutor(1) as pool:
         first = pool.submit(post, client, "a.png", PNG)

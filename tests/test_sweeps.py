@@ -189,7 +189,8 @@ def test_trial_outcomes_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     cfg = cfg_for(0)
     monkeypatch.setattr(train_module, "train", lambda c: {"optimized_metric": {"val/psnr": 12.0}})
     assert _run_trial(cfg, hc) == 12.0
-    assert cfg.logger.wandb.group == "train-vae_optuna-sweep" and cfg.logger.wandb.name == "train-vae_optuna-sweep-trial0"
+    assert cfg.logger.wandb.group == "train-vae_optuna-sweep"
+    assert cfg.logger.wandb.name == "train-vae_optuna-sweep-trial0"
     status = json.loads((sweep_dir / "0" / STATUS_FILE).read_text())
     assert status["status"] == "ok" and status["objective"] == 12.0
     assert status["params"] == {"+experiment": "vae_kl", "model.optimizer.lr": "0.001"}
@@ -276,7 +277,8 @@ def test_failed_trials_are_recorded_and_the_sweep_goes_on(tmp_path: Path) -> Non
     assert proc.returncode == 0, proc.stderr[-4000:]
     rows = read_summary(grid)
     assert [r["status"] for r in rows] == ["ok", "failed", "ok"]
-    assert rows[1]["error"].startswith("FloatingPointError") and "non-finite training loss at step 0" in rows[1]["error"]
+    assert rows[1]["error"].startswith("FloatingPointError")
+    assert "non-finite training loss at step 0" in rows[1]["error"]
     assert rows[1]["val/lpips"] == "" and rows[0]["val/lpips"] and rows[2]["val/lpips"]
     status = json.loads((grid / "1" / STATUS_FILE).read_text())
     assert status["status"] == "failed" and status["params"]["model.loss.kl_weight"] == "1e+39"

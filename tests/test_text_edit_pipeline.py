@@ -42,7 +42,9 @@ def page() -> Image.Image:
 def dilated(boxes, margin: int, shape) -> np.ndarray:
     m = np.zeros(shape[:2], bool)
     for x0, y0, x1, y1 in boxes:
-        m[max(int(np.floor(y0 - margin)), 0):int(np.ceil(y1 + margin)), max(int(np.floor(x0 - margin)), 0):int(np.ceil(x1 + margin))] = True
+        rows = slice(max(int(np.floor(y0 - margin)), 0), int(np.ceil(y1 + margin)))
+        cols = slice(max(int(np.floor(x0 - margin)), 0), int(np.ceil(x1 + margin)))
+        m[rows, cols] = True
     return m
 
 

@@ -42,7 +42,9 @@ def test_workers_produce_the_same_crops() -> None:
     b = VAEDataModule(crop_size=32, batch_size=4, num_workers=2, synthetic=SYNTH)
     a.setup()
     b.setup()
-    assert torch.equal(torch.cat([x["image"] for x in a.val_dataloader()]), torch.cat([x["image"] for x in b.val_dataloader()]))
+    assert torch.equal(
+        torch.cat([x["image"] for x in a.val_dataloader()]), torch.cat([x["image"] for x in b.val_dataloader()])
+    )
 
 
 def test_bad_images_are_skipped_and_counted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

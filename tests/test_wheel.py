@@ -39,7 +39,7 @@ def _backend_here() -> bool:
     """True when this interpreter has setuptools >= 77 and wheel (``[build-system] requires``)."""
     try:
         import setuptools
-        import wheel  # noqa: F401
+        import wheel  # noqa: F401 - only whether it imports
     except ImportError:
         return False
     return int(setuptools.__version__.split(".")[0]) >= 77
@@ -100,7 +100,8 @@ def test_wheel_composes_every_command_config_from_an_empty_folder(tmp_path: Path
     assert where.returncode == 0, where.stderr
     module_file, conf_dir, loaded = where.stdout.splitlines()
     venv_dir = str(tmp_path / "venv")
-    assert module_file.startswith(venv_dir) and conf_dir.startswith(venv_dir), where.stdout  # the wheel, not the checkout
+    # the wheel, not the checkout
+    assert module_file.startswith(venv_dir) and conf_dir.startswith(venv_dir), where.stdout
     assert loaded == str(sorted(p.stem for p in (CONF / "recognizers").glob("*.yaml")))  # the detectors' tables
 
     for name, (args, key) in COMMANDS.items():
