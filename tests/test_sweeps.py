@@ -28,9 +28,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-import anonymizer.train as train_module
-from anonymizer.train import _failure_value, _run_trial
 from anonymizer.training.sweep_summary import STATUS_FILE, write_summary, write_trial_status
+from anonymizer.training.sweeps import failure_value, run_trial
 from tests.conftest import CONF_DIR, ROOT, TINY_OVERRIDES
 
 SWEPT = ("model.loss.kl_weight", "model.loss.perceptual_weight", "model.optimizer.lr")
@@ -126,10 +125,10 @@ def test_readme_sweep_commands_compose() -> None:
 
 
 def test_failure_value_is_the_worst_for_the_direction() -> None:
-    assert _failure_value(OmegaConf.create({"sweeper": {"direction": "maximize"}})) == -math.inf
-    assert _failure_value(OmegaConf.create({"sweeper": {"direction": "minimize"}})) == math.inf
-    assert _failure_value(OmegaConf.create({"sweeper": {"direction": ["minimize"]}})) == math.inf
-    assert _failure_value(OmegaConf.create({"sweeper": {"max_batch_size": None}})) is None  # basic sweeper
+    assert failure_value(OmegaConf.create({"sweeper": {"direction": "maximize"}})) == -math.inf
+    assert failure_value(OmegaConf.create({"sweeper": {"direction": "minimize"}})) == math.inf
+    assert failure_value(OmegaConf.create({"sweeper": {"direction": ["minimize"]}})) == math.inf
+    assert failure_value(OmegaConf.create({"sweeper": {"max_batch_size": None}})) is None  # basic sweeper
 
 
 def test_summary_from_trial_dirs(tmp_path: Path) -> None:
@@ -168,8 +167,8 @@ def test_trial_status_is_strict_json(tmp_path: Path) -> None:
     assert json.loads(path.read_text()) == {"status": "ok", "objective": None, "params": {"a": [None]}}
 
 
-def test_trial_outcomes_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``_run_trial`` with ``train`` replaced: success, CUDA out of memory, Ctrl+C."""
+def test_trial_outcomes_in_process(tmp_path: Path) -> None:
+    """``run_trial`` with a stand-in ``train``: success, CUDA out of memory, Ctrl+C."""
     sweep_dir = tmp_path / "sweep"
     hc = OmegaConf.create({
         "sweep": {"dir": str(sweep_dir)}, "job": {"num": 0},
@@ -187,8 +186,7 @@ def test_trial_outcomes_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPat
                                  "logger": {"wandb": {"name": "x", "group": None}}})
 
     cfg = cfg_for(0)
-    monkeypatch.setattr(train_module, "train", lambda c: {"optimized_metric": {"val/psnr": 12.0}})
-    assert _run_trial(cfg, hc) == 12.0
+    assert run_trial(cfg, hc, lambda c: {"optimized_metric": {"val/psnr": 12.0}}) == 12.0
     assert cfg.logger.wandb.group == "train-vae_optuna-sweep"
     assert cfg.logger.wandb.name == "train-vae_optuna-sweep-trial0"
     status = json.loads((sweep_dir / "0" / STATUS_FILE).read_text())
@@ -198,21 +196,18 @@ def test_trial_outcomes_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     def oom(c):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(train_module, "train", oom)
-    assert _run_trial(cfg_for(1), hc) == -math.inf  # the worst value when maximizing; no exception
+    assert run_trial(cfg_for(1), hc, oom) == -math.inf  # the worst value when maximizing; no exception
     status = json.loads((sweep_dir / "1" / STATUS_FILE).read_text())
     assert status["status"] == "failed" and status["error"].startswith("OutOfMemoryError: CUDA out of memory")
 
-    monkeypatch.setattr(train_module, "train", lambda c: {"optimized_metric": None})  # metric never logged
-    assert _run_trial(cfg_for(2), hc) == -math.inf
+    assert run_trial(cfg_for(2), hc, lambda c: {"optimized_metric": None}) == -math.inf  # metric never logged
     assert "was not logged" in json.loads((sweep_dir / "2" / STATUS_FILE).read_text())["error"]
 
     def interrupted(c):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_module, "train", interrupted)
     with pytest.raises(KeyboardInterrupt):  # Ctrl+C / SIGTERM still stop the sweep
-        _run_trial(cfg_for(3), hc)
+        run_trial(cfg_for(3), hc, interrupted)
     assert [r["status"] for r in read_summary(sweep_dir)] == ["ok", "failed", "failed", "interrupted"]
 
 
