@@ -37,13 +37,13 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 import anonymizer as _package
+from anonymizer.core.documents import DOCUMENT_EXTENSIONS, check_document, iter_pages
 from anonymizer.core.entry import FAILED, OK, USAGE, UsageError, hydra_command
-from anonymizer.data.documents import DOCUMENT_EXTENSIONS, check_document, iter_pages
-from anonymizer.data.image_io import ImageLoadError
+from anonymizer.core.image_io import ImageLoadError
+from anonymizer.core.outputs import document_writer, write_json
 from anonymizer.pipeline.audit import AUDIT_VERSION, summarize_pages
 from anonymizer.pipeline.document import DocumentAnonymizer, PipelineError
 from anonymizer.pipeline.options import Check, check_bool, check_options
-from anonymizer.pipeline.outputs import document_writer, write_json
 
 log = logging.getLogger("anonymizer.anonymize")
 

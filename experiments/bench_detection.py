@@ -50,7 +50,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from anonymizer.data.records import PageRecord, Word  # noqa: E402 - after the sys.path setup above
+from anonymizer.core.records import PageRecord, Word  # noqa: E402 - after the sys.path setup above
 from anonymizer.data.synth_pages import BASE_KINDS, PageConfig, generate_page  # noqa: E402 - after the sys.path setup above
 from anonymizer.data.synth_pages.scan import ScanConfig  # noqa: E402 - after the sys.path setup above
 

@@ -7,7 +7,7 @@ import unicodedata
 import numpy as np
 from PIL import Image, ImageOps
 
-from anonymizer.data.records import PageRecord
+from anonymizer.core.records import PageRecord
 from anonymizer.metrics.legibility import cer, ocr_line
 
 

@@ -52,7 +52,7 @@ def test_plan_keeps_totals_consistent_with_the_drawn_items():
 def test_page_anonymizer_keeps_a_pages_sums(tmp_path):
     from PIL import Image
 
-    from anonymizer.data.records import Word
+    from anonymizer.core.records import Word
     from anonymizer.pipeline.detect import PiiDetector
     from anonymizer.pipeline.page_anonymizer import DocumentContext, PageAnonymizer
     from anonymizer.pipeline.render import build_renderer

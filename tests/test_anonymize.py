@@ -25,8 +25,8 @@ from PIL import Image, ImageSequence
 
 from anonymizer.anonymize import AUDIT_SUFFIX, run
 from anonymizer.core.entry import FAILED, OK, USAGE
+from anonymizer.core.records import PageRecord
 from anonymizer.core.text import nfkc_casefold_alnum
-from anonymizer.data.records import PageRecord
 from anonymizer.data.synth_pages import PageConfig, generate_page
 from anonymizer.metrics.legibility import ocr_available
 from anonymizer.pipeline.ocr import build_ocr
@@ -156,7 +156,7 @@ def test_audit_holds_no_original_value(pages, result) -> None:
 def test_surrogates_are_consistent_within_a_document_and_across_with_a_secret(tmp_path: Path, monkeypatch) -> None:
     from PIL import ImageDraw, ImageFont
 
-    from anonymizer.data.fonts import find_fonts
+    from anonymizer.core.fonts import find_fonts
 
     face = next(
         f for f in find_fonts(families=("DejaVuSans",)) if f.family == "DejaVuSans" and not f.bold and not f.italic
@@ -310,7 +310,7 @@ def test_multipage_tiff_and_pdf_keep_format_pages_and_drop_the_text_layer(tmp_pa
     import pypdfium2 as pdfium
     from PIL import ImageDraw, ImageFont
 
-    from anonymizer.data.fonts import find_fonts
+    from anonymizer.core.fonts import find_fonts
 
     face = next(
         f for f in find_fonts(families=("DejaVuSans",)) if f.family == "DejaVuSans" and not f.bold and not f.italic
@@ -350,7 +350,7 @@ def test_redact_renderer_from_the_command_line(tmp_path: Path) -> None:
     """``python -m anonymizer.anonymize input=... output=... renderer=redact`` as a subprocess."""
     from PIL import ImageDraw, ImageFont
 
-    from anonymizer.data.fonts import find_fonts
+    from anonymizer.core.fonts import find_fonts
 
     face = next(
         f for f in find_fonts(families=("DejaVuSans",)) if f.family == "DejaVuSans" and not f.bold and not f.italic

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PIL import Image, ImageDraw, ImageFont
 
-from anonymizer.data.records import Word
+from anonymizer.core.records import Word
 from anonymizer.pipeline.box_fields import ruled_boxes
 from anonymizer.pipeline.detect import PiiDetector
 from anonymizer.pipeline.page_text import build_page_text

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from anonymizer.core.records import PII_LABELS, Word
 from anonymizer.core.text import label_word_key
-from anonymizer.data.records import PII_LABELS, Word
 from anonymizer.pipeline.detect import PiiDetector, blank_pipeline, resolve_overlaps
 from anonymizer.pipeline.form_context import FormContext
 from anonymizer.pipeline.page_text import Detection, build_page_text, entity_boxes

@@ -1,4 +1,4 @@
-"""Tests for anonymizer.data.documents: the safe document-page I/O layer.
+"""Tests for anonymizer.core.documents: the safe document-page I/O layer.
 
 Spec: EXIF orientation; modes L, LA, P, RGBA, CMYK, I;16 converted correctly; multi-page
 TIFF; PDF pages rendered with pypdfium2 at a configured DPI; Pillow's decompression-bomb
@@ -19,8 +19,8 @@ import pytest
 from PIL import Image
 from pypdf import PdfWriter
 
-from anonymizer.data import documents
-from anonymizer.data.documents import (
+from anonymizer.core import documents
+from anonymizer.core.documents import (
     DOCUMENT_EXTENSIONS,
     MAX_DPI,
     check_document,
@@ -30,7 +30,7 @@ from anonymizer.data.documents import (
     page_size,
     sniff_format,
 )
-from anonymizer.data.image_io import ImageLoadError
+from anonymizer.core.image_io import ImageLoadError
 
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)
 

@@ -197,7 +197,7 @@ def test_anonymize_writes_counts_and_never_a_value(tmp_path: Path, capsys, caplo
 
 
 def test_cli_on_page_records_counts_a_missing_page(tmp_path: Path) -> None:
-    from anonymizer.data.records import read_records, write_records
+    from anonymizer.core.records import read_records, write_records
     from anonymizer.data.synth_pages import PageConfig, write_pages
 
     config = PageConfig(width=600, height=700, kinds={"form": 1.0}, scan={"enabled": False})
@@ -306,7 +306,7 @@ def test_existing_results_are_never_overwritten(tmp_path: Path, capsys) -> None:
 
 def test_page_records_feed_vae_and_text_edit_without_writing_texts(vae_dir: Path, text_edit_dir: Path,
                                                                    tmp_path: Path) -> None:
-    from anonymizer.data.records import read_records
+    from anonymizer.core.records import read_records
     from anonymizer.data.synth_pages import PageConfig, write_pages
     from anonymizer.evaluation.text_edit import load_text_edit, record_text_edit_samples
     from anonymizer.evaluation.vae import record_vae_samples

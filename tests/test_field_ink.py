@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from anonymizer.data.records import Word
+from anonymizer.core.records import Word
 from anonymizer.pipeline.detect import PiiDetector
 from anonymizer.pipeline.field_ink import InkRegion, ink_box
 from anonymizer.pipeline.illumination import flatten_background, needs_flattening, prepare_for_ocr

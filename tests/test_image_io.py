@@ -1,4 +1,4 @@
-"""Tests for anonymizer.data.image_io (load_image_rgb, image_size, count_frames, pixel limits)."""
+"""Tests for anonymizer.core.image_io (load_image_rgb, image_size, count_frames, pixel limits)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from anonymizer.data.image_io import (
+from anonymizer.core.image_io import (
     ImageLoadError,
     check_pixel_count,
     count_frames,

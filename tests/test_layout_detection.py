@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from anonymizer.data.records import Word
+from anonymizer.core.records import Word
 from anonymizer.pipeline.address_blocks import AddressBlocks
 from anonymizer.pipeline.detect import PiiDetector
 from anonymizer.pipeline.names import person_score, recognizers

@@ -11,8 +11,8 @@ import torch
 from PIL import Image, ImageDraw
 
 from anonymizer.core.geometry import dilate_box
+from anonymizer.core.records import Entity, PageRecord, Word
 from anonymizer.core.text import nfkc_single_spaced
-from anonymizer.data.records import Entity, PageRecord, Word
 from anonymizer.evaluation.anonymization_scores import (
     box_correct,
     changed_outside,
@@ -134,7 +134,7 @@ def test_unchanged_outside_counts_bit_identical_pixels() -> None:
 def test_ocr_box_reads_the_line_in_a_box() -> None:
     from PIL import ImageFont
 
-    from anonymizer.data.fonts import find_fonts
+    from anonymizer.core.fonts import find_fonts
 
     font = ImageFont.truetype([f.path for f in find_fonts(None, ["DejaVu"]) if not f.bold and not f.italic][0], 18)
     img = Image.new("RGB", (200, 60), "white")

@@ -153,7 +153,7 @@ def test_text_edit_evaluation_runs(text_edit_export: Path, tmp_path: Path) -> No
 
 @pytest.mark.slow
 def test_text_edit_evaluation_shows_no_record_text(text_edit_export: Path, record_file: Path, tmp_path: Path) -> None:
-    from anonymizer.data.records import read_records
+    from anonymizer.core.records import read_records
     from anonymizer.evaluation.text_edit import load_text_edit, record_text_edit_samples
 
     parameters = {"MODEL_PATH": str(text_edit_export), "N": 3, "SEED": 0, "STEPS": 1, "RECORDS": str(record_file),

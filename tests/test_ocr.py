@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from anonymizer.data.records import Word
+from anonymizer.core.records import Word
 from anonymizer.pipeline.ocr import (
     OcrEngine,
     OcrError,

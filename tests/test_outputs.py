@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from anonymizer.pipeline.outputs import FORMATS, encode_document, write_document
+from anonymizer.core.outputs import FORMATS, encode_document, write_document
 
 
 def noisy(width: int, height: int, seed: int, dpi: float | None = None) -> Image.Image:
@@ -91,7 +91,7 @@ def test_pages_are_written_as_they_come(tmp_path) -> None:
 
 
 def test_outputs_get_the_usual_file_mode(tmp_path) -> None:
-    from anonymizer.pipeline.outputs import file_mode
+    from anonymizer.core.outputs import file_mode
 
     old = os.umask(0o027)
     try:
@@ -105,7 +105,7 @@ def test_outputs_get_the_usual_file_mode(tmp_path) -> None:
 
 
 def test_a_failure_while_writing_leaves_nothing(tmp_path) -> None:
-    from anonymizer.pipeline.outputs import document_writer
+    from anonymizer.core.outputs import document_writer
 
     def pages():
         yield noisy(32, 32, 7, dpi=100.0)

@@ -15,10 +15,10 @@ import pytest
 from PIL import Image, ImageDraw
 from torch.utils.data import DataLoader
 
-from anonymizer.data.documents import DEFAULT_DPI, DEFAULT_MAX_PAGES
-from anonymizer.data.image_io import ImageLoadError
+from anonymizer.core.documents import DEFAULT_DPI, DEFAULT_MAX_PAGES
+from anonymizer.core.image_io import ImageLoadError
+from anonymizer.core.records import TextCrop
 from anonymizer.data.page_crops import PageCrops, as_page_ref, ink_level, scan_image_folder
-from anonymizer.data.records import TextCrop
 from tests.test_documents import PdfPage, encrypt, write_pdf, write_tiff
 
 CROP = 64

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from anonymizer.data.records import (
+from anonymizer.core.records import (
     Entity,
     PageRecord,
     RecordError,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 from PIL import ImageFont
 
-from anonymizer.data.records import Word
+from anonymizer.core.records import Word
 from anonymizer.pipeline.page_text import Detection, build_page_text, char_x_range, entity_boxes
 
 FONT_PATH = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"

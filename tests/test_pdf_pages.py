@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from anonymizer.data.documents import iter_pages
-from anonymizer.data.image_io import ImageLoadError
-from anonymizer.data.pdf_pages import Cancelled, PdfPages
+from anonymizer.core.documents import iter_pages
+from anonymizer.core.image_io import ImageLoadError
+from anonymizer.core.pdf_pages import Cancelled, PdfPages
 from tests.crafted_files import heavy_pdf
 
 pytestmark = pytest.mark.timeout(120)

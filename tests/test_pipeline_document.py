@@ -7,7 +7,7 @@ import pytest
 from omegaconf import OmegaConf
 from PIL import Image
 
-from anonymizer.data.pdf_pages import Cancelled
+from anonymizer.core.pdf_pages import Cancelled
 from anonymizer.metrics.legibility import ocr_available
 from anonymizer.pipeline.audit import AUDIT_VERSION
 from anonymizer.pipeline.document import DocumentAnonymizer, PipelineError, Wrappers, pipeline_config

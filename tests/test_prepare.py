@@ -13,8 +13,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
+from anonymizer.core.records import read_records
 from anonymizer.data.prepare import PrepareError, prepare, run
-from anonymizer.data.records import read_records
 from tests.conftest import CONF_DIR, ROOT
 from tests.fixtures_datasets import BUILDERS, fixture_words
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from anonymizer.core.records import Entity, Word, read_records, write_records
 from anonymizer.data.readers import READERS, ReaderError, ReadResult, Skip, read_dataset
 from anonymizer.data.readers.base import clean_box, split_from_name
-from anonymizer.data.records import Entity, Word, read_records, write_records
 from tests.fixtures_datasets import (
     CORD_PAGES,
     FUNSD_PAGES,
@@ -516,7 +516,7 @@ def test_truth_bad_files(tmp_path: Path) -> None:
 
 
 def test_record_scope_and_plain_round_trip_and_validation() -> None:
-    from anonymizer.data.records import PageRecord, RecordError
+    from anonymizer.core.records import PageRecord, RecordError
 
     base = {"id": "a", "image": "a.png", "width": 10, "height": 10,
             "words": [{"text": "x", "box": [0, 0, 5, 5]}]}

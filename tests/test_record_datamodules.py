@@ -14,13 +14,13 @@ import torch
 from lightning.pytorch.loggers import WandbLogger
 from PIL import Image, ImageDraw, ImageFont
 
-from anonymizer.data.fonts import find_fonts
+from anonymizer.core.fonts import find_fonts
+from anonymizer.core.records import Entity, PageRecord, Word, write_records
 from anonymizer.data.glyphs import GlyphRenderer
 from anonymizer.data.inpaint_datamodule import InpaintDataModule
 from anonymizer.data.inpaint_samples import box_mask
 from anonymizer.data.record_crops import RecordCrops, load_record_splits
 from anonymizer.data.record_inpaint import RecordInpaintSamples
-from anonymizer.data.records import Entity, PageRecord, Word, write_records
 from anonymizer.data.vae_datamodule import VAEDataModule
 from anonymizer.train import train
 from anonymizer.training.callbacks.image_logger import ImageLogger, make_caption

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from anonymizer.core.records import read_records
 from anonymizer.data.prepare import prepare
-from anonymizer.data.records import read_records
 from anonymizer.data.synth_pages import PageConfig, write_pages
 from anonymizer.train import train
 from tests.conftest import INPAINT_OVERRIDES, ROOT, TINY_OVERRIDES, compose_train

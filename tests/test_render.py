@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from anonymizer.core.fonts import find_fonts
 from anonymizer.core.geometry import dilate_box
-from anonymizer.data.fonts import find_fonts
-from anonymizer.data.records import Word
+from anonymizer.core.records import Word
 from anonymizer.metrics.legibility import cer, ocr_available, ocr_line
 from anonymizer.pipeline.page_anonymizer import DocumentContext, PageAnonymizer
 from anonymizer.pipeline.page_text import Detection, build_page_text

@@ -31,8 +31,8 @@ from omegaconf import DictConfig
 from PIL import Image, ImageSequence
 
 from anonymizer.core.entry import USAGE
+from anonymizer.core.records import PageRecord
 from anonymizer.core.text import nfkc_casefold_alnum
-from anonymizer.data.records import PageRecord
 from anonymizer.data.synth_pages import PageConfig, generate_page
 from anonymizer.metrics.legibility import ocr_available
 from anonymizer.pipeline.page_anonymizer import PageResult

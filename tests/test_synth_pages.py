@@ -21,7 +21,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from anonymizer.core.entry import CONF_DIR
-from anonymizer.data.records import PII_LABELS, PageRecord, read_records
+from anonymizer.core.records import PII_LABELS, PageRecord, read_records
 from anonymizer.data.synth_pages import BASE_KINDS, PageConfig, ScanConfig, generate_page, write_pages
 from anonymizer.data.synth_pages.cli import _report
 from anonymizer.data.synth_pages.scan import rotate_word

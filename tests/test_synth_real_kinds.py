@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from anonymizer.data.records import PII_LABELS, SCOPES, PageRecord, read_records
+from anonymizer.core.records import PII_LABELS, SCOPES, PageRecord, read_records
 from anonymizer.data.synth_pages import BASE_KINDS, KINDS, REAL_KINDS, PageConfig, ScanConfig, generate_page
 from anonymizer.data.synth_pages.habits import DEMO, DEMO_SSN, FILLERS, NameParts, new_person, styled_name
 from anonymizer.data.synth_pages.identifiers import US_LICENCE_SHAPES, Identifiers

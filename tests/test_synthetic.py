@@ -17,8 +17,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from anonymizer.data.fonts import FontNotFoundError, find_fonts
-from anonymizer.data.records import TextCrop
+from anonymizer.core.fonts import FontNotFoundError, find_fonts
+from anonymizer.core.records import TextCrop
 from anonymizer.data.synthetic import SyntheticCrops, SyntheticStyle
 from anonymizer.data.text_content import CHARSET, TextContent, sanitize
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from anonymizer.core.fonts import FontFile
 from anonymizer.core.geometry import Box
-from anonymizer.data.fonts import FontFile
 
 
 @dataclass
@@ -89,7 +89,7 @@ def draw_word(canvas: np.ndarray, font: GlyphFont, word: str, x: float, y: int) 
 
 
 class FontFaces:
-    """Font files (:func:`anonymizer.data.fonts.find_fonts`) by family and style."""
+    """Font files (:func:`anonymizer.core.fonts.find_fonts`) by family and style."""
 
     def __init__(self, fonts: Sequence[FontFile]) -> None:
         self.faces: dict[str, dict[tuple[bool, bool], str]] = {}

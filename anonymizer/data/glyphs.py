@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from anonymizer.data.fonts import FontNotFoundError, find_fonts
+from anonymizer.core.fonts import FontNotFoundError, find_fonts
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class GlyphRenderer:
 
     Args:
         font_path: font file; None picks the regular face of ``font_family`` via
-            :func:`anonymizer.data.fonts.find_fonts`.
+            :func:`anonymizer.core.fonts.find_fonts`.
         font_family: family name (file-name prefix, e.g. ``DejaVuSans``) used when
             ``font_path`` is None.
         canvas: ``(height, width)`` of the glyph image.

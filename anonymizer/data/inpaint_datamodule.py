@@ -24,8 +24,8 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch.utils.data import Dataset
 
+from anonymizer.core.image_io import DEFAULT_MAX_PIXELS
 from anonymizer.data.glyphs import GlyphRenderer
-from anonymizer.data.image_io import DEFAULT_MAX_PIXELS
 from anonymizer.data.inpaint_samples import InpaintSamples
 from anonymizer.data.loaders import SplitDataModule
 from anonymizer.data.plain_samples import PlainTextSamples

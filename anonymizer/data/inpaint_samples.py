@@ -21,9 +21,9 @@ import torch
 from PIL import Image
 
 from anonymizer.core.geometry import Box, check_box, image_to_tensor
+from anonymizer.core.records import TextCrop, Word
 from anonymizer.data.checks import check_int, check_number
 from anonymizer.data.glyphs import GlyphRenderer
-from anonymizer.data.records import TextCrop, Word
 from anonymizer.data.synthetic import DEFAULT_LOCALES, SyntheticCrops, SyntheticStyle
 from anonymizer.data.text_content import TextContent, cut
 

@@ -1,7 +1,7 @@
 """Random ink-bearing square crops from a folder of real (unannotated) document pages.
 
 The folder may hold PNG, JPEG, TIFF (multi-page too) and PDF files; every page is one
-*page reference* ``(path, page_index)`` loaded through :mod:`anonymizer.data.documents`
+*page reference* ``(path, page_index)`` loaded through :mod:`anonymizer.core.documents`
 (PDF pages rendered at ``dpi``).
 
 Ink rule: a page's *paper level* is the median of its greyscale values (pages are
@@ -26,7 +26,7 @@ from PIL import Image
 from rich.progress import track
 from torch.utils.data import Dataset
 
-from anonymizer.data.documents import (
+from anonymizer.core.documents import (
     DEFAULT_DPI,
     DEFAULT_MAX_PAGES,
     DOCUMENT_EXTENSIONS,
@@ -35,9 +35,9 @@ from anonymizer.data.documents import (
     count_pages,
     load_page,
 )
-from anonymizer.data.image_io import DEFAULT_MAX_PIXELS, ImageLoadError
-from anonymizer.data.page_cache import PageCache
-from anonymizer.data.records import TextCrop
+from anonymizer.core.image_io import DEFAULT_MAX_PIXELS, ImageLoadError
+from anonymizer.core.page_cache import PageCache
+from anonymizer.core.records import TextCrop
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def scan_image_folder(
 
     Files are selected by extension (:data:`DOCUMENT_EXTENSIONS`, case-insensitive) in
     sorted order; other files are ignored. Every page is fully decoded with
-    :func:`~anonymizer.data.documents.load_page` (PDFs at ``dpi``). A file that cannot be
+    :func:`~anonymizer.core.documents.load_page` (PDFs at ``dpi``). A file that cannot be
     opened or has more than ``max_pages`` pages is skipped whole; a page that fails to
     load or whose shorter side is below ``min_size`` is skipped alone (its reason names
     the page when the file has several). Each skip logs one warning.

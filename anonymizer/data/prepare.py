@@ -2,10 +2,10 @@
 ``python -m anonymizer.data.prepare dataset=funsd input=/data/FUNSD output=/data/funsd.jsonl``.
 
 Reads the folder with :data:`anonymizer.data.readers.READERS` ``[dataset]``, writes the
-records with :func:`~anonymizer.data.records.write_records` (an existing output is kept
+records with :func:`~anonymizer.core.records.write_records` (an existing output is kept
 unless ``overwrite=true``), then validates the written file: every record re-reads with
-:func:`~anonymizer.data.records.read_records` and every page's file opens with
-:func:`~anonymizer.data.documents.page_size` at the record's width and height
+:func:`~anonymizer.core.records.read_records` and every page's file opens with
+:func:`~anonymizer.core.documents.page_size` at the record's width and height
 (``decode_images=true`` also decodes the pixels). It prints a report: pages, words,
 entities, sensitive entities and links per split, the skipped items grouped by reason
 with a few examples, and the validation result. Messages name files, record ids and
@@ -27,11 +27,11 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from anonymizer.core.documents import DEFAULT_DPI, load_page, page_size
 from anonymizer.core.entry import FAILED, OK, USAGE, UsageError, hydra_command, report_usage_error
-from anonymizer.data.documents import DEFAULT_DPI, load_page, page_size
-from anonymizer.data.image_io import ImageLoadError
+from anonymizer.core.image_io import ImageLoadError
+from anonymizer.core.records import PageRecord, read_records, write_records
 from anonymizer.data.readers import READERS, ReaderError, Skip, read_dataset
-from anonymizer.data.records import PageRecord, read_records, write_records
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Training data from page records (:mod:`anonymizer.data.records`): the shared plumbing and
+"""Training data from page records (:mod:`anonymizer.core.records`): the shared plumbing and
 square text crops for the VAE.
 
 * :func:`load_record_splits` reads the JSONL file(s) named by a ``records`` config, reports
@@ -31,13 +31,13 @@ from PIL import Image
 from rich.progress import track
 from torch.utils.data import Dataset
 
+from anonymizer.core.documents import DEFAULT_DPI, load_page, page_size
 from anonymizer.core.geometry import Box
+from anonymizer.core.image_io import DEFAULT_MAX_PIXELS, ImageLoadError
+from anonymizer.core.page_cache import PageCache
+from anonymizer.core.records import PageRecord, TextCrop, Word, read_records
 from anonymizer.data.checks import check_int, check_number
-from anonymizer.data.documents import DEFAULT_DPI, load_page, page_size
-from anonymizer.data.image_io import DEFAULT_MAX_PIXELS, ImageLoadError
 from anonymizer.data.inpaint_samples import paper_color
-from anonymizer.data.page_cache import PageCache
-from anonymizer.data.records import PageRecord, TextCrop, Word, read_records
 
 log = logging.getLogger(__name__)
 
@@ -336,7 +336,7 @@ class RecordPages(Dataset):
     """Base of the record datasets: usable records, lazy page decoding, page draws.
 
     Decoded pages live in a per-process LRU cache of ``cache_pages`` pages (0: off,
-    :class:`~anonymizer.data.page_cache.PageCache`), which is not pickled: the dataset is
+    :class:`~anonymizer.core.page_cache.PageCache`), which is not pickled: the dataset is
     cheap to send to DataLoader workers. A page that fails to load (decode error, size
     unlike the record's) is remembered per process, warned about once and never drawn
     again in that process. Subclasses draw item ``index`` in ``_pick(index) -> (choice,

@@ -17,8 +17,9 @@ import torch
 from PIL import Image
 
 from anonymizer.core.geometry import Box
+from anonymizer.core.image_io import DEFAULT_MAX_PIXELS
+from anonymizer.core.records import PageRecord
 from anonymizer.data.glyphs import GlyphRenderer
-from anonymizer.data.image_io import DEFAULT_MAX_PIXELS
 from anonymizer.data.inpaint_samples import add_glyph, make_inpaint_sample, resampled_neighbourhood
 from anonymizer.data.record_crops import (
     LoadedPage,
@@ -31,7 +32,6 @@ from anonymizer.data.record_crops import (
     union_box,
     usable_words,
 )
-from anonymizer.data.records import PageRecord
 from anonymizer.data.synthetic import DEFAULT_LOCALES
 
 

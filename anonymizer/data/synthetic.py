@@ -2,7 +2,7 @@
 
 Each crop is a window onto a rendered document page: tinted, textured paper with lines of
 form/invoice/letter text (:mod:`anonymizer.data.text_content`) in a system font
-(:mod:`anonymizer.data.fonts`), cut at the crop edges, then scan effects (rotation, blur,
+(:mod:`anonymizer.core.fonts`), cut at the crop edges, then scan effects (rotation, blur,
 noise, JPEG). Glyphs are rasterised once per (font, size, character) and blitted with
 numpy (:mod:`anonymizer.data.glyph_raster`), an order of magnitude faster than
 ``ImageDraw.text`` for hinted fonts.
@@ -22,12 +22,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageFilter
 
+from anonymizer.core.fonts import FontFile, find_fonts
 from anonymizer.core.geometry import Box
+from anonymizer.core.image_io import jpeg_round_trip
+from anonymizer.core.records import TextCrop, Word
 from anonymizer.data.checks import check_int, check_number, check_pair
-from anonymizer.data.fonts import FontFile, find_fonts
 from anonymizer.data.glyph_raster import FontFaces, GlyphFont, cached_font, draw_word
-from anonymizer.data.image_io import jpeg_round_trip
-from anonymizer.data.records import TextCrop, Word
 from anonymizer.data.text_content import TextContent
 
 DEFAULT_LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR")

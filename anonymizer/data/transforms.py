@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from anonymizer.core.geometry import image_to_tensor
-from anonymizer.data.records import TextCrop
+from anonymizer.core.records import TextCrop
 
 
 class CropToTensor(torch.utils.data.Dataset):

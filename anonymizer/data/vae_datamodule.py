@@ -17,8 +17,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import ConcatDataset, Dataset
 
-from anonymizer.data.documents import DEFAULT_DPI
-from anonymizer.data.image_io import DEFAULT_MAX_PIXELS
+from anonymizer.core.documents import DEFAULT_DPI
+from anonymizer.core.image_io import DEFAULT_MAX_PIXELS
 from anonymizer.data.loaders import SplitDataModule
 from anonymizer.data.page_crops import DEFAULT_MAX_PAGES, PageCrops, scan_image_folder
 from anonymizer.data.record_crops import SPLIT_KEYS, NoUsableWordsError, RecordCrops, RecordSplits, load_record_splits

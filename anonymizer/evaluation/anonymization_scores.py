@@ -48,8 +48,8 @@ from typing import Any
 import numpy as np
 
 from anonymizer.core.geometry import Box, grow_box
+from anonymizer.core.records import PageRecord, Word
 from anonymizer.core.text import nfkc_casefold_alnum
-from anonymizer.data.records import PageRecord, Word
 from anonymizer.metrics.text_accuracy import char_errors
 from anonymizer.pipeline.page_text import group_lines
 from anonymizer.pipeline.verify import find_leaks

@@ -25,7 +25,7 @@ from typing import Any
 
 from PIL import Image
 
-from anonymizer.data.records import PageRecord, Word
+from anonymizer.core.records import PageRecord, Word
 from anonymizer.evaluation.anonymization_scores import PageScore, score_page
 from anonymizer.evaluation.report import Evaluation, Table, progress, ratio
 from anonymizer.pipeline.document import DocumentAnonymizer, Wrappers, pipeline_config
@@ -104,8 +104,8 @@ def synthetic_pages(n: int, seed: int, page: dict[str, Any] | None = None) -> It
 def record_pages(records: Sequence[PageRecord], n: int, max_pixels: int | None = None) -> Iterator[Page]:
     """The first ``n`` records with their page images; a page that cannot be loaded is
     yielded with ``image=None`` and the reason (naming the file, never content)."""
-    from anonymizer.data.documents import load_page
-    from anonymizer.data.image_io import ImageLoadError
+    from anonymizer.core.documents import load_page
+    from anonymizer.core.image_io import ImageLoadError
     from anonymizer.data.record_crops import page_dpi
 
     for record in list(records)[:n]:

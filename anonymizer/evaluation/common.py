@@ -10,8 +10,8 @@ from typing import Any
 import torch
 
 from anonymizer.core.entry import UsageError
+from anonymizer.core.records import PageRecord
 from anonymizer.data import checks
-from anonymizer.data.records import PageRecord
 
 log = logging.getLogger(__name__)
 

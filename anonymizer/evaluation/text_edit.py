@@ -43,8 +43,8 @@ from PIL import Image
 
 from anonymizer.core.entry import UsageError
 from anonymizer.core.geometry import Box, dilate_box
+from anonymizer.core.records import PageRecord
 from anonymizer.core.text import nfkc_single_spaced
-from anonymizer.data.records import PageRecord
 from anonymizer.evaluation.buckets import OVERALL, bucket_labels, bucket_of
 from anonymizer.evaluation.common import torch_dtype
 from anonymizer.evaluation.report import Evaluation, Table, grid, mean, progress

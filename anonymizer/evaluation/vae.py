@@ -29,8 +29,8 @@ from PIL import Image
 
 from anonymizer.core.entry import UsageError
 from anonymizer.core.geometry import Box, images_to_tensor, tensor_to_array
+from anonymizer.core.records import PageRecord, TextCrop, Word
 from anonymizer.core.text import nfkc_single_spaced
-from anonymizer.data.records import PageRecord, TextCrop, Word
 from anonymizer.evaluation.buckets import OVERALL, bucket_labels, bucket_of
 from anonymizer.evaluation.common import looks_local, torch_dtype
 from anonymizer.evaluation.report import Evaluation, Table, grid, mean, progress, ratio

@@ -62,9 +62,9 @@ from typing import Any
 from PIL import Image
 
 from anonymizer.core.months import month_words
+from anonymizer.core.records import Word
 from anonymizer.core.tables import entry, load_table, mapping, number, strings
 from anonymizer.core.tables import fail as table_fail
-from anonymizer.data.records import Word
 from anonymizer.pipeline.address_blocks import AddressBlocks
 from anonymizer.pipeline.box_fields import BoxFields
 from anonymizer.pipeline.field_ink import FieldInk, InkRegion, merge_regions

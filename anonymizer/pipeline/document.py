@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
 from anonymizer.core.entry import CONF_DIR
-from anonymizer.data.pdf_pages import Cancelled
+from anonymizer.core.pdf_pages import Cancelled
 from anonymizer.pipeline.audit import document_audit
 
 if TYPE_CHECKING:
@@ -219,7 +219,7 @@ class DocumentAnonymizer:
         page's resolution (``info["dpi"]``).
 
         Raises:
-            anonymizer.data.pdf_pages.Cancelled: ``should_stop()`` returned true before a page.
+            anonymizer.core.pdf_pages.Cancelled: ``should_stop()`` returned true before a page.
             ImageLoadError: from ``pages`` (a page that cannot be loaded).
         """
         doc = self.new_document()

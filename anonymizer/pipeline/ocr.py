@@ -1,4 +1,4 @@
-"""OCR engines: a page image in, :class:`~anonymizer.data.records.Word` objects out.
+"""OCR engines: a page image in, :class:`~anonymizer.core.records.Word` objects out.
 
 Every engine implements :class:`OcrEngine` (``read(image) -> list[Word]``) and returns
 words with their box in page pixels, a line id (words of a line share it; ids follow the
@@ -28,7 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from PIL import Image
 
-from anonymizer.data.records import Word
+from anonymizer.core.records import Word
 from anonymizer.pipeline.illumination import PREPROCESS_MODES, prepare_for_ocr
 
 log = logging.getLogger(__name__)

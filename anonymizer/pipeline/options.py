@@ -17,8 +17,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from anonymizer.core.documents import MAX_DPI
 from anonymizer.data.checks import check_int, check_number
-from anonymizer.data.documents import MAX_DPI
 from anonymizer.pipeline.illumination import PREPROCESS_MODES
 from anonymizer.pipeline.scope import POLICIES
 

@@ -10,7 +10,7 @@ characters: when an entity is only part of an OCR word (``"Email:jo@x.com"``,
 
 Lines come from ``Word.line`` when every word has one (in line-id order, which is the
 OCR engine's reading order), otherwise from the geometric grouping of
-:meth:`anonymizer.data.records.PageRecord.lines`; words within a line go left to right.
+:meth:`anonymizer.core.records.PageRecord.lines`; words within a line go left to right.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from PIL import ImageFont
 
 from anonymizer.core.geometry import Box
-from anonymizer.data.records import PageRecord, Word
+from anonymizer.core.records import PageRecord, Word
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def reference_font(path: str | None = None) -> ImageFont.FreeTypeFont | ImageFon
     if path:
         return ImageFont.truetype(path, _MEASURE_SIZE)
     try:
-        from anonymizer.data.fonts import FontNotFoundError, find_fonts
+        from anonymizer.core.fonts import FontNotFoundError, find_fonts
 
         faces = find_fonts(families=("DejaVuSans",))
         faces = [f for f in faces if f.family == "DejaVuSans" and not (f.bold or f.italic)]

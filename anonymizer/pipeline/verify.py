@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from anonymizer.core.geometry import Box
+from anonymizer.core.records import Word
 from anonymizer.core.text import nfkc_casefold_alnum
-from anonymizer.data.records import Word
 from anonymizer.pipeline.page_text import group_lines
 
 

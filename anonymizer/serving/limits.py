@@ -1,10 +1,10 @@
 """Checks of an uploaded document before any page is decoded, with their HTTP status.
 
-The type comes from the content (:func:`anonymizer.data.documents.sniff_format`), never
+The type comes from the content (:func:`anonymizer.core.documents.sniff_format`), never
 from the file name or the ``Content-Type`` the client sent. Then the page count and every
 page's pixel size (from headers, or the PDF page size at the configured dpi) are checked
 against the limits. A PDF is opened in its own child process
-(:class:`~anonymizer.data.pdf_pages.PdfPages`, under ``io.render_timeout_s`` per step),
+(:class:`~anonymizer.core.pdf_pages.PdfPages`, under ``io.render_timeout_s`` per step),
 which then renders its pages: no PDF work happens in the server process, and no lock is
 shared between uploads. Messages say "the upload"; they never hold the client's file name.
 
@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from anonymizer.data.documents import count_pages, page_size, sniff_format
-from anonymizer.data.image_io import ImageLoadError
-from anonymizer.data.pdf_pages import PdfPages
+from anonymizer.core.documents import count_pages, page_size, sniff_format
+from anonymizer.core.image_io import ImageLoadError
+from anonymizer.core.pdf_pages import PdfPages
 from anonymizer.serving.errors import ApiError
 
 #: Format → the extension the checked file gets (``documents`` wants content and extension to agree).

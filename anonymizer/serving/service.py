@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from anonymizer.data.documents import EXTENSION_FORMATS, iter_pages
-from anonymizer.data.image_io import ImageLoadError
-from anonymizer.data.pdf_pages import PdfPages
+from anonymizer.core.documents import EXTENSION_FORMATS, iter_pages
+from anonymizer.core.image_io import ImageLoadError
+from anonymizer.core.outputs import PageWriter
+from anonymizer.core.pdf_pages import PdfPages
 from anonymizer.pipeline.document import DocumentAnonymizer
 from anonymizer.pipeline.ocr import OcrTimeout
-from anonymizer.pipeline.outputs import PageWriter
 from anonymizer.serving.errors import ApiError
 from anonymizer.serving.limits import EXTENSIONS, MEDIA_TYPES, check_upload, load_error
 
@@ -88,7 +88,7 @@ class DocumentService:
         Raises:
             ApiError: the upload is rejected (400, 413, 415, 422; 422 also for a PDF step over
                 ``render_timeout_s`` and a page whose OCR took longer than ``ocr.timeout``).
-            anonymizer.data.pdf_pages.Cancelled: ``should_stop()`` became true (between pages, or
+            anonymizer.core.pdf_pages.Cancelled: ``should_stop()`` became true (between pages, or
                 while a PDF page was rendering: its process is killed).
         """
         started = time.perf_counter()

@@ -9,7 +9,7 @@ built at startup with :data:`THREAD_SAFE`, shared by every worker):
   that global once instead (:func:`process_wide_tesseract_cmd`).
 * **PDFium** is not thread-safe, not even on different documents: the server never calls
   it. Each uploaded PDF is counted and rendered in its own child process
-  (:class:`~anonymizer.data.pdf_pages.PdfPages`), so PDFs render in parallel and a PNG
+  (:class:`~anonymizer.core.pdf_pages.PdfPages`), so PDFs render in parallel and a PNG
   never waits on a PDF.
 * **Renderers**: the classical renderer caches the measured context words of the page it
   saw last on the instance; the diffusion renderer holds a torch model and its sampler.

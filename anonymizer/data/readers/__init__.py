@@ -1,7 +1,7 @@
 """Readers for public document datasets in their published layouts, and a generic manifest.
 
 Each reader takes the dataset folder (and optionally one split) and returns a
-:class:`ReadResult`: page records (:mod:`anonymizer.data.records`) with absolute image
+:class:`ReadResult`: page records (:mod:`anonymizer.core.records`) with absolute image
 paths, plus the skipped items ``(item, reason)``; a folder that is not in the expected
 layout raises :class:`ReaderError`. See each module for the exact layout it reads:
 

@@ -1,6 +1,6 @@
 """What every dataset reader shares: the result type, skips, errors and small checks.
 
-A reader turns one published dataset folder into :class:`~anonymizer.data.records.PageRecord`
+A reader turns one published dataset folder into :class:`~anonymizer.core.records.PageRecord`
 objects. It never stops on one bad file: each page, word or entity it cannot use becomes a
 :class:`Skip` ``(item, reason)`` and the batch goes on. ``item`` names the file (relative
 to the dataset folder) and where in it (``entry 3 word 1``, ``line 7``); ``reason`` starts
@@ -10,7 +10,7 @@ expected layout at all raises :class:`ReaderError` naming the folder and what wa
 
 Policy, the same for every reader: a **page** is skipped when its annotation is not valid
 JSON or lacks the dataset's structure, its image is missing or unreadable (checked from
-the file's headers with :func:`~anonymizer.data.documents.page_size`), the annotation
+the file's headers with :func:`~anonymizer.core.documents.page_size`), the annotation
 states a size other than the image's, or no usable word is left. A **word** is dropped
 (each one counted) when its text is not a string or blank, or its box/quad is not
 numbers, has zero width or height, or lies entirely outside the page; a box partly
@@ -32,10 +32,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
+from anonymizer.core.documents import DEFAULT_DPI, page_size
 from anonymizer.core.geometry import Box
-from anonymizer.data.documents import DEFAULT_DPI, page_size
-from anonymizer.data.image_io import ImageLoadError
-from anonymizer.data.records import Entity, PageRecord, Quad, Word, finite_numbers, quad_to_box
+from anonymizer.core.image_io import ImageLoadError
+from anonymizer.core.records import Entity, PageRecord, Quad, Word, finite_numbers, quad_to_box
 
 
 class ReaderError(ValueError):

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from anonymizer.core.geometry import Box
+from anonymizer.core.records import Entity, Quad, Word
 from anonymizer.data.readers.base import (
     BoxError,
     ReaderError,
@@ -42,7 +43,6 @@ from anonymizer.data.readers.base import (
     read_split_folders,
     split_from_name,
 )
-from anonymizer.data.records import Entity, Quad, Word
 
 log = logging.getLogger(__name__)
 

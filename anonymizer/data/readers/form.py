@@ -2,12 +2,12 @@
 
 A form is a list of entries ``{"id", "label", "box", "text", "words": [{"box", "text"}],
 "linking": [[from_id, to_id], ...]}``. Each entry becomes one
-:class:`~anonymizer.data.records.Entity` with the entry's label and id (``sensitive`` is
+:class:`~anonymizer.core.records.Entity` with the entry's label and id (``sensitive`` is
 false: question/answer/header/other are not personal-data types); its words keep their
 own boxes. ``linking`` pairs (listed in both linked entries) become the record's links,
 deduplicated, in first-seen order, kept only when both entities survive. Words of one
 entry may span several lines (multi-line answers), so ``Word.line`` stays None and
-:meth:`~anonymizer.data.records.PageRecord.lines` groups them geometrically.
+:meth:`~anonymizer.core.records.PageRecord.lines` groups them geometrically.
 
 Dropped, each counted as a skip: entries that are not objects or lack an integer ``id``
 or a label, duplicate ids, words without string text, words with blank text, word boxes
@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from anonymizer.core.geometry import Box
+from anonymizer.core.records import Entity, Word
 from anonymizer.data.readers.base import ReadResult, clean_box, parse_word
-from anonymizer.data.records import Entity, Word
 
 
 def _is_int(value: Any) -> bool:

@@ -7,20 +7,20 @@ or a folder holding exactly one ``manifest.jsonl`` / ``manifest.json``. An item:
                                          #   PNG, JPEG, TIFF (multi-page) or PDF
      "page": 0,                          # optional frame (TIFF) / page (PDF) index, 0-based
      "dpi": 200,                         # optional, PDF only: render resolution the boxes are in
-                                         #   (default anonymizer.data.documents.DEFAULT_DPI)
+                                         #   (default anonymizer.core.documents.DEFAULT_DPI)
      "id": "forms/0001",                 # optional record id (default manifest/{split}/{image path}[/p{page}])
      "split": "train",                   # optional
      "words": [{"text": "Jane", "box": [x0, y0, x1, y1], "label": "PERSON"},
                {"text": "Doe", "quad": [[x, y], [x, y], [x, y], [x, y]]}],
      "entities": [{"label": "PERSON", "words": [0, 1], "sensitive": true}]}   # optional
 
-Coordinates are pixels of the page as :func:`anonymizer.data.documents.load_page` returns
+Coordinates are pixels of the page as :func:`anonymizer.core.documents.load_page` returns
 it (PDF pages at ``dpi``); width and height are read from the file with
-:func:`~anonymizer.data.documents.page_size`. A word's ``box`` wins over its ``quad``;
+:func:`~anonymizer.core.documents.page_size`. A word's ``box`` wins over its ``quad``;
 a quad is kept in ``Word.quad``. Boxes partly outside the page are clipped. A word
 ``label`` makes a one-word entity; use ``entities`` (indices into ``words``) for longer
 ones. ``sensitive`` defaults to whether the label is one of
-:data:`~anonymizer.data.records.PII_LABELS`. Unusable words, entities and lines are
+:data:`~anonymizer.core.records.PII_LABELS`. Unusable words, entities and lines are
 skipped with a reason (entity indices of skipped words are dropped); a page without
 usable words is skipped.
 """
@@ -33,7 +33,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from anonymizer.data.documents import DEFAULT_DPI, EXTENSION_FORMATS
+from anonymizer.core.documents import DEFAULT_DPI, EXTENSION_FORMATS
+from anonymizer.core.records import PII_LABELS, Entity, Word
 from anonymizer.data.readers.base import (
     BoxError,
     ReaderError,
@@ -44,7 +45,6 @@ from anonymizer.data.readers.base import (
     page_size_or_skip,
     quad_box,
 )
-from anonymizer.data.records import PII_LABELS, Entity, Word
 
 log = logging.getLogger(__name__)
 

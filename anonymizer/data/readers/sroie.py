@@ -15,7 +15,7 @@ name has neither); images and texts are paired by file stem within a split. Copi
 
 Each non-blank text line is ``x1,y1,x2,y2,x3,y3,x4,y4,text`` (the text may contain
 commas; files are UTF-8, with or without BOM, else Latin-1). SROIE's granularity is the
-text **line segment**: each line becomes one :class:`~anonymizer.data.records.Word` with
+text **line segment**: each line becomes one :class:`~anonymizer.core.records.Word` with
 its quad and bounding box (clipped to the page); there are no entities, and
 ``Word.line`` stays None (several segments can share a visual line). The known missing
 test image (``X51006619570``) is reported as a missing image.
@@ -27,6 +27,7 @@ import logging
 import re
 from pathlib import Path
 
+from anonymizer.core.records import Word
 from anonymizer.data.readers.base import (
     BoxError,
     ReaderError,
@@ -38,7 +39,6 @@ from anonymizer.data.readers.base import (
     relative_item,
     split_from_name,
 )
-from anonymizer.data.records import Word
 
 log = logging.getLogger(__name__)
 

@@ -29,6 +29,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from anonymizer.core.records import SCOPES, Entity, Word
 from anonymizer.data.readers.base import (
     BoxError,
     ReaderError,
@@ -38,7 +39,6 @@ from anonymizer.data.readers.base import (
     load_json,
     page_size_or_skip,
 )
-from anonymizer.data.records import SCOPES, Entity, Word
 
 log = logging.getLogger(__name__)
 

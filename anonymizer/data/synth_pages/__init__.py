@@ -3,7 +3,7 @@ kinds shaped like real documents (tax and claim forms, pay stubs, bank statement
 business cards, free-text letters).
 
 ``python -m anonymizer.data.synth_pages n=20 out=DIR`` writes ``DIR/images/<id>.png`` and
-``DIR/records.jsonl`` (:mod:`anonymizer.data.records` format). Each word is one
+``DIR/records.jsonl`` (:mod:`anonymizer.core.records` format). Each word is one
 whitespace-separated token with the box of its ink; each sensitive value is one entity
 labelled with its PII type; field labels are ``KEY`` entities linked to their values.
 From Python: :func:`generate_page` and :func:`write_pages`.

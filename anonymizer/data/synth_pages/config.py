@@ -6,8 +6,8 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
+from anonymizer.core.fonts import DEFAULT_FAMILIES
 from anonymizer.data.checks import check_known_fields, check_number, check_pair
-from anonymizer.data.fonts import DEFAULT_FAMILIES
 from anonymizer.data.synth_pages.scan import ScanConfig
 from anonymizer.data.synth_pages.values import SUPPORTED_LOCALES
 

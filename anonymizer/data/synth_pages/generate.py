@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from anonymizer.core.fonts import find_fonts
+from anonymizer.core.records import PageRecord, write_records
 from anonymizer.data.checks import check_int
-from anonymizer.data.fonts import find_fonts
-from anonymizer.data.records import PageRecord, write_records
 from anonymizer.data.synth_pages.config import BASE_KINDS, KINDS, REAL_KINDS, PageConfig
 from anonymizer.data.synth_pages.families import LAYOUTS, page_size
 from anonymizer.data.synth_pages.pens import find_hand_fonts

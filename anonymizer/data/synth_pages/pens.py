@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from anonymizer.data.fonts import DEFAULT_FONT_DIRS
+from anonymizer.core.fonts import DEFAULT_FONT_DIRS
 from anonymizer.data.glyph_raster import GlyphFont, cached_font
 from anonymizer.data.synth_pages.render import FontBook
 from anonymizer.data.synth_pages.typeset import MIN_FONT_PX, Ctx, PageFull

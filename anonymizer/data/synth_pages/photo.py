@@ -16,7 +16,7 @@ import random
 import numpy as np
 from PIL import Image
 
-from anonymizer.data.records import Word
+from anonymizer.core.records import Word
 
 TABLES = ((92, 70, 52), (140, 110, 80), (60, 60, 64), (180, 178, 170), (35, 38, 45), (120, 128, 120))
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from anonymizer.core.records import PII_LABELS, Entity, PageRecord, Word
 from anonymizer.data.glyph_raster import FontFaces, GlyphFont, cached_font, draw_word
-from anonymizer.data.records import PII_LABELS, Entity, PageRecord, Word
 
 __all__ = ["FontBook", "GlyphFont", "LayoutError", "Page"]
 
@@ -25,7 +25,7 @@ class LayoutError(RuntimeError):
 
 
 class FontBook(FontFaces):
-    """The faces found by :func:`anonymizer.data.fonts.find_fonts`, by family and style."""
+    """The faces found by :func:`anonymizer.core.fonts.find_fonts`, by family and style."""
 
     _cache: dict[tuple[str, int], GlyphFont] = {}  # per process, shared by all books
 

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
+from anonymizer.core.image_io import jpeg_round_trip
+from anonymizer.core.records import Word
 from anonymizer.data.checks import check_known_fields, check_number, check_pair
-from anonymizer.data.image_io import jpeg_round_trip
-from anonymizer.data.records import Word
 from anonymizer.data.synth_pages.photo import low_resolution, perspective, shadow, to_image
 
 INKS = ((15, 15, 15), (30, 30, 35), (10, 12, 30), (45, 45, 50), (20, 30, 95), (25, 25, 70))

@@ -45,7 +45,7 @@ EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Z
 
 @dataclass(frozen=True)
 class Value:
-    """One sensitive value: its PII label (:data:`anonymizer.data.records.PII_LABELS`), its lines and,
+    """One sensitive value: its PII label (:data:`anonymizer.core.records.PII_LABELS`), its lines and,
     when a layout knows it, whose data it is (``scope``: ``personal`` or ``business``)."""
 
     label: str

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from anonymizer.core.fonts import find_fonts
 from anonymizer.core.geometry import Box, dilate_box
-from anonymizer.data.fonts import find_fonts
 
 MIN_CONTRAST = 28.0  # minimum colour distance (0..441) between paper and ink to count as text
 

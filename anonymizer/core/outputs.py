@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 
 from PIL import Image, TiffImagePlugin
 
-#: Output format per input format (as :func:`anonymizer.data.documents.check_document` names them).
+#: Output format per input format (as :func:`anonymizer.core.documents.check_document` names them).
 FORMATS = ("PNG", "JPEG", "TIFF", "PDF")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

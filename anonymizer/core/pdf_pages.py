@@ -4,7 +4,7 @@ PDFium cannot be interrupted in-process: one page whose drawing commands expand 
 megabytes renders for minutes. :class:`PdfPages` opens a PDF in a child process and asks
 it for the page count, the page sizes and one rendered page at a time; every answer must
 come within ``timeout_s`` seconds, else the child is killed and the call raises
-:class:`~anonymizer.data.image_io.ImageLoadError` naming the step and the budget (the
+:class:`~anonymizer.core.image_io.ImageLoadError` naming the step and the budget (the
 caller goes on with its next document). ``should_stop()`` is polled while waiting: when it
 turns true the child is killed at once and :class:`Cancelled` is raised. A child that dies
 (a PDFium crash, memory exhausted) fails its document with that reason and nothing else.
@@ -12,7 +12,7 @@ turns true the child is killed at once and :class:`Cancelled` is raised. A child
 Each document has its own child (``python -c`` importing this module: about 0.2 s to
 start; nothing of the parent's state, threads or main module is inherited): no PDFium
 state is shared, so threads need no lock around it and PDFs render in parallel. The
-checks and error messages are those of :mod:`anonymizer.data.documents` (the child runs
+checks and error messages are those of :mod:`anonymizer.core.documents` (the child runs
 its functions); the child's output is discarded, and it ends when its parent does.
 """
 
@@ -31,7 +31,7 @@ from typing import Any
 from PIL import Image
 
 import anonymizer
-from anonymizer.data.image_io import ImageLoadError
+from anonymizer.core.image_io import ImageLoadError
 
 POLL_S = 0.05  # how often a waiting call looks at should_stop()
 KEY = "io.render_timeout_s"
@@ -46,7 +46,7 @@ class Cancelled(RuntimeError):
 def child_main(read_fd: str, write_fd: str, path: str) -> None:
     """The child process: open ``path``, answer requests on the pipe ``read_fd`` (answers on
     ``write_fd``) until the parent closes it."""
-    from anonymizer.data import documents
+    from anonymizer.core import documents
 
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     requests, conn = Connection(int(read_fd), writable=False), Connection(int(write_fd), readable=False)
@@ -122,7 +122,7 @@ class PdfPages:
         self.should_stop = should_stop
         child_reads, to_child = os.pipe()
         from_child, child_writes = os.pipe()
-        code = "import sys; from anonymizer.data.pdf_pages import child_main; child_main(*sys.argv[1:])"
+        code = "import sys; from anonymizer.core.pdf_pages import child_main; child_main(*sys.argv[1:])"
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (_PACKAGE_ROOT, os.environ.get("PYTHONPATH"))))}
         try:
             self._proc: subprocess.Popen | None = subprocess.Popen(

@@ -6,14 +6,14 @@ holding JPEG data is rejected, so no file is silently read as something else). P
 are rendered with pypdfium2 (PDFium) at a configured DPI (``0 < dpi <= MAX_DPI``), their
 pixel count checked before rendering; a PDF without its ``%%EOF`` end marker is rejected
 as truncated (PDFium would silently repair some). Raster pages go through
-:func:`~anonymizer.data.image_io.load_image_rgb` (EXIF orientation, every mode to 8-bit
+:func:`~anonymizer.core.image_io.load_image_rgb` (EXIF orientation, every mode to 8-bit
 RGB, the decompression-bomb guard). Every failure is an
-:class:`~anonymizer.data.image_io.ImageLoadError` whose message is ``"{path}: {reason}"``;
+:class:`~anonymizer.core.image_io.ImageLoadError` whose message is ``"{path}: {reason}"``;
 messages never contain document content.
 
 PDFium runs in this process unless :func:`iter_pages` is asked to isolate it: then each
 PDF is opened, counted and rendered in a child process, which is killed when a step takes
-longer than ``render_timeout_s`` (:mod:`anonymizer.data.pdf_pages`; the anonymizer does
+longer than ``render_timeout_s`` (:mod:`anonymizer.core.pdf_pages`; the anonymizer does
 this with every PDF). Every loaded page carries its resolution in ``info["dpi"]`` when
 known (the rendering dpi of a PDF page, the declared one of an image), so writers can
 declare it.
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from anonymizer.data.image_io import (
+from anonymizer.core.image_io import (
     DEFAULT_MAX_PIXELS,
     ImageLoadError,
     _check_file,
@@ -39,7 +39,7 @@ from anonymizer.data.image_io import (
     image_size,
     load_image_rgb,
 )
-from anonymizer.data.pdf_pages import PdfPages
+from anonymizer.core.pdf_pages import PdfPages
 
 DEFAULT_DPI = 200
 MAX_DPI = 1200
@@ -252,7 +252,7 @@ def load_page(
 
     Raises:
         ImageLoadError: naming the file and the reason (see :func:`check_document`,
-            :func:`~anonymizer.data.image_io.load_image_rgb`), invalid page index or dpi,
+            :func:`~anonymizer.core.image_io.load_image_rgb`), invalid page index or dpi,
             page out of range, encrypted or corrupt PDF, too many pixels.
     """
     path = Path(path)
@@ -284,14 +284,14 @@ def iter_pages(
 
     With ``isolate``, a PDF is opened and rendered in a child process that gets
     ``render_timeout_s`` seconds per step (None: no limit) and is killed when
-    ``should_stop()`` turns true (:class:`~anonymizer.data.pdf_pages.PdfPages`); without
+    ``should_stop()`` turns true (:class:`~anonymizer.core.pdf_pages.PdfPages`); without
     it, in this process.
 
     Raises:
         ImageLoadError: as :func:`load_page`, when the document has more than
             ``max_pages`` pages (checked before any page is decoded), and when an
             isolated PDF step takes longer than ``render_timeout_s``.
-        anonymizer.data.pdf_pages.Cancelled: ``should_stop()`` turned true during a PDF step.
+        anonymizer.core.pdf_pages.Cancelled: ``should_stop()`` turned true during a PDF step.
         ValueError: ``max_pages`` is not None or an integer >= 1.
     """
     path = Path(path)
