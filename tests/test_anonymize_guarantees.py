@@ -208,6 +208,9 @@ def test_a_failed_document_is_retried_on_the_next_run(tmp_path: Path, capsys) ->
     ("detect.policy=everyone", "detect.policy must be one of ['personal', 'all'], got 'everyone'"),
     ("detect.names=no", "detect.names must be true or false, got 'no'"),
     ("ocr.preprocess=sharpen", "ocr.preprocess must be one of ['auto', 'flatten', 'none'], got 'sharpen'"),
+    ("ocr.engine=easyocr", "ocr.engine must be one of ['tesseract', 'tesseract_cli', 'rapidocr'], got 'easyocr'"),
+    ("verify.scope=lines", "verify.scope must be one of ['regions', 'page'], got 'lines'"),
+    ("ocr.extra_config='--user-words w.txt'", "extra_config option '--user-words' is not supported in process"),
 ])
 def test_bad_options_are_usage_errors_before_any_document(tmp_path: Path, override: str, message: str, capsys) -> None:
     blank(tmp_path / "in" / "a.png")
