@@ -4,18 +4,18 @@
         [--config "before=ocr.engine=tesseract_cli verify.scope=page" --config "after="]
 
 Each page (synthetic pages, half with scan effects; with ``--real`` also the pages of that
-folder) is written as a PNG and anonymized as a one-page document by
-``anonymizer.anonymize.anonymize_document`` (read, pipeline, write the output and its
-audit) under every configuration, the order rotating from page to page. Stages come from
-the page audit (``stages``: OCR, detection, surrogates, render, verification); I/O is the
-document's time less the page's (decoding the file, writing the output and the audit).
+folder) is written as a PNG and anonymized as a one-page document the way the
+``anonymize`` command does it (``iter_pages`` reads it, ``DocumentAnonymizer.anonymize_pages``,
+``document_writer`` writes the output, ``write_json`` its audit) under every configuration,
+the order rotating from page to page. Stages come from the page audit (``stages``: OCR,
+detection, surrogates, render, verification); I/O is the document's time less the page's
+(decoding the file, writing the output and the audit).
 Prints the median and the mean seconds per page of each stage and configuration.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -39,18 +39,31 @@ def main() -> None:
     import logging
 
     logging.basicConfig(level=logging.ERROR)
-    from omegaconf import OmegaConf
+    import time
 
-    from anonymizer.anonymize import anonymize_document, audit_path
+    from anonymizer.core.documents import check_document, iter_pages
+    from anonymizer.core.outputs import document_writer, write_json
     from anonymizer.data.synth_pages import PageConfig, ScanConfig, generate_page
     from anonymizer.pipeline.document import DocumentAnonymizer, pipeline_config
+
+    def anonymize_file(path: Path, target: Path, pipeline: DocumentAnonymizer, io) -> tuple[float, dict]:
+        started = time.perf_counter()
+        pages_audit: list[dict] = []
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fmt = check_document(path)
+        pages = iter_pages(path, dpi=io.dpi, max_pixels=io.max_pixels, max_pages=io.max_pages)
+        with document_writer(target, fmt, dpi=io.dpi, jpeg_quality=io.jpeg_quality, overwrite=True) as writer:
+            for image in pipeline.anonymize_pages(pages, audits=pages_audit):
+                writer.add(image)
+        audit = pipeline.audit(input_name=path.name, output_name=target.name, status="ok", reason=None,
+                               pages_audit=pages_audit, seconds=0.0)
+        write_json(target.with_name(target.name + ".audit.json"), audit, overwrite=True)
+        return time.perf_counter() - started, pages_audit[0]
 
     configs = {}
     for spec in args.config or DEFAULT_CONFIGS:
         name, _, overrides = spec.partition("=")
         cfg = pipeline_config(overrides.split())
-        OmegaConf.set_struct(cfg, False)
-        cfg.overwrite = True
         configs[name] = (cfg, DocumentAnonymizer.from_config(cfg), overrides.strip() or "defaults")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -66,21 +79,15 @@ def main() -> None:
         seconds: dict[str, dict[str, list[float]]] = {n: defaultdict(list) for n in names}
         warm = inputs[0]
         for name in names:
-            anonymize_document(warm, folder / "warm" / name / warm.name, configs[name][1], configs[name][0])
+            anonymize_file(warm, folder / "warm" / name / warm.name, configs[name][1], configs[name][0].io)
         for k, path in enumerate(inputs):
             for name in names[k % len(names):] + names[: k % len(names)]:
                 cfg, pipeline, _ = configs[name]
-                target = folder / "out" / name / path.name
-                outcome = anonymize_document(path, target, pipeline, cfg)
-                if outcome.status != "ok":
-                    print(f"{path.name}: {name}: {outcome.status} ({outcome.reason})", file=sys.stderr)
-                    continue
-                audit = json.loads(audit_path(target).read_text())
-                page = audit["pages"][0]
+                total, page = anonymize_file(path, folder / "out" / name / path.name, pipeline, cfg.io)
                 for stage, value in page["stages"].items():
                     seconds[name][stage].append(value)
-                seconds[name]["io"].append(audit["seconds"] - page["seconds"])
-                seconds[name]["total"].append(audit["seconds"])
+                seconds[name]["io"].append(total - page["seconds"])
+                seconds[name]["total"].append(total)
     real = f", {len(inputs) - args.pages} real" if args.real else ""
     print(f"{len(inputs)} pages ({args.pages} synthetic{real}); seconds per page, median / mean")
     print("| stage | " + " | ".join(f"{n} (`{configs[n][2]}`)" for n in names) + " |")
