@@ -33,13 +33,15 @@ HEAVY = ("torch", "transformers", "diffusers")
 
 
 def env_for(code: Path) -> dict[str, str]:
+    """The environment of a timed process (run in ``code``: ``python -c``/``-m`` put the working
+    folder first on ``sys.path``)."""
     return {**os.environ, "PYTHONPATH": str(code), "OMP_NUM_THREADS": "1"}
 
 
 def time_import(code: Path) -> tuple[float, list[str]]:
     probe = ("import sys, time; t = time.perf_counter(); import anonymizer.anonymize; "
              f"print(time.perf_counter() - t, *[m for m in {HEAVY!r} if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", probe], env=env_for(code), capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", probe], env=env_for(code), cwd=code, capture_output=True, text=True,
                          check=True).stdout.split()
     return float(out[0]), out[1:]
 
@@ -48,7 +50,7 @@ def time_anonymize(code: Path, page: Path, overrides: list[str]) -> float:
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "anonymizer.anonymize", f"input={page}", f"output={out}",
-                               *overrides], env=env_for(code), capture_output=True, text=True)
+                               *overrides], env=env_for(code), cwd=code, capture_output=True, text=True)
         seconds = time.perf_counter() - started
         if proc.returncode != 0 or not (Path(out) / page.name).exists():
             raise SystemExit(f"anonymize failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
@@ -65,7 +67,7 @@ def time_serve(code: Path, overrides: list[str], limit: float = 120.0) -> float:
     port = free_port()
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "anonymizer.serve", "server.host=127.0.0.1",
-                             f"server.port={port}", *overrides], env=env_for(code),
+                             f"server.port={port}", *overrides], env=env_for(code), cwd=code,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while time.perf_counter() - started < limit:
