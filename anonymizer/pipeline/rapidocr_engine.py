@@ -11,7 +11,7 @@ Tesseract's keys (``psm``, ``oem``, ``extra_config``) are accepted, so one ``ocr
 serves every engine, and ignored; ``lang`` is recorded but the shipped recognition model
 is the one used (Chinese and Latin-script text).
 
-Time limit: ONNX Runtime cannot be stopped from outside, so a page runs in a helper thread
+Time limit: ONNX Runtime cannot be stopped from outside, so a page runs in a worker thread
 and fails with :class:`~anonymizer.pipeline.ocr.OcrTimeout` at ``timeout`` seconds (its
 document fails alone); the abandoned computation still finishes in the background.
 """
