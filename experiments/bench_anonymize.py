@@ -1,6 +1,7 @@
 """Benchmark: our page anonymizer vs Presidio's ``ImageRedactorEngine`` on synthetic pages.
 
     OMP_NUM_THREADS=1 python experiments/bench_anonymize.py [--pages 20] [--seed 0] [--scan | --no-scan]
+        [--ocr tesseract|tesseract_cli]
 
 Generates ``--pages`` synthetic pages (``anonymizer.data.synth_pages``, ground-truth words
 and sensitive entities) and runs, on every page, interleaved (the order rotates from page
@@ -12,10 +13,14 @@ to page so machine noise hits every system alike):
   with redaction fallback;
 * ``ours, redact``: the same with ``renderer=redact`` (solid boxes, as Presidio draws);
 * ``ours, no verify``: the classical renderer with ``verify.enabled=false`` (one OCR pass);
-* ``Presidio``: ``ImageRedactorEngine(ImageAnalyzerEngine(analyzer, TesseractOCR()))``
+* ``Presidio``: ``ImageRedactorEngine(ImageAnalyzerEngine(analyzer, ocr))``
   with the very ``AnalyzerEngine`` object our detector built (same blank spaCy pipeline,
   same recognizers, same score threshold 0.35), Tesseract with our language, ``--oem``
-  and ``--psm``, black fill. What differs is what each does around the analyzer: ours
+  and ``--psm``, black fill. Both systems use the same OCR engine (``--ocr``, default: the
+  pipeline's ``ocr.engine``): with ``tesseract`` (in process), Presidio gets it through its
+  ``OCR`` interface (:class:`InProcessTesseractOCR`: the same ``tesserocr`` engine, the
+  image as Presidio passes it, no preprocessing); with ``tesseract_cli``, Presidio's own
+  ``TesseractOCR`` (pytesseract), as ours. What differs is what each does around the analyzer: ours
   builds the page text line by line and adds form context (values beside labels such as
   "Name:"), maps types and resolves overlaps; Presidio joins all OCR words with single
   spaces and boxes the words of each analyzer result.
@@ -110,14 +115,17 @@ class System:
     run: Callable[[Image.Image], tuple[Image.Image, list[Box], dict[str, Any] | None]]
 
 
-def build_systems(names: Sequence[str]) -> tuple[dict[str, System], Any]:
-    """The systems in ``names`` and the composed default config (for the metric OCR)."""
+def build_systems(names: Sequence[str], ocr: str | None = None) -> tuple[dict[str, System], Any]:
+    """The systems in ``names`` (all with the OCR engine ``ocr``, default: the pipeline's) and
+    the composed config (for the metric OCR)."""
     from anonymizer.pipeline.document import DocumentAnonymizer, pipeline_config
     from anonymizer.pipeline.page_anonymizer import DocumentContext
     from anonymizer.pipeline.surrogates import SurrogateGenerator
 
-    base = pipeline_config()
-    overrides = {"ours": [], "ours_redact": ["renderer=redact"], "ours_noverify": ["verify.enabled=false"]}
+    engine = [f"ocr.engine={ocr}"] if ocr else []
+    base = pipeline_config(engine)
+    overrides = {"ours": engine, "ours_redact": ["renderer=redact", *engine],
+                 "ours_noverify": ["verify.enabled=false", *engine]}
     systems: dict[str, System] = {}
     detector = None
 
@@ -142,7 +150,12 @@ def build_systems(names: Sequence[str]) -> tuple[dict[str, System], Any]:
             raise SystemExit('presidio-image-redactor is not installed: pip install -e ".[dev,bench]" '
                              "(or leave presidio out with --systems)") from None
 
-        engine = ImageRedactorEngine(ImageAnalyzerEngine(analyzer_engine=detector.analyzer, ocr=TesseractOCR()))
+        presidio_ocr = TesseractOCR()
+        if str(base.ocr.engine) == "tesseract":
+            presidio_ocr = in_process_ocr(base)
+        elif str(base.ocr.engine) != "tesseract_cli":
+            raise SystemExit(f"Presidio has no adapter here for ocr.engine={base.ocr.engine}; use --ocr tesseract")
+        engine = ImageRedactorEngine(ImageAnalyzerEngine(analyzer_engine=detector.analyzer, ocr=presidio_ocr))
         ocr_kwargs = {"lang": str(base.ocr.lang), "config": f"--oem {int(base.ocr.oem)} --psm {int(base.ocr.psm)}"}
         threshold = float(base.detect.score_threshold)
         language = str(base.detect.language)
@@ -156,6 +169,23 @@ def build_systems(names: Sequence[str]) -> tuple[dict[str, System], Any]:
 
         systems["presidio"] = System("presidio", presidio)
     return {n: systems[n] for n in names}, base
+
+
+def in_process_ocr(base: Any) -> Any:
+    """Presidio's ``OCR`` interface over our in-process Tesseract engine (same language,
+    ``--psm``, ``--oem``): ``perform_ocr`` returns what pytesseract's ``image_to_data`` would."""
+    from presidio_image_redactor import OCR
+
+    from anonymizer.pipeline.tesserocr_engine import TesserocrEngine
+
+    tess = TesserocrEngine(lang=str(base.ocr.lang), psm=int(base.ocr.psm), oem=int(base.ocr.oem), preprocess="none")
+
+    class InProcessTesseractOCR(OCR):
+        def perform_ocr(self, image: object, **kwargs: Any) -> dict:
+            img = image if isinstance(image, Image.Image) else Image.fromarray(image)  # type: ignore[arg-type]
+            return tess.data(img)
+
+    return InProcessTesseractOCR()
 
 
 # --------------------------------------------------------------------------- memory probes
@@ -232,7 +262,7 @@ def footprint_child(system: str, args: argparse.Namespace) -> None:
     from anonymizer.data.synth_pages import generate_page
 
     quiet()
-    systems, _ = build_systems([system])
+    systems, _ = build_systems([system], args.ocr)
     image, _ = generate_page(0, args.seed, page_config(args.scan))
     systems[system].run(image)
     # VmHWM, not ru_maxrss: a forked child's ru_maxrss starts from its parent's RSS
@@ -244,7 +274,7 @@ def footprint_child(system: str, args: argparse.Namespace) -> None:
 def footprint(system: str, args: argparse.Namespace, tries: int = 2) -> float | None:
     """VmHWM in MiB of a fresh process building ``system`` and doing one page (None if it fails)."""
     cmd = [sys.executable, __file__, "--footprint-child", system, "--seed", str(args.seed),
-           "--scan" if args.scan else "--no-scan"]
+           "--scan" if args.scan else "--no-scan", *(["--ocr", args.ocr] if args.ocr else [])]
     for _ in range(tries):
         proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("FOOTPRINT ")]
@@ -271,6 +301,7 @@ def machine() -> str:
             if line.startswith("MemTotal:"):
                 mem = int(line.split()[1]) / 1024 / 1024
     tess = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    tess += f" (CLI), tesserocr {version('tesserocr')}"
     return (f"{platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}, "
             f"{tess}, presidio-analyzer {version('presidio-analyzer')}, "
             f"presidio-image-redactor {version('presidio-image-redactor')}, "
@@ -381,8 +412,9 @@ def report(
         f"Command: `{command}`; code: {args.code_state}; machine: {machine()}. {n} pages "
         f"({dict(truth_totals['kinds'])}), {n_entities} sensitive entities "
         f"({sum(checkable.values())} with a line of >= {args.min_chars} letters/digits, {n_readable} of them readable "
-        f"by Tesseract in the input page). Systems interleaved per page (order rotated), one warm-up page each; "
-        f"Tesseract runs in child processes, not counted in any memory figure.",
+        f"by the metric OCR in the input page). OCR engine of every system and of the metrics: "
+        f"`{args.ocr_engine}`. Systems interleaved per page (order rotated), one warm-up page each; "
+        f"Tesseract in child processes (tesseract_cli) is not counted in any memory figure.",
         "",
         *rows,
         "",
@@ -410,6 +442,8 @@ def main() -> None:
     parser.add_argument("--dilate", type=float, default=3.0, help="pixels added around sensitive/replaced boxes")
     parser.add_argument("--iou", type=float, default=0.5, help="IoU for a preserved word")
     parser.add_argument("--out", type=Path, help="also write the markdown block to this file")
+    parser.add_argument("--ocr", choices=("tesseract", "tesseract_cli"),
+                        help="OCR engine of every system and of the metrics (default: the pipeline's ocr.engine)")
     parser.add_argument("--footprint-child", choices=SYSTEMS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.footprint_child:
@@ -425,9 +459,10 @@ def main() -> None:
     from anonymizer.pipeline.ocr import build_ocr
 
     args.code_state = code_state()  # before anything is imported from the package's pipeline
-    systems, base = build_systems(names)
+    systems, base = build_systems(names, args.ocr)
     ocr_cfg = {k: v for k, v in dict(base.ocr).items() if k not in ("engine", "threads")}  # threads: set by the build
     ocr = build_ocr(str(base.ocr.engine), **ocr_cfg)  # the metric OCR: the pipeline's own settings
+    args.ocr_engine = str(base.ocr.engine)
     config = page_config(args.scan)
     tallies = {s: Tally() for s in names}
     totals: dict[str, Any] = {"entities": Counter(), "readable": Counter(), "checkable": Counter(), "kinds": Counter()}

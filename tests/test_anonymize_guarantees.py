@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from anonymizer.anonymize import AUDIT_SUFFIX, anonymize_document, run
 from anonymizer.core.entry import FAILED, OK, USAGE
@@ -161,11 +161,18 @@ def test_a_pdf_page_over_the_render_budget_fails_alone(tmp_path: Path, caplog) -
 
 
 @needs_ocr
-def test_an_ocr_call_over_its_budget_fails_its_document_with_the_reason_in_the_log(tmp_path: Path, caplog) -> None:
-    blank(tmp_path / "in" / "a.png", (1200, 1600))
+@pytest.mark.parametrize("engine", ["tesseract", "tesseract_cli"])
+def test_an_ocr_call_over_its_budget_fails_its_document_with_the_reason_in_the_log(tmp_path: Path, caplog,
+                                                                                   engine: str) -> None:
+    page = blank(tmp_path / "in" / "a.png", (1200, 1600))
+    with Image.open(page) as img:  # text to recognise: in process, the limit stops word recognition
+        draw = ImageDraw.Draw(img)
+        for y in range(40, 1560, 40):
+            draw.text((40, y), "Invoice number 4471 issued to the customer on the third day", fill="black")
+        img.save(page)
     caplog.set_level(logging.INFO)
     code = run(compose_anonymize([f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}", "ocr.timeout=0.001",
-                                  "renderer=redact"]))
+                                  "renderer=redact", f"ocr.engine={engine}"]))
     assert code == FAILED
     reason = json.loads((tmp_path / "out" / ("a.png" + AUDIT_SUFFIX)).read_text())["reason"]
     assert reason == "page 0: OCR failed: tesseract took longer than 0.001 s on the page (ocr.timeout)"
@@ -208,6 +215,9 @@ def test_a_failed_document_is_retried_on_the_next_run(tmp_path: Path, capsys) ->
     ("detect.policy=everyone", "detect.policy must be one of ['personal', 'all'], got 'everyone'"),
     ("detect.names=no", "detect.names must be true or false, got 'no'"),
     ("ocr.preprocess=sharpen", "ocr.preprocess must be one of ['auto', 'flatten', 'none'], got 'sharpen'"),
+    ("ocr.engine=easyocr", "ocr.engine must be one of ['tesseract', 'tesseract_cli', 'rapidocr'], got 'easyocr'"),
+    ("verify.scope=lines", "verify.scope must be one of ['regions', 'page'], got 'lines'"),
+    ("ocr.extra_config='--user-words w.txt'", "extra_config option '--user-words' is not supported in process"),
 ])
 def test_bad_options_are_usage_errors_before_any_document(tmp_path: Path, override: str, message: str, capsys) -> None:
     blank(tmp_path / "in" / "a.png")

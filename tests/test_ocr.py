@@ -123,7 +123,7 @@ def test_words_from_tesseract_dict():
 
 
 def test_registry_builds_engines_by_name():
-    engine = build_ocr("tesseract", lang="eng", psm=6, extra_config="-c preserve_interword_spaces=1")
+    engine = build_ocr("tesseract_cli", lang="eng", psm=6, extra_config="-c preserve_interword_spaces=1")
     assert isinstance(engine, TesseractEngine) and isinstance(engine, OcrEngine)
     assert engine.config == "--oem 3 --psm 6 -c preserve_interword_spaces=1"
     with pytest.raises(ValueError, match="unknown OCR engine 'nope'.*tesseract"):

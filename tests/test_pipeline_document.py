@@ -56,7 +56,7 @@ def test_wrappers_are_applied_as_the_parts_are_built() -> None:
     pipeline = DocumentAnonymizer.from_config(pipeline_config(["renderer=redact", "renderer.margin=5"]),
                                               wrappers=wrappers)
     parts = pipeline.page_anonymizer
-    assert {type(seen[k]).__name__ for k in seen} == {"TesseractEngine", "PiiDetector", "RedactRenderer"}
+    assert {type(seen[k]).__name__ for k in seen} == {"TesserocrEngine", "PiiDetector", "RedactRenderer"}
     assert all(isinstance(getattr(parts, k), Wrapped) for k in ("ocr", "detector", "renderer"))
     assert parts.redactor.margin == 5  # the page anonymizer was built with the wrapped parts
     assert pipeline.renderer == "redact" and "extra_config" not in pipeline.ocr_settings

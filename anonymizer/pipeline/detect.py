@@ -447,6 +447,10 @@ class PiiDetector:
         if hf_path is not None:
             from presidio_analyzer.predefined_recognizers import HuggingFaceNerRecognizer
 
+            from anonymizer.pipeline.presidio_import import enable_transformers
+
+            enable_transformers()
+
             registry.add_recognizer(
                 HuggingFaceNerRecognizer(
                     model_name=hf_path, supported_language=self.language, label_mapping=dict(_NER_LABELS),

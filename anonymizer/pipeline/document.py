@@ -124,6 +124,7 @@ def build_page_anonymizer(cfg: DictConfig, wrappers: Wrappers | None = None) -> 
             fallback_color=verify.get("color", "black"),
             min_chars=verify.get("min_chars", 3),
             fit_surrogates=bool(cfg.surrogates.get("fit", True)),
+            verify_scope=str(verify.get("scope", "regions")),
         )
     except OcrError as err:
         raise PipelineError(str(err)) from None

@@ -32,10 +32,11 @@ import importlib
 import re
 from collections.abc import Iterable, Sequence
 
-from presidio_analyzer import EntityRecognizer, RecognizerResult
-
 from anonymizer.core.months import month_words
 from anonymizer.core.text import casefold_unaccented
+from anonymizer.pipeline.presidio_import import load_presidio
+
+EntityRecognizer, RecognizerResult = load_presidio().EntityRecognizer, load_presidio().RecognizerResult
 
 #: Faker locales whose given and family names make the gazetteer.
 NAME_LOCALES = ("en_US", "en_GB", "en_IN", "de_DE", "fr_FR", "nl_NL", "it_IT", "es_ES", "pt_BR", "sv_SE", "da_DK")

@@ -3,13 +3,15 @@
 Every engine implements :class:`OcrEngine` (``read(image) -> list[Word]``) and returns
 words with their box in page pixels, a line id (words of a line share it; ids follow the
 engine's reading order) and the OCR confidence in [0, 100]. Engines are built by name
-with :func:`build_ocr` from plain arguments (what a Hydra config passes).
+with :func:`build_ocr` from plain arguments (what a Hydra config passes):
 
-Only Tesseract is registered. A second engine would have to ship its models in its
-wheel (nothing can be downloaded at run time here); the one candidate that does,
-``rapidocr_onnxruntime`` 1.4.4 (PP-OCRv4 Chinese/English models in the wheel), drops
-the spaces between English words ("Invoicenumber4471issued"), and its per-character
-boxes do not separate words reliably, so it is not offered.
+* ``tesseract`` (default): Tesseract in this process through ``tesserocr``
+  (:mod:`anonymizer.pipeline.tesserocr_engine`): the language model is loaded once per
+  thread and pages are passed in memory;
+* ``tesseract_cli``: the ``tesseract`` binary through ``pytesseract`` (:class:`TesseractEngine`),
+  one child process per page; the fallback where the ``tesserocr`` wheel cannot be used;
+* ``rapidocr``: RapidOCR 3 with the PP-OCR ONNX models its wheel ships
+  (:mod:`anonymizer.pipeline.rapidocr_engine`; ``pip install ".[rapidocr]"``).
 
 Errors name the engine, the language and how to install what is missing; they never
 contain recognised text.
@@ -107,8 +109,20 @@ def _tesseract_cmd(cmd: str | None) -> Iterator[None]:
         pytesseract.pytesseract.tesseract_cmd = saved
 
 
+def scaled_for_ocr(image: Image.Image, preprocess: str, scale: float) -> Image.Image:
+    """``image`` as an RGB or greyscale page, its lighting evened out per ``preprocess`` and
+    resized by ``scale`` (boxes read on it are divided by ``scale``)."""
+    img = image if image.mode in ("RGB", "L") else image.convert("RGB")
+    img = prepare_for_ocr(img, preprocess)
+    if scale != 1.0:
+        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+        img = img.resize(size, Image.Resampling.LANCZOS)
+    return img
+
+
 class TesseractEngine:
-    """Tesseract 5 through ``pytesseract.image_to_data``.
+    """Tesseract 5 through ``pytesseract.image_to_data`` (``ocr.engine=tesseract_cli``): one
+    ``tesseract`` child process per page, killed after ``timeout`` seconds.
 
     Args:
         lang: Tesseract language(s), ``"eng"`` or ``"eng+deu"``; each needs its
@@ -129,7 +143,7 @@ class TesseractEngine:
         OcrError: the binary or a language is missing.
     """
 
-    name = "tesseract"
+    name = "tesseract_cli"
 
     def __init__(
         self,
@@ -186,11 +200,7 @@ class TesseractEngine:
         """OCR ``image``; words in reading order, empty tokens dropped."""
         import pytesseract
 
-        img = image if image.mode in ("RGB", "L") else image.convert("RGB")
-        img = prepare_for_ocr(img, self.preprocess)
-        if self.scale != 1.0:
-            size = (max(1, round(img.width * self.scale)), max(1, round(img.height * self.scale)))
-            img = img.resize(size, Image.Resampling.LANCZOS)
+        img = scaled_for_ocr(image, self.preprocess, self.scale)
         with _tesseract_cmd(self.tesseract_cmd):
             try:
                 data = pytesseract.image_to_data(
@@ -251,8 +261,24 @@ def words_from_tesseract(data: dict[str, list[Any]], min_conf: float = 0.0, fact
     return words
 
 
-#: Engine factories by name (:func:`register_ocr` adds one).
-OCR_ENGINES: dict[str, Callable[..., OcrEngine]] = {"tesseract": TesseractEngine}
+def _tesserocr(**kwargs: Any) -> OcrEngine:
+    from anonymizer.pipeline.tesserocr_engine import TesserocrEngine
+
+    return TesserocrEngine(**kwargs)
+
+
+def _rapidocr(**kwargs: Any) -> OcrEngine:
+    from anonymizer.pipeline.rapidocr_engine import RapidOcrEngine
+
+    return RapidOcrEngine(**kwargs)
+
+
+#: Engine factories by name (:func:`register_ocr` adds one); each imports its library when called.
+OCR_ENGINES: dict[str, Callable[..., OcrEngine]] = {
+    "tesseract": _tesserocr,
+    "tesseract_cli": TesseractEngine,
+    "rapidocr": _rapidocr,
+}
 
 
 def register_ocr(name: str, factory: Callable[..., OcrEngine]) -> None:

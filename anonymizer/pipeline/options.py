@@ -20,7 +20,9 @@ from omegaconf import DictConfig, OmegaConf
 from anonymizer.core.documents import MAX_DPI
 from anonymizer.data.checks import check_int, check_number
 from anonymizer.pipeline.illumination import PREPROCESS_MODES
+from anonymizer.pipeline.ocr import OCR_ENGINES
 from anonymizer.pipeline.scope import POLICIES
+from anonymizer.pipeline.verify import SCOPES as VERIFY_SCOPES
 
 #: io.dpi below this renders PDF pages too small to read (0.01 gave 1×1-pixel pages).
 MIN_DPI = 50
@@ -94,6 +96,7 @@ CHECKS: dict[str, Check] = {
     "io.render_timeout_s": _optional_positive,
     "ocr.timeout": lambda k, v: check_number(k, v, 0),
     "ocr.preprocess": _one_of(PREPROCESS_MODES),
+    "ocr.engine": lambda k, v: _one_of(tuple(OCR_ENGINES))(k, v),
     "detect.form_context": _bool_or_options,
     "detect.address_blocks": _bool_or_options,
     "detect.field_ink": _bool_or_options,
@@ -105,6 +108,7 @@ CHECKS: dict[str, Check] = {
     "verify.enabled": check_bool,
     "verify.fallback": _fallback,
     "verify.min_chars": lambda k, v: check_int(k, v, 1),
+    "verify.scope": _one_of(VERIFY_SCOPES),
     "renderer.match_blur": check_bool,
     "renderer.noise": check_bool,
 }
@@ -112,7 +116,7 @@ CHECKS: dict[str, Check] = {
 #: The keys of the sections the commands read themselves (anything else there is a typo).
 SECTIONS = {
     "io": {"dpi", "max_pixels", "max_pages", "jpeg_quality", "render_timeout_s"},
-    "verify": {"enabled", "fallback", "color", "min_chars"},
+    "verify": {"enabled", "fallback", "color", "min_chars", "scope"},
     "surrogates": {"locale", "fit"},
 }
 PIPELINE_KEYS = {"renderer", "secret_env", "io", "ocr", "detect", "surrogates", "verify"}

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from PIL import Image, ImageFont
+from PIL import Image, ImageChops, ImageFont
 
 from anonymizer.core.geometry import Box, clip_box
 from anonymizer.core.text import nfkc_casefold_alnum
@@ -33,7 +33,7 @@ from anonymizer.pipeline.render.base import nearest_context
 from anonymizer.pipeline.render.redact import RedactRenderer
 from anonymizer.pipeline.surrogates import SurrogateGenerator
 from anonymizer.pipeline.surrogates.amounts import plan_amounts
-from anonymizer.pipeline.verify import find_leaks
+from anonymizer.pipeline.verify import SCOPES, find_leaks, words_after_edit
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,10 @@ class PageAnonymizer:
         min_chars: values with fewer letters/digits are not searched by verification.
         fit_surrogates: ask the surrogate generator for a variant that fits the box width
             (measured with the reference font at the box height).
+        verify_scope: ``"regions"``: read again only the replaced regions (each box grown to
+            its text lines) and reuse the first pass's words elsewhere, whose pixels did not
+            change (the whole page is read again if any pixel outside the regions changed);
+            ``"page"``: read the whole output page again.
     """
 
     def __init__(
@@ -104,7 +108,10 @@ class PageAnonymizer:
         fallback_color: str | Sequence[int] = "black",
         min_chars: int = 3,
         fit_surrogates: bool = True,
+        verify_scope: str = "regions",
     ) -> None:
+        if verify_scope not in SCOPES:
+            raise ValueError(f"verify.scope must be one of {list(SCOPES)}, got {verify_scope!r}")
         if fallback not in FALLBACKS:
             raise ValueError(f"verify.fallback must be one of {FALLBACKS}, got {fallback!r}")
         if isinstance(min_chars, bool) or not isinstance(min_chars, int) or min_chars < 1:
@@ -117,19 +124,26 @@ class PageAnonymizer:
         self.redactor = RedactRenderer(color=fallback_color, margin=getattr(renderer, "margin", 2))
         self.min_chars = min_chars
         self.fit_surrogates = bool(fit_surrogates)
+        self.verify_scope = verify_scope
         self._font: ImageFont.FreeTypeFont | ImageFont.ImageFont | None = None
 
     def __call__(self, image: Image.Image, doc: DocumentContext, page_index: int = 0) -> PageResult:
-        started = time.perf_counter()
+        clock = _Stages()
         image = image if image.mode == "RGB" else image.convert("RGB")
         words = self.ocr.read(image)
+        clock.lap("ocr")
         page, detections, regions = self.detector.detect_page(image, words)
+        clock.lap("detection")
         entities, replacements, originals = self._plan(page, detections, doc, image.size)
         self._plan_regions(regions, page, doc, entities, replacements, image.size)
+        clock.lap("surrogates")
         output = self.renderer(image, replacements) if replacements else image.copy()
-        verification = self._verify(output, originals, entities) if self.verify else {"checked": False}
+        clock.lap("render")
+        verification = ({"checked": False} if not self.verify else
+                        self._verify(output, originals, entities, image, words, [r.box for r in replacements]))
         if verification.get("redacted"):
             output = self.redactor(output, [Replacement(box=b, text="-") for b in verification["redacted"]])
+        clock.lap("verification")
         audit = {
             "page": page_index,
             "width": image.width,
@@ -138,7 +152,8 @@ class PageAnonymizer:
             "policy": getattr(self.detector, "policy", None),
             "entities": entities,
             "verification": verification,
-            "seconds": round(time.perf_counter() - started, 3),
+            "seconds": round(clock.total, 3),
+            "stages": clock.rounded(),
         }
         log.debug("page %d: %d entities %s", page_index, len(entities), dict(Counter(e["type"] for e in entities)))
         return PageResult(output, audit)
@@ -236,9 +251,19 @@ class PageAnonymizer:
 
     # ------------------------------------------------------------------ verification
     def _verify(
-        self, output: Image.Image, originals: Sequence[tuple[int, str]], entities: list[dict[str, Any]]
+        self, output: Image.Image, originals: Sequence[tuple[int, str]], entities: list[dict[str, Any]],
+        image: Image.Image | None = None, first_pass: Sequence[Any] = (), boxes: Sequence[Box] = (),
     ) -> dict[str, Any]:
-        words = self.ocr.read(output)
+        scope, regions = "page", None
+        if self.verify_scope == "regions" and image is not None:
+            words, regions = words_after_edit(self.ocr, output, first_pass, boxes, getattr(self.renderer, "margin", 2))
+            if _changed_outside(image, output, regions):  # a renderer broke its margin promise: read it all
+                log.warning("verification: pixels changed outside the replaced regions; the whole page is read again")
+                regions = None
+            else:
+                scope = "regions"
+        if regions is None:
+            words = self.ocr.read(output)
         values = [v for _, v in originals]
         leaks = find_leaks(words, values, self.min_chars)
         checked = sum(1 for v in values if len(nfkc_casefold_alnum(v)) >= self.min_chars)
@@ -252,6 +277,8 @@ class PageAnonymizer:
         unique = sorted(set(redact))
         result: dict[str, Any] = {
             "checked": True,
+            "scope": scope,
+            "regions_read": len(regions) if regions is not None else None,
             "values_checked": checked,
             "values_too_short": len(values) - checked,
             "leaks": found,
@@ -264,6 +291,36 @@ class PageAnonymizer:
             log.warning("verification: %d original value(s) still readable on a page (%s); %s",
                         len(found), ", ".join(sorted({f["type"] for f in found})), result["action"])
         return result
+
+
+class _Stages:
+    """Seconds per pipeline stage of one page (``lap(name)`` closes the stage running since the last lap)."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self.last
+        self.last = now
+
+    @property
+    def total(self) -> float:
+        return time.perf_counter() - self.start
+
+    def rounded(self) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in self.seconds.items()}
+
+
+def _changed_outside(before: Image.Image, after: Image.Image, regions: Sequence[Box]) -> bool:
+    """Whether any pixel of ``after`` differs from ``before`` outside ``regions``."""
+    if before.size != after.size:
+        return True
+    diff = ImageChops.difference(before.convert("RGB"), after.convert("RGB")).convert("L")
+    for x0, y0, x1, y1 in regions:
+        diff.paste(0, (int(x0), int(y0), int(-(-x1 // 1)), int(-(-y1 // 1))))
+    return diff.getbbox() is not None
 
 
 def _usable(box: Box, width: int, height: int) -> bool:

@@ -3,10 +3,13 @@
 Checked for the pipeline's parts (one :class:`~anonymizer.pipeline.document.DocumentAnonymizer`
 built at startup with :data:`THREAD_SAFE`, shared by every worker):
 
-* **Tesseract** runs as a subprocess per call (pytesseract writes each image to its own
-  temporary file): concurrent calls are safe and run in parallel. Only a configured
-  ``tesseract_cmd`` is switched through a module-level global per call; the server sets
-  that global once instead (:func:`process_wide_tesseract_cmd`).
+* **Tesseract** in process (``ocr.engine=tesseract``): each worker thread loads its own
+  ``tesserocr`` API on its first page (thread-local), so concurrent calls are safe (no API
+  object is shared). Through the binary (``tesseract_cli``) it
+  runs as a subprocess per call (pytesseract writes each image to its own temporary file):
+  concurrent calls are safe too. Only a configured ``tesseract_cmd`` is switched through a
+  module-level global per call; the server sets that global once instead
+  (:func:`process_wide_tesseract_cmd`). RapidOCR also keeps one engine per thread.
 * **PDFium** is not thread-safe, not even on different documents: the server never calls
   it. Each uploaded PDF is counted and rendered in its own child process
   (:class:`~anonymizer.core.pdf_pages.PdfPages`), so PDFs render in parallel and a PNG
