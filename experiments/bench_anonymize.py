@@ -12,6 +12,7 @@ to page so machine noise hits every system alike):
   with redaction fallback;
 * ``ours, redact``: the same with ``renderer=redact`` (solid boxes, as Presidio draws);
 * ``ours, no verify``: the classical renderer with ``verify.enabled=false`` (one OCR pass);
+* ``ours, no tagger``: ``ours`` without the PII tagger (``detect.tagger=null``), for its cost;
 * ``Presidio``: ``ImageRedactorEngine(ImageAnalyzerEngine(analyzer, TesseractOCR()))``
   with the very ``AnalyzerEngine`` object our detector built (same blank spaCy pipeline,
   same recognizers, same score threshold 0.35), Tesseract with our language, ``--oem``
@@ -83,11 +84,12 @@ from anonymizer.evaluation.anonymization_scores import (  # noqa: E402 - after t
     surrogates_read,
 )
 
-SYSTEMS = ("ours", "ours_redact", "ours_noverify", "presidio")
+SYSTEMS = ("ours", "ours_redact", "ours_noverify", "ours_notagger", "presidio")
 TITLES = {
     "ours": "ours (classical, verify)",
     "ours_redact": "ours (redact, verify)",
     "ours_noverify": "ours (classical, no verify)",
+    "ours_notagger": "ours (classical, verify, detect.tagger=null)",
     "presidio": "Presidio ImageRedactorEngine",
 }
 MIB = 1024 * 1024
@@ -117,7 +119,8 @@ def build_systems(names: Sequence[str]) -> tuple[dict[str, System], Any]:
     from anonymizer.pipeline.surrogates import SurrogateGenerator
 
     base = pipeline_config()
-    overrides = {"ours": [], "ours_redact": ["renderer=redact"], "ours_noverify": ["verify.enabled=false"]}
+    overrides = {"ours": [], "ours_redact": ["renderer=redact"], "ours_noverify": ["verify.enabled=false"],
+                 "ours_notagger": ["detect.tagger=null"]}
     systems: dict[str, System] = {}
     detector = None
 
