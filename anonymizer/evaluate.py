@@ -322,10 +322,11 @@ def run_pii_tagger(cfg: DictConfig, show_progress: bool) -> Evaluation:
     if records is None:
         page, noise = dict(_plain(cfg.data.get("page")) or {}), _plain(cfg.data.get("noise"))
         try:
-            pages = synthetic_tagger_pages(n, seed, page, noise)
+            pages = synthetic_tagger_pages(n, seed, page, noise, float(cfg.data.get("distractors") or 0.0))
         except (ValueError, TypeError) as err:
             raise UsageError(f"data: {err}") from None
-        data_info: dict[str, Any] = {"source": "synthetic", "page": page, "noise": noise}
+        data_info: dict[str, Any] = {"source": "synthetic", "page": page, "noise": noise,
+                                     "distractors": cfg.data.get("distractors")}
     else:
         pages = record_tagger_pages(records, n, label_map)
         data_info = {"source": "records", "records": str(cfg.data.records), "record_pages": len(records)}

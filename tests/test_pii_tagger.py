@@ -72,6 +72,18 @@ def test_ocr_noise_keeps_every_label_and_is_deterministic() -> None:
     assert not any(w[0].endswith(":") for w in a)  # punctuation dropped
 
 
+def test_distractor_lines_are_outside_entities_and_keep_the_page() -> None:
+    from anonymizer.data.tagger_pages import add_distractors
+
+    words = record_words(_record())
+    out = add_distractors(words, random.Random(3), 2)
+    added = [w for w in out if w not in words and (w[0], w[3]) not in {(v[0], v[3]) for v in words}]
+    assert added and all(w[3] is None for w in added)
+    kept = [(w[0], w[3]) for w in out if (w[0], w[3]) in {(v[0], v[3]) for v in words}]
+    assert kept == [(w[0], w[3]) for w in words]  # every word and label, in reading order
+    assert len({w[2] for w in out}) > len({w[2] for w in words})
+
+
 def test_datamodule_batches_are_padded_and_deterministic() -> None:
     dm = PiiTaggerDataModule(batch_size=2, max_words=40, synthetic={"train_pages": 3, "val_pages": 2,
                                                                     "train_size": 6}, noise={})
@@ -259,3 +271,13 @@ def test_no_page_text_in_logs_or_errors(tmp_path: Path, caplog: pytest.LogCaptur
         PiiTagger({"head.weight": np.zeros((3, 4))}, {"max_chars": 20, "features": 26, "rel_buckets_half": 8},
                   source=str(tmp_path))
     assert SECRET not in str(err.value) and SECRET not in caplog.text
+
+
+def test_sweep_config_composes_over_the_recipe() -> None:
+    from tests.test_sweeps import compose_with_hydra
+
+    cfg = compose_with_hydra(["+experiment=pii_tagger", "hparams_search=pii_tagger_optuna"])
+    assert cfg.optimized_metric == "val/f1" and str(getattr(cfg.hydra.sweeper.direction, "name",
+                                                            cfg.hydra.sweeper.direction)) == "maximize"
+    assert {"model.optimizer.lr", "model.net.layers"} <= set(cfg.hydra.sweeper.params)
+    assert cfg.model.net.layout is True and cfg.data.synthetic.page.kinds == "all"

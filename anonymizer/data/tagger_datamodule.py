@@ -37,7 +37,7 @@ from anonymizer.data.tagger_pages import TaggerPages, collate_pages, record_word
 log = logging.getLogger(__name__)
 
 _VAL_SEED_OFFSET = 1_000_003
-_SYNTH_KEYS = {"train_pages", "train_size", "val_pages", "val_seed", "test_seed", "page", "workers"}
+_SYNTH_KEYS = {"train_pages", "train_size", "val_pages", "val_seed", "test_seed", "page", "workers", "distractors"}
 _RECORD_KEYS = {"label_map", "repeat"}
 
 
@@ -55,8 +55,9 @@ class PiiTaggerDataModule(SplitDataModule):
         seed: base seed (page noise and order).
         max_words: a longer page is cut to a random run of whole lines of this many words.
         noise: :class:`~anonymizer.data.ocr_noise.NoiseConfig` rates (``None``: no noise).
-        synthetic: ``{train_pages, train_size, val_pages, val_seed, test_seed, page, workers}``
-            (``page``: :class:`~anonymizer.data.synth_pages.PageConfig` fields) or None.
+        synthetic: ``{train_pages, train_size, val_pages, val_seed, test_seed, page, workers,
+            distractors}`` (``page``: :class:`~anonymizer.data.synth_pages.PageConfig` fields;
+            ``distractors``: lines of ordinary words added per page on average) or None.
         records: ``load_record_splits`` keys plus ``label_map`` and ``repeat`` (draws of
             each training record per epoch), or None.
     """
@@ -95,9 +96,10 @@ class PiiTaggerDataModule(SplitDataModule):
         train_words = synthetic_words(n_train, self.seed, page, workers)
         val_words = synthetic_words(n_val, val_seed, page, workers)
         self.sizes.update(synthetic_train_pages=n_train, synthetic_val_pages=n_val)
+        distractors = float(cfg.get("distractors", 0.0))
         train = TaggerPages(train_words, int(cfg.get("train_size", 20 * n_train)), self.seed, self.noise,
-                            self.max_words)
-        val = TaggerPages(val_words, None, val_seed, self.noise, self.max_words)
+                            self.max_words, distractors)
+        val = TaggerPages(val_words, None, val_seed, self.noise, self.max_words, distractors)
         return train, val
 
     def _record_sets(self) -> tuple[Dataset, Dataset | None]:

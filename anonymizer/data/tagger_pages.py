@@ -11,6 +11,7 @@ out of the loss); :func:`encode_page` turns them into the model's arrays
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -80,6 +81,50 @@ def encode_page(words: Sequence[NoisyWord]) -> dict[str, np.ndarray]:
     return {"chars": f.chars, "feats": f.feats, "pos": f.pos, "labels": labels, "line_of": f.line_of}
 
 
+@functools.lru_cache(maxsize=1)
+def ordinary_words() -> tuple[str, ...]:
+    """Common English, German and French words (Faker's lorem lists): text that is no entity."""
+    from faker.providers.lorem.de_DE import Provider as German
+    from faker.providers.lorem.en_US import Provider as English
+    from faker.providers.lorem.fr_FR import Provider as French
+
+    return tuple(sorted({w for p in (English, German, French) for w in p.word_list if len(w) > 1}))
+
+
+def add_distractors(words: Sequence[NoisyWord], rng: random.Random, lines: int) -> list[NoisyWord]:
+    """``words`` with ``lines`` extra lines of ordinary words (titles, headings, column headers:
+    Title Case, UPPER CASE or lower case; labelled outside) inserted between the page's lines,
+    the lines below moved down. Teaches the tagger that a capitalised unknown word is not a name."""
+    if not words or lines <= 0:
+        return list(words)
+    vocab = ordinary_words()
+    rows: list[list[NoisyWord]] = []
+    for w in words:
+        if rows and rows[-1][-1][2] == w[2]:
+            rows[-1].append(w)
+        else:
+            rows.append([w])
+    h = sorted(w[1][3] - w[1][1] for w in words)[len(words) // 2]
+    left = min(w[1][0] for w in words)
+    right = max(w[1][2] for w in words)
+    for _ in range(lines):
+        at = rng.randint(0, len(rows))
+        y0 = rows[at][0][1][1] if at < len(rows) else rows[-1][0][1][3] + 0.5 * h
+        size = h * rng.choice((1.0, 1.0, 1.3, 1.8))
+        case = rng.choice((str.title, str.title, str.upper, str.lower, str.capitalize))
+        texts = [case(rng.choice(vocab)) for _ in range(rng.randint(1, 4))]
+        x = rng.uniform(left, max(left, (left + right) / 2))
+        new = []
+        for t in texts:
+            width = 0.55 * size * len(t)
+            new.append((t, (x, y0, x + width, y0 + size), -1, None))
+            x += width + 0.4 * size
+        shift = size + 0.5 * h
+        rows = rows[:at] + [new] + [[(t, (b[0], b[1] + shift, b[2], b[3] + shift), ln, lab)
+                                     for t, b, ln, lab in row] for row in rows[at:]]
+    return [(t, b, n, lab) for n, row in enumerate(rows) for t, b, _, lab in row]
+
+
 def window(words: Sequence[NoisyWord], max_words: int, rng: random.Random) -> list[NoisyWord]:
     """At most ``max_words`` words: a random run of whole lines when the page has more."""
     if len(words) <= max_words:
@@ -92,10 +137,11 @@ def window(words: Sequence[NoisyWord], max_words: int, rng: random.Random) -> li
 
 class TaggerPages(Dataset):
     """Records seen through OCR noise: item ``i`` is record ``i % len(records)`` with noise
-    drawn from ``(seed, i)``."""
+    (and ``distractors`` lines of ordinary words on average, :func:`add_distractors`) drawn
+    from ``(seed, i)``."""
 
     def __init__(self, records: Sequence[Sequence[NoisyWord]], length: int | None, seed: int,
-                 noise: NoiseConfig | None, max_words: int) -> None:
+                 noise: NoiseConfig | None, max_words: int, distractors: float = 0.0) -> None:
         if not records:
             raise ValueError("no pages to train the tagger on")
         self.records = list(records)
@@ -103,16 +149,24 @@ class TaggerPages(Dataset):
         self.seed = seed
         self.noise = noise
         self.max_words = max_words
+        self.distractors = float(distractors)
 
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+    def words(self, index: int) -> list[NoisyWord]:
+        """The words of item ``index``: distractors, noise and window applied."""
         rng = random.Random(self.seed * 1_000_003 + index)
         words = self.records[index % len(self.records)]
+        if self.distractors > 0:  # expected extra lines per page
+            n = int(self.distractors) + (rng.random() < self.distractors - int(self.distractors))
+            words = add_distractors(words, rng, n)
         if self.noise is not None and self.noise.enabled():
             words = add_ocr_noise(words, rng, self.noise)
-        return encode_page(window(words, self.max_words, rng))
+        return window(words, self.max_words, rng)
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        return encode_page(self.words(index))
 
 
 def _synthetic_words(args: tuple[int, int, dict[str, Any]]) -> list[NoisyWord]:

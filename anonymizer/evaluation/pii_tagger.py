@@ -6,7 +6,6 @@ scored; PII-labelled records as they are). Runs the pipeline's numpy inference
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,23 +13,21 @@ from typing import Any
 import numpy as np
 
 from anonymizer.core.records import PageRecord
-from anonymizer.data.ocr_noise import NoiseConfig, NoisyWord, add_ocr_noise
-from anonymizer.data.tagger_pages import encode_page, record_words, synthetic_words
+from anonymizer.data.ocr_noise import NoiseConfig, NoisyWord
+from anonymizer.data.tagger_pages import TaggerPages, encode_page, record_words, synthetic_words
 from anonymizer.evaluation.report import Evaluation, Table
 from anonymizer.metrics.tagging import TaggingScores
 from anonymizer.pipeline.tagger import PiiTagger
 
 
-def synthetic_tagger_pages(n: int, seed: int, page: Mapping[str, Any],
-                           noise: Mapping[str, Any] | None) -> list[tuple[str, list[NoisyWord]]]:
-    """Pages ``0..n-1`` of synthetic ``seed``, through ``noise`` (seeded per page)."""
+def synthetic_tagger_pages(n: int, seed: int, page: Mapping[str, Any], noise: Mapping[str, Any] | None,
+                           distractors: float = 0.0) -> list[tuple[str, list[NoisyWord]]]:
+    """Pages ``0..n-1`` of synthetic ``seed`` as the training recipe sees them: ``distractors``
+    lines of ordinary words on average and ``noise`` (both seeded per page)."""
     cfg = NoiseConfig(**dict(noise)) if noise is not None else None
-    out = []
-    for i, words in enumerate(synthetic_words(n, seed, page)):
-        if cfg is not None and cfg.enabled():
-            words = add_ocr_noise(words, random.Random(seed * 1_000_003 + i), cfg)
-        out.append((f"s{seed}-{i:06d}", words))
-    return out
+    pages = TaggerPages(synthetic_words(n, seed, page), None, seed, cfg, max_words=1 << 30,
+                        distractors=distractors)
+    return [(f"s{seed}-{i:06d}", pages.words(i)) for i in range(n)]
 
 
 def record_tagger_pages(records: Sequence[PageRecord], n: int,

@@ -60,7 +60,7 @@ def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float = 1e-5) 
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1.0 + np.tanh(np.float32(math.sqrt(2.0 / math.pi)) * (x + np.float32(0.044715) * x * x * x)))
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -83,6 +83,15 @@ class PiiTagger:
         self.source = source
         if self.w["head.weight"].shape[0] != len(TAGS):
             raise ValueError(f"{source or 'tagger'}: {self.w['head.weight'].shape[0]} tags, expected {len(TAGS)}")
+        kernel = self.w["char_conv.weight"]  # (Cc, E, K): as one matrix over K stacked shifted embeddings
+        self.conv_matrix = np.concatenate([kernel[:, :, t].T for t in range(kernel.shape[2])], axis=0)
+        r = 2 * REL_BUCKETS_HALF + 1
+        self.bias_tables = []  # per layer: (H, R * R * R) over (reading order, x, y) bucket triples
+        for k in range(self.layers):
+            seq, bx, by = (self.w[f"layers.{k}.bias_{a}"] for a in ("seq", "x", "y"))
+            table = seq[:, :, None, None] + (bx[:, None, :, None] + by[:, None, None, :] if self.layout else 0.0)
+            self.bias_tables.append(np.ascontiguousarray(np.broadcast_to(table, (self.heads, r, r, r)).reshape(
+                self.heads, -1), dtype=np.float32))
 
     @classmethod
     def load(cls, path: str | Path) -> PiiTagger:
@@ -105,23 +114,26 @@ class PiiTagger:
         """Tag logits ``(N, len(TAGS))`` of one page (arrays of :func:`page_features`)."""
         n, m = chars.shape
         emb = self.w["char_emb.weight"][chars]                                 # (N, C, E)
-        kernel, bias = self.w["char_conv.weight"], self.w["char_conv.bias"]   # (Cc, E, 3)
-        padded = np.pad(emb, ((0, 0), (1, 1), (0, 0)))
-        conv = sum(padded[:, t : t + m, :] @ kernel[:, :, t].T for t in range(kernel.shape[2])) + bias
-        conv = np.where((chars > 0)[:, :, None], conv, -1e4).max(axis=1).clip(min=0.0)
+        width = self.w["char_conv.weight"].shape[2]
+        padded = np.pad(emb, ((0, 0), (width // 2, width // 2), (0, 0)))
+        windows = np.concatenate([padded[:, t : t + m, :] for t in range(width)], axis=2)  # (N, C, K*E)
+        conv = (windows.reshape(n * m, -1) @ self.conv_matrix).reshape(n, m, -1) + self.w["char_conv.bias"]
+        conv = np.where((chars > 0)[:, :, None], conv, np.float32(-1e4)).max(axis=1).clip(min=0.0)
         if not self.layout:
             feats = np.concatenate([feats[:, :SHAPE_FEATURES], np.zeros_like(feats[:, SHAPE_FEATURES:])], axis=1)
         x = self._linear(np.concatenate([conv, feats], axis=1).astype(np.float32), "proj")
-        idx = np.arange(n, dtype=np.float32)[:, None]
-        seq = relative_buckets(idx)[..., 0]
-        rel_xy = relative_buckets(pos.astype(np.float32)) if self.layout else None
+        r = 2 * REL_BUCKETS_HALF + 1
+        index = relative_buckets(np.arange(n, dtype=np.float32)[:, None])[..., 0] * (r * r)
+        if self.layout:
+            rel_xy = relative_buckets(pos.astype(np.float32))
+            index = index + rel_xy[..., 0] * r + rel_xy[..., 1]
+        else:
+            index = index + (REL_BUCKETS_HALF * r + REL_BUCKETS_HALF)
         d = x.shape[1]
         dh = d // self.heads
         for k in range(self.layers):
             p = f"layers.{k}"
-            bias = self.w[f"{p}.bias_seq"][:, seq]
-            if rel_xy is not None:
-                bias = bias + self.w[f"{p}.bias_x"][:, rel_xy[..., 0]] + self.w[f"{p}.bias_y"][:, rel_xy[..., 1]]
+            bias = self.bias_tables[k][:, index]
             h = _layer_norm(x, self.w[f"{p}.norm1.weight"], self.w[f"{p}.norm1.bias"])
             q, kk, v = self._linear(h, f"{p}.qkv").reshape(n, 3, self.heads, dh).transpose(1, 2, 0, 3)
             attn = _softmax(q @ kk.transpose(0, 2, 1) / math.sqrt(dh) + bias)
