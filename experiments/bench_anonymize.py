@@ -327,11 +327,14 @@ def report(
     tr_med = {s: statistics.median(t[s].traced) if t[s].traced else None for s in names}
     readable, checkable = truth_totals["readable"], truth_totals["checkable"]
     n_readable, n_entities = sum(readable.values()), sum(truth_totals["entities"].values())
-    has_p = "presidio" in names
-    def cmp(values: dict[str, Any], floor: float = 0.0) -> str:
-        return ratio(values.get("ours"), values.get("presidio"), floor) if has_p and "ours" in names else "n/a"
+    # the ratio column: ours against Presidio, or (without Presidio) against ours without the tagger
+    other = "presidio" if "presidio" in names else ("ours_notagger" if "ours_notagger" in names else None)
 
-    head = "| measure | " + " | ".join(TITLES[s] for s in names) + " | ratio ours / Presidio |"
+    def cmp(values: dict[str, Any], floor: float = 0.0) -> str:
+        return ratio(values.get("ours"), values.get(other), floor) if other and "ours" in names else "n/a"
+
+    versus = {"presidio": "Presidio", "ours_notagger": "ours without tagger"}.get(other or "", "n/a")
+    head = "| measure | " + " | ".join(TITLES[s] for s in names) + f" | ratio ours / {versus} |"
     rows = [head, "|---" * (len(names) + 2) + "|"]
 
     def row(label: str, cells: dict[str, str], r: str = "") -> None:
