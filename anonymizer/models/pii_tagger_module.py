@@ -105,7 +105,8 @@ class PiiTaggerModule(L.LightningModule):
             scores.confusion = self.all_gather(confusion).sum(0).cpu().numpy()
         values = scores.compute()
         self.confusion = scores.confusion.copy()
-        self.log_dict({f"val/{k}": float(v) for k, v in values.items()}, sync_dist=False, rank_zero_only=True)
+        # counts were summed over processes above: every rank logs the same values
+        self.log_dict({f"val/{k}": float(v) for k, v in values.items()}, sync_dist=False)
         self.log("val_f1", float(values["f1"]), prog_bar=True, logger=False)
 
     @torch.no_grad()
