@@ -281,3 +281,18 @@ def test_sweep_config_composes_over_the_recipe() -> None:
                                                             cfg.hydra.sweeper.direction)) == "maximize"
     assert {"model.optimizer.lr", "model.net.layers"} <= set(cfg.hydra.sweeper.params)
     assert cfg.model.net.layout is True and cfg.data.synthetic.page.kinds == "all"
+
+
+def test_the_pipeline_config_detects_with_the_shipped_tagger() -> None:
+    from anonymizer.pipeline.detect import PiiDetector
+    from anonymizer.pipeline.document import _plain, pipeline_config
+
+    detect = dict(_plain(pipeline_config().detect))
+    assert detect["tagger"] == "shipped"
+    detector = PiiDetector(**detect)
+    assert detector.tagger is not None and detector.tagger.layers >= 1
+    texts = ["Employee", "Name:", "John", "Smith", "Date", "of", "birth:", "12/03/1980"]
+    page, found = detector.detect_words([Word(t, (20 + 70 * k, 40, 80 + 70 * k, 56), line=0)
+                                         for k, t in enumerate(texts)])
+    assert {"PERSON", "DATE_TIME"} <= {d.entity_type for d in found}
+    assert all("Name" not in page.text[d.start:d.end] for d in found)  # the label stays

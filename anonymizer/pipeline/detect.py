@@ -28,7 +28,7 @@
   every amount with two decimals;
 * on driving licences and ID cards, the numbered fields (:mod:`anonymizer.pipeline.id_documents`).
 * the layout-aware PII tagger (:mod:`anonymizer.pipeline.tagger`, ``tagger``; the one shipped
-  in the package by default): every span it tags becomes a detection with its probability
+  in the package is the pipeline config's default): every span it tags becomes a detection with its probability
   as score, except field labels (``KEY``, and words the form context reads as a label),
   spans below ``tagger_min_score``, amounts outside money documents (as above), and card
   numbers / IBANs whose checksum fails, unless a label beside them says they are one.
@@ -339,8 +339,9 @@ class PiiDetector:
         policy: ``personal`` (everything about a person; the issuer's own letterhead, footer,
             registry and bank numbers are kept) or ``all`` (those too); see
             :mod:`anonymizer.pipeline.scope`.
-        tagger: the PII tagger: ``shipped`` (the package's), a folder or store URL of a
-            ``pii_tagger`` export, or ``None`` (off).
+        tagger: the PII tagger: ``shipped`` (the package's; the default of ``detect.tagger`` in
+            ``conf/pipeline.yaml``, so of the commands and ``DocumentAnonymizer.from_config``), a
+            folder or store URL of a ``pii_tagger`` export, or ``None`` (off: the rules alone).
         tagger_min_score: tagger spans whose mean tag probability is lower are dropped.
     """
 
@@ -362,7 +363,7 @@ class PiiDetector:
         field_ink: bool | Mapping[str, Any] = True,
         box_fields: bool = True,
         policy: str = "personal",
-        tagger: str | Path | None = "shipped",
+        tagger: str | Path | None = None,
         tagger_min_score: float = 0.8,
     ) -> None:
         if policy not in POLICIES:
