@@ -1,4 +1,4 @@
-"""``python -m anonymizer.evaluate task=vae|text_edit|anonymize ...``: offline evaluation.
+"""``python -m anonymizer.evaluate task=vae|text_edit|anonymize|pii_tagger ...``: offline evaluation.
 
 * ``task=anonymize`` (the default): the anonymizer, built from ``anonymizer/conf/pipeline.yaml`` as the
   ``anonymize`` command builds it, on synthetic pages (or page records) with known
@@ -13,6 +13,9 @@ Writes ``metrics.json``, ``metrics.md``, ``samples.csv`` and ``samples.jsonl`` i
 ``output`` folder (an existing non-empty one is refused), prints the markdown tables and,
 with ``logger=wandb``, logs metrics, a per-sample table, plots and image panels to W&B.
 Exit codes: 0 done; 1 no sample could be evaluated; 2 usage error (one line, no traceback).
+* ``task=pii_tagger [model.path=<export>] [data.records=<records.jsonl>]``: entity P/R/F1 per type of
+  a PII tagger (the shipped one by default) on held-out synthetic pages or page records.
+
 Configuration: ``anonymizer/conf/evaluate.yaml`` and ``anonymizer/conf/task/``.
 """
 
@@ -42,11 +45,12 @@ from anonymizer.evaluation.report import (
 
 log = logging.getLogger("anonymizer.evaluate")
 
-TASKS = ("anonymize", "vae", "text_edit")
+TASKS = ("anonymize", "vae", "text_edit", "pii_tagger")
 USAGE_LINE = {
     "vae": "python -m anonymizer.evaluate task=vae model.path=<AutoencoderKL folder or hub id> [model.subfolder=vae]",
     "text_edit": "python -m anonymizer.evaluate task=text_edit model.path=<text-edit export folder>",
     "anonymize": "python -m anonymizer.evaluate task=anonymize [data.records=<records.jsonl>] [renderer=...]",
+    "pii_tagger": "python -m anonymizer.evaluate task=pii_tagger [model.path=<export>] [data.records=<records.jsonl>]",
 }
 
 
@@ -303,7 +307,34 @@ def run_anonymize(cfg: DictConfig, show_progress: bool) -> Evaluation:
     return anonymize_evaluation(results, info, n_images=int(cfg.log_images))
 
 
-RUNNERS = {"vae": run_vae, "text_edit": run_text_edit, "anonymize": run_anonymize}
+def run_pii_tagger(cfg: DictConfig, show_progress: bool) -> Evaluation:
+    """``task=pii_tagger`` from the composed config."""
+    from anonymizer.evaluation.pii_tagger import evaluate_tagger, record_tagger_pages, synthetic_tagger_pages
+    from anonymizer.pipeline.tagger import PiiTagger
+
+    try:
+        tagger = PiiTagger.load(str(cfg.model.path))
+    except (OSError, ValueError) as err:
+        raise UsageError(f"model.path: {err}") from None
+    n, seed = int(cfg.n), int(cfg.seed)
+    records = _records(cfg)
+    label_map = _plain(cfg.data.get("label_map"))
+    if records is None:
+        page, noise = dict(_plain(cfg.data.get("page")) or {}), _plain(cfg.data.get("noise"))
+        try:
+            pages = synthetic_tagger_pages(n, seed, page, noise, float(cfg.data.get("distractors") or 0.0))
+        except (ValueError, TypeError) as err:
+            raise UsageError(f"data: {err}") from None
+        data_info: dict[str, Any] = {"source": "synthetic", "page": page, "noise": noise,
+                                     "distractors": cfg.data.get("distractors")}
+    else:
+        pages = record_tagger_pages(records, n, label_map)
+        data_info = {"source": "records", "records": str(cfg.data.records), "record_pages": len(records)}
+    info = {**_summary_info(cfg, "pii_tagger"), "model": str(cfg.model.path), "data": data_info}
+    return evaluate_tagger(tagger, pages, info)
+
+
+RUNNERS = {"vae": run_vae, "text_edit": run_text_edit, "anonymize": run_anonymize, "pii_tagger": run_pii_tagger}
 
 
 # --------------------------------------------------------------------------- W&B

@@ -13,6 +13,7 @@ to page so machine noise hits every system alike):
   with redaction fallback;
 * ``ours, redact``: the same with ``renderer=redact`` (solid boxes, as Presidio draws);
 * ``ours, no verify``: the classical renderer with ``verify.enabled=false`` (one OCR pass);
+* ``ours, no tagger``: ``ours`` without the PII tagger (``detect.tagger=null``), for its cost;
 * ``Presidio``: ``ImageRedactorEngine(ImageAnalyzerEngine(analyzer, ocr))``
   with the very ``AnalyzerEngine`` object our detector built (same blank spaCy pipeline,
   same recognizers, same score threshold 0.35), Tesseract with our language, ``--oem``
@@ -88,11 +89,12 @@ from anonymizer.evaluation.anonymization_scores import (  # noqa: E402 - after t
     surrogates_read,
 )
 
-SYSTEMS = ("ours", "ours_redact", "ours_noverify", "presidio")
+SYSTEMS = ("ours", "ours_redact", "ours_noverify", "ours_notagger", "presidio")
 TITLES = {
     "ours": "ours (classical, verify)",
     "ours_redact": "ours (redact, verify)",
     "ours_noverify": "ours (classical, no verify)",
+    "ours_notagger": "ours (classical, verify, detect.tagger=null)",
     "presidio": "Presidio ImageRedactorEngine",
 }
 MIB = 1024 * 1024
@@ -125,7 +127,8 @@ def build_systems(names: Sequence[str], ocr: str | None = None) -> tuple[dict[st
     engine = [f"ocr.engine={ocr}"] if ocr else []
     base = pipeline_config(engine)
     overrides = {"ours": engine, "ours_redact": ["renderer=redact", *engine],
-                 "ours_noverify": ["verify.enabled=false", *engine]}
+                 "ours_noverify": ["verify.enabled=false", *engine],
+                 "ours_notagger": ["detect.tagger=null", *engine]}
     systems: dict[str, System] = {}
     detector = None
 
@@ -355,11 +358,14 @@ def report(
     tr_med = {s: statistics.median(t[s].traced) if t[s].traced else None for s in names}
     readable, checkable = truth_totals["readable"], truth_totals["checkable"]
     n_readable, n_entities = sum(readable.values()), sum(truth_totals["entities"].values())
-    has_p = "presidio" in names
-    def cmp(values: dict[str, Any], floor: float = 0.0) -> str:
-        return ratio(values.get("ours"), values.get("presidio"), floor) if has_p and "ours" in names else "n/a"
+    # the ratio column: ours against Presidio, or (without Presidio) against ours without the tagger
+    other = "presidio" if "presidio" in names else ("ours_notagger" if "ours_notagger" in names else None)
 
-    head = "| measure | " + " | ".join(TITLES[s] for s in names) + " | ratio ours / Presidio |"
+    def cmp(values: dict[str, Any], floor: float = 0.0) -> str:
+        return ratio(values.get("ours"), values.get(other), floor) if other and "ours" in names else "n/a"
+
+    versus = {"presidio": "Presidio", "ours_notagger": "ours without tagger"}.get(other or "", "n/a")
+    head = "| measure | " + " | ".join(TITLES[s] for s in names) + f" | ratio ours / {versus} |"
     rows = [head, "|---" * (len(names) + 2) + "|"]
 
     def row(label: str, cells: dict[str, str], r: str = "") -> None:

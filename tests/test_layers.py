@@ -26,6 +26,7 @@ PACKAGE = "anonymizer"
 LAYERS = {
     "core": 0,
     "conf": 0,  # the shipped configs (data, no code that imports)
+    "assets": 0,  # shipped files (the PII tagger's weights), no code that imports
     "data": 1,
     "metrics": 1,
     "store": 1,

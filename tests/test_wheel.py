@@ -9,6 +9,7 @@ finds the dependencies in this interpreter's site-packages through a ``.pth`` fi
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import site
@@ -89,6 +90,10 @@ def test_wheel_composes_every_command_config_from_an_empty_folder(tmp_path: Path
         shipped = {n for n in zf.namelist() if n.startswith("anonymizer/conf/")}
     expected = {f"anonymizer/conf/{p.relative_to(CONF).as_posix()}" for p in CONF.rglob("*.yaml")}
     assert expected and expected <= shipped, sorted(expected - shipped)
+    with zipfile.ZipFile(wheel) as zf:  # the shipped PII tagger, complete (every file its manifest lists)
+        names = set(zf.namelist())
+        manifest = json.loads(zf.read("anonymizer/assets/pii_tagger/manifest.json"))
+    assert {f"anonymizer/assets/pii_tagger/{path}" for path in manifest["files"]} <= names
 
     python = _fresh_venv(tmp_path, wheel)
     empty = tmp_path / "empty"

@@ -127,3 +127,31 @@ def export_text_edit(
         (tmp / TEXT_EDIT_CONFIG).write_text(json.dumps(config, indent=2))
 
     return write_atomically(out_dir, write, "text_edit", config)
+
+
+#: Files of a PII tagger export (kind ``pii_tagger``), read by :mod:`anonymizer.pipeline.tagger`.
+TAGGER_WEIGHTS, TAGGER_CONFIG, TAGGER_VOCAB, TAGGER_LABELS, TAGGER_METRICS = (
+    "model.safetensors", "config.json", "char_vocab.json", "labels.json", "metrics.json")
+
+
+def export_pii_tagger(state_dict: dict[str, torch.Tensor], net_config: dict[str, Any], out_dir: str | Path,
+                      metrics: dict[str, float], info: dict[str, Any]) -> Path:
+    """Write a PII tagger folder: ``model.safetensors`` (float32), ``config.json`` (network
+    sizes and feature layout), ``char_vocab.json``, ``labels.json`` (BIO tags and types),
+    ``metrics.json`` (validation scores) and the manifest (kind ``pii_tagger``, ``info``)."""
+    from safetensors.torch import save_file
+
+    from anonymizer.core.word_features import CHARSET, FEATURES, MAX_CHARS, REL_BUCKETS_HALF, TAG_TYPES, TAGS
+
+    weights = {k: v.detach().float().contiguous().cpu() for k, v in state_dict.items()}
+
+    def write(tmp: Path) -> None:
+        save_file(weights, str(tmp / TAGGER_WEIGHTS))
+        config = {"net": net_config, "max_chars": MAX_CHARS, "features": FEATURES,
+                  "rel_buckets_half": REL_BUCKETS_HALF}
+        (tmp / TAGGER_CONFIG).write_text(json.dumps(config, indent=2))
+        (tmp / TAGGER_VOCAB).write_text(json.dumps({"charset": CHARSET, "pad": 0, "unknown": 1}, ensure_ascii=False))
+        (tmp / TAGGER_LABELS).write_text(json.dumps({"tags": list(TAGS), "types": list(TAG_TYPES)}, indent=2))
+        (tmp / TAGGER_METRICS).write_text(json.dumps(metrics, indent=2, sort_keys=True))
+
+    return write_atomically(out_dir, write, "pii_tagger", info)

@@ -27,6 +27,11 @@
 * on pay slips, bank statements, tax returns and claims (:mod:`anonymizer.pipeline.money`),
   every amount with two decimals;
 * on driving licences and ID cards, the numbered fields (:mod:`anonymizer.pipeline.id_documents`).
+* the layout-aware PII tagger (:mod:`anonymizer.pipeline.tagger`, ``tagger``; the one shipped
+  in the package is the pipeline config's default): every span it tags becomes a detection with its probability
+  as score, except field labels (``KEY``, and words the form context reads as a label),
+  spans below ``tagger_min_score``, amounts outside money documents (as above), and card
+  numbers / IBANs whose checksum fails, unless a label beside them says they are one.
 
 The tables are data in ``anonymizer/conf/recognizers/``: the SSN-shape, spaced e-mail and
 written-date recognizers in ``patterns.yaml`` (Presidio's recognizer format), the entity map,
@@ -76,6 +81,7 @@ from anonymizer.pipeline.names import recognizers as name_recognizers
 from anonymizer.pipeline.names import repeated_names
 from anonymizer.pipeline.page_text import Detection, PageText, build_page_text
 from anonymizer.pipeline.scope import POLICIES, business_detections
+from anonymizer.pipeline.tagger import PiiTagger, tagger_detections
 
 log = logging.getLogger(__name__)
 
@@ -333,6 +339,10 @@ class PiiDetector:
         policy: ``personal`` (everything about a person; the issuer's own letterhead, footer,
             registry and bank numbers are kept) or ``all`` (those too); see
             :mod:`anonymizer.pipeline.scope`.
+        tagger: the PII tagger: ``shipped`` (the package's; the default of ``detect.tagger`` in
+            ``conf/pipeline.yaml``, so of the commands and ``DocumentAnonymizer.from_config``), a
+            folder or store URL of a ``pii_tagger`` export, or ``None`` (off: the rules alone).
+        tagger_min_score: tagger spans whose mean tag probability is lower are dropped.
     """
 
     def __init__(
@@ -353,6 +363,8 @@ class PiiDetector:
         field_ink: bool | Mapping[str, Any] = True,
         box_fields: bool = True,
         policy: str = "personal",
+        tagger: str | Path | None = None,
+        tagger_min_score: float = 0.8,
     ) -> None:
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {list(POLICIES)}, got {policy!r}")
@@ -385,6 +397,8 @@ class PiiDetector:
         engine = str(nlp.get("engine") or "none").lower()
         if engine not in ("spacy", "transformers", "none"):
             raise ValueError(f"nlp.engine must be 'spacy', 'transformers' or 'none', got {engine!r}")
+        self.tagger = PiiTagger.load(tagger) if tagger not in (None, "", "null", "none") else None
+        self.tagger_min_score = float(tagger_min_score)
         silence_presidio_logs()
         offline_tldextract()
         with _quiet_presidio():
@@ -525,6 +539,10 @@ class PiiDetector:
         if self._wanted("AMOUNT", "AMOUNT") and money_document(text):  # pay slips, statements, tax forms
             found += money_amounts(text)
         found += [d for d in licence_fields(page) if self._wanted(d.entity_type, d.entity_type)]
+        if self.tagger is not None:
+            found += [d for d in tagger_detections(self.tagger, page, found, self.form, self.tagger_min_score,
+                                                   amounts=money_document(text))
+                      if self._wanted(d.entity_type, d.entity_type)]
         return found
 
     def _finish(self, page: PageText, found: list[Detection]) -> list[Detection]:

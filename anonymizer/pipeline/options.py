@@ -103,6 +103,8 @@ CHECKS: dict[str, Check] = {
     "detect.names": check_bool,
     "detect.box_fields": check_bool,
     "detect.policy": _one_of(POLICIES),
+    "detect.tagger": _optional_text,
+    "detect.tagger_min_score": lambda k, v: check_number(k, v, 0.0, 1.0),
     "surrogates.locale": _text,
     "surrogates.fit": check_bool,
     "verify.enabled": check_bool,

@@ -10,8 +10,8 @@ From Python: :func:`generate_page` and :func:`write_pages`.
 """
 
 from anonymizer.data.synth_pages.config import BASE_KINDS, KINDS, REAL_KINDS, PageConfig
-from anonymizer.data.synth_pages.generate import Summary, generate_page, page_id, write_pages
+from anonymizer.data.synth_pages.generate import Summary, generate_page, generate_record, page_id, write_pages
 from anonymizer.data.synth_pages.scan import ScanConfig
 
-__all__ = ["BASE_KINDS", "KINDS", "REAL_KINDS", "PageConfig", "ScanConfig", "Summary", "generate_page", "page_id",
-           "write_pages"]
+__all__ = ["BASE_KINDS", "KINDS", "REAL_KINDS", "PageConfig", "ScanConfig", "Summary", "generate_page",
+           "generate_record", "page_id", "write_pages"]

@@ -127,3 +127,43 @@ class ExportTextEdit(_ExportAtFitEnd):
             unet, copy.deepcopy(module.vae).cpu(), conditioner, module.noise_scheduler,
             datamodule.glyph.processor, self.export_dir, config,
         )
+
+
+def _train_command() -> str | None:
+    """``python -m anonymizer.train <overrides>`` of the running Hydra job, if any."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    return " ".join(["python -m anonymizer.train", *HydraConfig.get().overrides.task])
+
+
+class ExportPiiTagger(_ExportAtFitEnd):
+    """Write ``export_dir`` as a PII tagger folder (:func:`~anonymizer.models.export.export_pii_tagger`)
+    from the best checkpoint, with the validation scores recorded at its step
+    (:class:`~anonymizer.training.callbacks.metric_history.MetricHistory`) and ``command``
+    (how the run was started) in its manifest."""
+
+    def __init__(self, export_dir: str, command: str | None = None) -> None:
+        super().__init__(export_dir)
+        self.command = command or _train_command()
+
+    def export(self, trainer: L.Trainer, module: L.LightningModule) -> Path:
+        from anonymizer.models.export import export_pii_tagger
+        from anonymizer.training.callbacks.metric_history import MetricHistory
+
+        net = copy.deepcopy(module.net).cpu()
+        checkpoint, info = best_checkpoint(trainer)
+        step = trainer.global_step
+        if checkpoint is not None:
+            net.load_state_dict(_submodule_state(checkpoint["state_dict"], "net."))
+            step = int(checkpoint.get("global_step", step))
+        history = next((c.history for c in trainer.callbacks if isinstance(c, MetricHistory)), [])
+        at_step = [values for s, values in history if s == step] or [v for _, v in history[-1:]]
+        metrics = {k.removeprefix("val/"): v for k, v in (at_step[-1] if at_step else {}).items()}
+        if not metrics:
+            metrics = {k.removeprefix("val/"): float(v) for k, v in trainer.callback_metrics.items()
+                       if k.startswith("val/") and v.numel() == 1}
+        info = {**info, "metrics_step": step, "command": self.command, "data": trainer.datamodule.describe(),
+                "val_f1": metrics.get("f1")}
+        return export_pii_tagger(net.state_dict(), net.config.to_dict(), self.export_dir, metrics, info)

@@ -40,6 +40,7 @@ class MetricHistory(L.Callback):
         for key, row in out.items():
             series = [v[key] for _, v in self.history if key in v and not math.isnan(v[key])]
             if series:
-                higher_is_better = any(s in key for s in ("psnr", "ssim", "glyph_effect", "_acc"))
+                higher_is_better = any(s in key for s in ("psnr", "ssim", "glyph_effect", "_acc", "f1", "precision",
+                                                          "recall"))
                 row["best"] = max(series) if higher_is_better else min(series)
         return out
