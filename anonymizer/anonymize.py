@@ -489,7 +489,7 @@ def run_ray(cfg: DictConfig) -> int:
         settings = RaySettings(**{k: v for k, v in OmegaConf.to_container(cfg.engine).items() if k != "name"})
         driver = DocumentAnonymizer.from_config(cfg)  # a component that cannot start is a usage error here
         todo, kept = plan_jobs(jobs, output, bool(cfg.overwrite))
-    except (UsageError, PipelineError) as err:
+    except (UsageError, PipelineError, CorpusError) as err:
         print(f"error: {err}", file=sys.stderr)
         return USAGE
     root = Path(".")

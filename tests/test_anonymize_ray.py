@@ -178,6 +178,17 @@ def test_the_secret_and_original_values_stay_out_of_ray_logs_and_the_manifest(lo
     assert not leaked, f"{len(leaked)} original values in Ray's logs or the manifest"
 
 
+def test_workers_without_the_drivers_secret_refuse_to_start(local_ray, corpus, tmp_path: Path, monkeypatch,
+                                                            capsys) -> None:
+    monkeypatch.setenv("DRIVER_ONLY_SECRET", "set-after-ray-started")  # Ray's workers do not have it
+    overrides = ["engine=ray", "secret_env=DRIVER_ONLY_SECRET", f"input={corpus[0] / 'form0.png'}",
+                 f"output={tmp_path / 'out'}"]
+    assert run(compose_anonymize(overrides)) == USAGE
+    err = capsys.readouterr().err
+    assert "no surrogate secret: set DRIVER_ONLY_SECRET" in err and "set-after-ray-started" not in err
+    assert not (tmp_path / "out" / "form0.png").exists()
+
+
 def test_url_corpora_list_fetch_and_publish_without_overwriting(tmp_path: Path) -> None:
     src, out = tmp_path / "in", tmp_path / "out"
     (src / "a").mkdir(parents=True)

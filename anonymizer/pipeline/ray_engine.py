@@ -87,13 +87,13 @@ class DocumentWorker:
     def __init__(self, cfg: dict[str, Any], process: str, secret_expected: bool) -> None:
         from omegaconf import OmegaConf
 
-        from anonymizer.pipeline.document import DocumentAnonymizer, PipelineError
+        from anonymizer.pipeline.document import DocumentAnonymizer, PipelineError, surrogate_secret
 
         self.cfg = OmegaConf.create(cfg)
-        self.pipeline = DocumentAnonymizer.from_config(self.cfg)
-        if secret_expected and not self.pipeline.consistent:
+        if secret_expected and surrogate_secret(self.cfg) is None:
             raise PipelineError(f"a Ray worker has no surrogate secret: set {self.cfg.secret_env} in the "
                                 "environment of every node (ray start), as on the driver")
+        self.pipeline = DocumentAnonymizer.from_config(self.cfg)
         self.process = _resolve(process)
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
