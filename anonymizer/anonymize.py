@@ -18,6 +18,11 @@ done (or kept), 1 any document failed, 2 usage errors (one line naming the key a
 value, or the path and the reason). The pipeline is
 :class:`~anonymizer.pipeline.document.DocumentAnonymizer`, built from the pipeline keys of
 the composed config as the HTTP API (:mod:`anonymizer.serving`) builds it.
+
+``manifest.jsonl`` in the output folder lists every document's status, reason, pages,
+entity counts and seconds (no text). ``engine=ray`` runs :func:`anonymize_document` in a
+pool of Ray actors over local paths or fsspec URLs (:mod:`anonymizer.pipeline.ray_engine`,
+``docs/ray.md``) with the same checks, outputs, summary and exit codes.
 """
 
 from __future__ import annotations
