@@ -223,16 +223,20 @@ def run_jobs(jobs: list[Job], cfg: dict[str, Any], process: str, settings: RaySe
 
 
 def _cause(err: BaseException) -> str:
-    """The innermost cause's type, and its message when it is the pipeline's own (no document text)."""
+    """The pipeline's own message when a worker could not start (a
+    :class:`~anonymizer.pipeline.document.PipelineError`: no document text), else the
+    innermost exception's type."""
     from anonymizer.pipeline.document import PipelineError
 
-    seen = err
-    while seen.__cause__ is not None or getattr(seen, "cause", None) is not None:
-        seen = seen.__cause__ or seen.cause
-    if isinstance(seen, PipelineError):
-        return str(seen)
-    text = str(seen)
-    for line in text.splitlines():  # Ray re-raises the worker's exception with its traceback in the text
-        if line.startswith(("anonymizer.pipeline.document.PipelineError:", "PipelineError:")):
-            return line.split(":", 1)[1].strip()
-    return type(seen).__name__
+    chain, seen = [], err
+    while seen is not None and seen not in chain and len(chain) < 20:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__ or getattr(seen, "cause", None)
+    for exc in chain:
+        if isinstance(exc, PipelineError):
+            return str(exc)
+        for line in str(exc).splitlines():  # Ray re-raises a worker's exception with its traceback as text
+            line = line.strip()
+            if line.startswith(("anonymizer.pipeline.document.PipelineError:", "PipelineError:")):
+                return line.split(":", 1)[1].strip()
+    return type(chain[-1]).__name__
