@@ -465,14 +465,16 @@ def ray_jobs(cfg: DictConfig) -> tuple[list[Job], list[DocumentOutcome], str]:
     if not is_corpus_url(source):
         source = Path(source).expanduser().resolve().as_uri()
     if not is_corpus_url(output):
-        check_output_folder(Path(output).expanduser())
         output = str(Path(output).expanduser().resolve())
     try:
-        found = list_url_documents(source, output, bool(cfg.recursive))
+        guard = output if is_corpus_url(output) else Path(output).as_uri()  # the output may not be inside the input
+        found = list_url_documents(source, guard, bool(cfg.recursive))
     except CorpusError as err:
         raise UsageError(str(err)) from None
     if not found:
         raise UsageError(f"no PNG/JPEG/TIFF/PDF files in {printable(source)}")
+    if not is_corpus_url(output):
+        check_output_folder(Path(output))
     targets = {rel: output.rstrip("/") + "/" + rel if is_corpus_url(output) else str(Path(output) / rel)
                for rel, _ in found}
     return [Job(rel, url, targets[rel]) for rel, url in found], [], output

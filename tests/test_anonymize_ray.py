@@ -218,14 +218,16 @@ def test_url_corpora_list_fetch_and_publish_without_overwriting(tmp_path: Path) 
     (["engine=ray", "engine.gpus_per_actor=-1"], "engine.gpus_per_actor must be a number >= 0"),
     (["engine.name=spark"], "engine.name must be one of ['local', 'ray']"),
     (["input=s3://bucket/scans"], "input and output URLs need engine=ray"),
+    (["engine=ray", "input={src_url}", "output={src}/out"], "is inside the input folder"),
 ])
 def test_engine_options_and_urls_are_checked_before_any_work(tmp_path: Path, overrides, message, capsys) -> None:
     src = tmp_path / "in"
     src.mkdir()
     Image.new("RGB", (40, 20), "white").save(src / "a.png")
+    overrides = [o.format(src=src, src_url=src.as_uri()) for o in overrides]
     keys = {o.split("=")[0] for o in overrides}
     args = [a for a in (f"input={src}", f"output={tmp_path / 'out'}") if a.split("=")[0] not in keys] + overrides
     assert run(compose_anonymize(args)) == USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "out").exists() and not (src / "out").exists()
