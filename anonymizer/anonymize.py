@@ -18,6 +18,11 @@ done (or kept), 1 any document failed, 2 usage errors (one line naming the key a
 value, or the path and the reason). The pipeline is
 :class:`~anonymizer.pipeline.document.DocumentAnonymizer`, built from the pipeline keys of
 the composed config as the HTTP API (:mod:`anonymizer.serving`) builds it.
+
+``manifest.jsonl`` in the output folder lists every document's status, reason, pages,
+entity counts and seconds (no text). ``engine=ray`` runs :func:`anonymize_document` in a
+pool of Ray actors over local paths or fsspec URLs (:mod:`anonymizer.pipeline.ray_engine`,
+``docs/ray.md``) with the same checks, outputs, summary and exit codes.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ import tempfile
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,13 +47,22 @@ from anonymizer.core.documents import DOCUMENT_EXTENSIONS, check_document, iter_
 from anonymizer.core.entry import FAILED, OK, USAGE, UsageError, hydra_command
 from anonymizer.core.image_io import ImageLoadError
 from anonymizer.core.outputs import document_writer, write_json
-from anonymizer.pipeline.audit import AUDIT_VERSION, summarize_pages
+from anonymizer.data.checks import check_int, check_number
+from anonymizer.pipeline.audit import AUDIT_SUFFIX, is_failed_audit, summarize_pages
+from anonymizer.pipeline.corpus import (
+    CorpusError,
+    Job,
+    is_corpus_url,
+    list_url_documents,
+    plan_jobs,
+    read_manifest,
+    write_manifest,
+)
 from anonymizer.pipeline.document import DocumentAnonymizer, PipelineError
 from anonymizer.pipeline.options import Check, check_bool, check_options
 
 log = logging.getLogger("anonymizer.anonymize")
 
-AUDIT_SUFFIX = ".audit.json"
 EXISTS = "output exists (pass overwrite=true to replace it)"
 OUTSIDE_LINK = "symbolic link to a file outside the input folder (not followed)"
 
@@ -67,6 +82,25 @@ ANONYMIZE_CHECKS: dict[str, Check] = {
     "overwrite": check_bool,
     "recursive": check_bool,
 }
+#: The ``engine`` keys (``anonymizer/conf/engine/``) and their checks.
+ENGINES = ("local", "ray")
+ENGINE_CHECKS: dict[str, Check] = {
+    "engine.name": lambda k, v: _choice(k, v, ENGINES),
+    "engine.address": lambda k, v: None if v is None else _path(k, v),
+    "engine.num_cpus": lambda k, v: None if v is None else check_int(k, v, 1),
+    "engine.num_actors": lambda k, v: None if v is None else check_int(k, v, 1),
+    "engine.cpus_per_actor": lambda k, v: check_number(k, v, 0.01),
+    "engine.gpus_per_actor": lambda k, v: check_number(k, v, 0),
+}
+ENGINE_KEYS = {"engine": {"name", "address", "num_cpus", "num_actors", "cpus_per_actor", "gpus_per_actor"}}
+#: The function each Ray worker runs per document (this module's, by name: no code in the payload).
+RAY_PROCESS = "anonymizer.anonymize:anonymize_document"
+
+
+def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{key} must be one of {list(choices)}, got {value!r}")
+    return value
 
 
 def printable(text: object) -> str:
@@ -86,6 +120,7 @@ class DocumentOutcome:
     pages: int = 0
     entities: Counter = field(default_factory=Counter)
     leaks: int = 0
+    seconds: float = 0.0
 
 
 # --------------------------------------------------------------------------- inputs
@@ -188,10 +223,9 @@ def audit_path(path: Path) -> Path:
 def failed_audit(path: Path) -> bool:
     """Whether ``path`` is an audit of this tool recording a failed document."""
     try:
-        audit = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return is_failed_audit(path.read_bytes())
+    except OSError:
         return False
-    return isinstance(audit, dict) and audit.get("schema") == AUDIT_VERSION and audit.get("status") == "failed"
 
 
 # --------------------------------------------------------------------------- one document
@@ -251,9 +285,10 @@ def anonymize_document(path: Path, target: Path, pipeline: DocumentAnonymizer, c
             log.debug("%s: traceback", printable(path), exc_info=(type(err), err, err.__traceback__))
     outcome.pages = len(pages_audit)
     outcome.entities, outcome.leaks = summarize_pages(pages_audit)
+    outcome.seconds = time.perf_counter() - started
     audit = pipeline.audit(
         input_name=path.name, output_name=target.name, status=outcome.status, reason=outcome.reason,
-        pages_audit=pages_audit, seconds=time.perf_counter() - started,
+        pages_audit=pages_audit, seconds=outcome.seconds,
     )
     try:
         write_json(audit_file, audit, overwrite=replace_audit)
@@ -265,15 +300,32 @@ def anonymize_document(path: Path, target: Path, pipeline: DocumentAnonymizer, c
 
 
 # --------------------------------------------------------------------------- batch
-def _progress(files: list[Path]) -> Iterator[Path]:
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[DocumentOutcome], None]]:
+    """A progress bar on a terminal (documents, pages/s, failures); yields the function
+    that counts one finished document."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    columns = (TextColumn("anonymizing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    columns = (TextColumn("anonymizing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+               TextColumn("{task.fields[failed]} failed"), TimeRemainingColumn())
+    started, pages, failed = time.perf_counter(), 0, 0
     with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as progress:
-        task = progress.add_task("anonymizing", total=len(files))
-        for path in files:
-            yield path
-            progress.advance(task)
+        task = progress.add_task("anonymizing", total=total, rate="", failed=0)
+
+        def advance(outcome: DocumentOutcome) -> None:
+            nonlocal pages, failed
+            pages += outcome.pages
+            failed += outcome.status == "failed"
+            rate = pages / max(time.perf_counter() - started, 1e-9)
+            progress.update(task, advance=1, rate=f"{rate:.2f} pages/s", failed=failed)
+
+        yield advance
+
+
+def _report(outcome: DocumentOutcome) -> None:
+    if outcome.status != "ok":
+        logger = log.error if outcome.status == "failed" else log.warning
+        logger("%s: %s: %s", printable(outcome.input), outcome.status, outcome.reason)
 
 
 def shown_path(path: Path, root: Path) -> str:
@@ -308,6 +360,22 @@ def print_summary(outcomes: list[DocumentOutcome], seconds: float, root: Path) -
     ))
 
 
+def check_command_options(cfg: DictConfig) -> None:
+    """The options of the pipeline, the command and the engine.
+
+    Raises:
+        UsageError: one line listing every wrong value and unknown key.
+    """
+    missing = [k for k in ("input", "output") if OmegaConf.is_missing(cfg, k)]
+    if missing:
+        raise UsageError(f"missing {', '.join(missing)}; usage: python -m anonymizer.anonymize "
+                         "input=<file or folder> output=<folder> [renderer=classical|diffusion|redact]")
+    try:
+        check_options(cfg, {**ANONYMIZE_CHECKS, **ENGINE_CHECKS}, ENGINE_KEYS)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
 def prepare(cfg: DictConfig) -> tuple[Inputs, Path]:
     """Every check that needs no component, before any document: the options, the inputs
     and where their outputs go, and a write in the output folder.
@@ -315,14 +383,9 @@ def prepare(cfg: DictConfig) -> tuple[Inputs, Path]:
     Raises:
         UsageError: with one line naming the key and the value, or the path and the reason.
     """
-    missing = [k for k in ("input", "output") if OmegaConf.is_missing(cfg, k)]
-    if missing:
-        raise UsageError(f"missing {', '.join(missing)}; usage: python -m anonymizer.anonymize "
-                         "input=<file or folder> output=<folder> [renderer=classical|diffusion|redact]")
-    try:
-        check_options(cfg, ANONYMIZE_CHECKS)
-    except ValueError as err:
-        raise UsageError(str(err)) from None
+    check_command_options(cfg)
+    if any(is_corpus_url(str(cfg[k])) for k in ("input", "output")):
+        raise UsageError("input and output URLs need engine=ray (local paths work with either engine)")
     source, output = Path(str(cfg.input)).expanduser(), Path(str(cfg.output)).expanduser()
     if output.exists() and not output.is_dir():
         raise UsageError(f"output {printable(output)} exists and is not a folder")
@@ -333,8 +396,37 @@ def prepare(cfg: DictConfig) -> tuple[Inputs, Path]:
     return inputs, output
 
 
+def manifest_records(outcomes: list[DocumentOutcome], root: Path | None, output: str) -> list[dict[str, Any]]:
+    """One manifest record per document (:mod:`anonymizer.pipeline.corpus`); a document kept
+    from an earlier run keeps that run's record."""
+    earlier = read_manifest(output)
+    records = []
+    for o in outcomes:
+        document = (o.input.relative_to(root) if root is not None and o.input.is_relative_to(root) else o.input)
+        key = document.as_posix()
+        if o.status == "exists" and key in earlier:
+            records.append(earlier[key])
+            continue
+        records.append({"document": key, "status": o.status, "reason": o.reason, "pages": o.pages,
+                        "entities": dict(o.entities), "leaks": o.leaks, "seconds": round(o.seconds, 3)})
+    return records
+
+
+def finish(outcomes: list[DocumentOutcome], seconds: float, root: Path, output: str) -> int:
+    """Print the summary, write the manifest; returns the exit code."""
+    print_summary(outcomes, seconds, root)
+    try:
+        write_manifest(output, manifest_records(outcomes, root, output))
+    except OSError as err:
+        log.error("%s: cannot write the manifest (%s)", printable(output), err.strerror or type(err).__name__)
+        return FAILED
+    return FAILED if any(o.status == "failed" for o in outcomes) else OK
+
+
 def run(cfg: DictConfig) -> int:
     """Anonymize everything ``cfg`` names; returns the exit code."""
+    if OmegaConf.select(cfg, "engine.name") == "ray":
+        return run_ray(cfg)
     try:
         inputs, output = prepare(cfg)
         pipeline = DocumentAnonymizer.from_config(cfg) if inputs.files else None
@@ -345,14 +437,92 @@ def run(cfg: DictConfig) -> int:
     outcomes = [DocumentOutcome(input=p, output=None, status="not read", reason=r) for p, r in inputs.not_read]
     for outcome in outcomes:
         log.warning("%s: not read: %s", printable(outcome.input), outcome.reason)
-    for path in _progress(inputs.files):
-        outcome = anonymize_document(path, output_path(path, inputs.root, output), pipeline, cfg)
-        if outcome.status != "ok":
-            logger = log.error if outcome.status == "failed" else log.warning
-            logger("%s: %s: %s", printable(path), outcome.status, outcome.reason)
-        outcomes.append(outcome)
-    print_summary(outcomes, time.perf_counter() - started, inputs.root)
-    return FAILED if any(o.status == "failed" for o in outcomes) else OK
+    with _progress(len(inputs.files)) as advance:
+        for path in inputs.files:
+            outcome = anonymize_document(path, output_path(path, inputs.root, output), pipeline, cfg)
+            _report(outcome)
+            advance(outcome)
+            outcomes.append(outcome)
+    return finish(outcomes, time.perf_counter() - started, inputs.root, str(output))
+
+
+# --------------------------------------------------------------------------- engine=ray
+def ray_jobs(cfg: DictConfig) -> tuple[list[Job], list[DocumentOutcome], str]:
+    """The documents for ``engine=ray`` (``(jobs, not read, output)``), checked before any
+    work: local paths as the local engine checks them, URLs listed through fsspec.
+
+    Raises:
+        UsageError: one line naming the key and the value, or the path and the reason.
+    """
+    check_command_options(cfg)
+    source, output = str(cfg.input), str(cfg.output)
+    if not is_corpus_url(source) and not is_corpus_url(output):
+        inputs, out = prepare(cfg)
+        jobs = [Job(p.relative_to(inputs.root).as_posix(), str(p), str(output_path(p, inputs.root, out)))
+                for p in inputs.files]
+        not_read = [DocumentOutcome(input=p, output=None, status="not read", reason=r) for p, r in inputs.not_read]
+        return jobs, not_read, str(out)
+    if not is_corpus_url(source):
+        source = Path(source).expanduser().resolve().as_uri()
+    if not is_corpus_url(output):
+        output = str(Path(output).expanduser().resolve())
+    try:
+        guard = output if is_corpus_url(output) else Path(output).as_uri()  # the output may not be inside the input
+        found = list_url_documents(source, guard, bool(cfg.recursive))
+    except CorpusError as err:
+        raise UsageError(str(err)) from None
+    if not found:
+        raise UsageError(f"no PNG/JPEG/TIFF/PDF files in {printable(source)}")
+    if not is_corpus_url(output):
+        check_output_folder(Path(output))
+    targets = {rel: output.rstrip("/") + "/" + rel if is_corpus_url(output) else str(Path(output) / rel)
+               for rel, _ in found}
+    return [Job(rel, url, targets[rel]) for rel, url in found], [], output
+
+
+def _ray_outcome(record: dict[str, Any]) -> DocumentOutcome:
+    document = Path(str(record["document"]))
+    return DocumentOutcome(input=document, output=None, status=str(record["status"]), reason=record["reason"],
+                           pages=int(record["pages"]), entities=Counter(json.loads(record["entities"])),
+                           leaks=int(record["leaks"]), seconds=float(record["seconds"]))
+
+
+def run_ray(cfg: DictConfig) -> int:
+    """``engine=ray``: the documents on a Ray actor pool (:mod:`anonymizer.pipeline.ray_engine`)."""
+    from anonymizer.pipeline.ray_engine import EngineError, RaySettings, run_jobs
+
+    try:
+        jobs, outcomes, output = ray_jobs(cfg)
+        settings = RaySettings(**{k: v for k, v in OmegaConf.to_container(cfg.engine).items() if k != "name"})
+        driver = DocumentAnonymizer.from_config(cfg)  # a component that cannot start is a usage error here
+        todo, kept = plan_jobs(jobs, output, bool(cfg.overwrite))
+    except (UsageError, PipelineError, CorpusError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return USAGE
+    root = Path(".")
+    started = time.perf_counter()
+    for outcome in outcomes:
+        log.warning("%s: not read: %s", printable(outcome.input), outcome.reason)
+    outcomes += [DocumentOutcome(input=Path(j.document), output=None, status="exists", reason=EXISTS) for j in kept]
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    done: set[str] = set()
+    try:
+        with _progress(len(todo)) as advance:
+            for record in run_jobs(todo, plain, RAY_PROCESS, settings, secret_expected=driver.consistent):
+                outcome = _ray_outcome(record)
+                done.add(str(record["document"]))
+                _report(outcome)
+                advance(outcome)
+                outcomes.append(outcome)
+    except EngineError as err:
+        if not done:
+            print(f"error: {err}", file=sys.stderr)
+            return USAGE
+        log.error("%s", err)
+        outcomes += [DocumentOutcome(input=Path(j.document), output=None, status="failed",
+                                     reason="not done: the Ray engine stopped") for j in todo if j.document not in done]
+    outcomes.sort(key=lambda o: o.input.as_posix())
+    return finish(outcomes, time.perf_counter() - started, root, output)
 
 
 main = hydra_command("anonymize", run)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-command install: Debian packages (fonts, tesseract), a venv in .venv, and the package
-# with its dev extras. Safe to re-run. Usage: bash scripts/install.sh
+# with its dev and ray extras. Safe to re-run. Usage: bash scripts/install.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,5 +37,5 @@ fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev]"
+.venv/bin/python -m pip install -q -e ".[dev,ray]"
 .venv/bin/python -c "import torch, torchvision; from torchvision.ops import nms; print('installed: torch', torch.__version__, '+ torchvision', torchvision.__version__)"

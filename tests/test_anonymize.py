@@ -96,7 +96,7 @@ def test_outputs_mirror_inputs_with_audits(pages, result) -> None:
     assert code == OK
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert written == sorted(["form0.png", "form0.png" + AUDIT_SUFFIX, "form1.png", "form1.png" + AUDIT_SUFFIX,
-                              "sub/form2.jpg", "sub/form2.jpg" + AUDIT_SUFFIX])
+                              "sub/form2.jpg", "sub/form2.jpg" + AUDIT_SUFFIX, "manifest.jsonl"])
     assert Image.open(out / "sub" / "form2.jpg").format == "JPEG"
     assert Image.open(out / "form0.png").size == Image.open(root / "form0.png").size
     assert not list(out.rglob("*.part"))

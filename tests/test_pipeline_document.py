@@ -31,7 +31,7 @@ def test_pipeline_config_is_the_commands_pipeline() -> None:
     """``pipeline_config`` holds exactly the pipeline keys the ``anonymize`` command composes."""
     overrides = ["renderer=redact", "ocr.scale=2", "verify.enabled=false"]
     command = OmegaConf.to_container(compose_anonymize(["input=a", "output=b", *overrides]))
-    for key in ("input", "output", "overwrite", "recursive"):
+    for key in ("input", "output", "overwrite", "recursive", "engine"):
         command.pop(key)
     assert OmegaConf.to_container(pipeline_config(overrides)) == command
 

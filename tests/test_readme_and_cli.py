@@ -41,7 +41,7 @@ def test_ci_runs_the_readme_install_and_test_commands() -> None:
 
 def test_install_script_creates_the_venv_the_test_command_uses() -> None:
     script = (ROOT / "scripts" / "install.sh").read_text()
-    assert '-m venv .venv' in script and 'pip install -q -e ".[dev]"' in script
+    assert '-m venv .venv' in script and 'pip install -q -e ".[dev,ray]"' in script
     assert first_command_under("## Test").startswith(".venv/bin/python")
 
 

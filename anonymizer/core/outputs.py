@@ -299,6 +299,11 @@ def encode_document(pages: Iterable[Image.Image], fmt: str, dpi: float | None = 
     return buffer.getvalue()
 
 
+def write_bytes(path: str | Path, data: bytes, overwrite: bool = False) -> None:
+    """Write ``data`` to ``path``, atomically (see :func:`write_document`)."""
+    _publish(Path(path), lambda f: f.write(data), overwrite)
+
+
 def write_json(path: str | Path, data: Any, overwrite: bool = False) -> None:
     """Write ``data`` as indented UTF-8 JSON to ``path``, atomically (see :func:`write_document`)."""
     payload = (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

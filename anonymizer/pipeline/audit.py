@@ -7,10 +7,22 @@ value ids and the verification outcome per page, never an original value.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
 AUDIT_VERSION = "anonymizer.audit/1"
+#: The audit next to an output file: ``scan.pdf`` → ``scan.pdf.audit.json``.
+AUDIT_SUFFIX = ".audit.json"
+
+
+def is_failed_audit(data: bytes | str) -> bool:
+    """Whether ``data`` (a file's content) is an audit of this tool recording a failed document."""
+    try:
+        audit = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(audit, dict) and audit.get("schema") == AUDIT_VERSION and audit.get("status") == "failed"
 
 
 def summarize_pages(pages_audit: list[dict[str, Any]]) -> tuple[Counter, int]:
