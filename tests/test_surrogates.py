@@ -626,3 +626,21 @@ def test_same_secret_same_surrogates_in_another_process() -> None:
     )
     gen = SurrogateGenerator(SECRET, today=TODAY)
     assert json.loads(out.stdout) == [gen.surrogate(t, v) for t, v in ALL]
+
+
+def test_derived_generators_are_reproducible_only_with_a_secret() -> None:
+    """Unread values get surrogates from a derived generator: the same parts under the same
+    secret give the same surrogate on every run (engines agree), other parts another one, and
+    without a secret nothing is reproducible."""
+    day = dt.date(2026, 1, 1)
+    a = SurrogateGenerator("s3cret", today=day).derived("unread", "1", "PERSON")
+    b = SurrogateGenerator("s3cret", today=day).derived("unread", "1", "PERSON")
+    other = SurrogateGenerator("s3cret", today=day).derived("unread", "2", "PERSON")
+    template = "Xxxxx Xxxxxxx"
+    assert a.surrogate("PERSON", template) == b.surrogate("PERSON", template)
+    assert other.surrogate("PERSON", template) != a.surrogate("PERSON", template)
+    assert a.locale == "en_US" and a.today == day
+    random_a = SurrogateGenerator(today=day).derived("unread", "1", "PERSON")
+    random_b = SurrogateGenerator(today=day).derived("unread", "1", "PERSON")
+    draws = {random_a.surrogate("ID_NUMBER", "123456789"), random_b.surrogate("ID_NUMBER", "123456789")}
+    assert len(draws) == 2

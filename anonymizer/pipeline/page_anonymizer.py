@@ -50,6 +50,7 @@ class DocumentContext:
     surrogates: SurrogateGenerator
     _key: bytes = field(default_factory=lambda: os.urandom(32), repr=False)
     _ids: dict[bytes, str] = field(default_factory=dict, repr=False)
+    unread: int = 0  # unread field values planned so far (their surrogates are keyed by this count)
 
     def value_id(self, entity_type: str, value: str) -> str:
         digest = hmac.new(self._key, f"{entity_type}\x00{nfkc_casefold_alnum(value)}".encode(), hashlib.sha256).digest()
@@ -227,8 +228,9 @@ class PageAnonymizer:
 
     def _plan_regions(self, regions: Sequence[InkRegion], page: PageText, doc: DocumentContext,
                       entities: list[dict[str, Any]], replacements: list[Replacement], size: tuple[int, int]) -> None:
-        """Entities and replacements for unread field values: a random surrogate of the type
-        (the original is unknown, so it is neither keyed nor searched for by verification)."""
+        """Entities and replacements for unread field values: a surrogate of the type keyed by the
+        region's order in the document (the original is unknown, so it is neither keyed by it nor
+        searched for by verification); with the secret the same on every run, else random."""
         width, height = size
         words = [(clip_box(w.box, (width, height)), " ".join(w.text.split())) for w in page.words
                  if (w.conf is None or w.conf >= 60) and len(w.text.strip()) >= 3 and _usable(w.box, width, height)]
@@ -239,7 +241,8 @@ class PageAnonymizer:
             kwargs: dict[str, Any] = {}
             if self.fit_surrogates:
                 kwargs = {"max_width": box[2] - box[0], "measure": self._measure(box[3] - box[1])}
-            fresh = SurrogateGenerator(locale=doc.surrogates.locale)  # a random key: a new value per region
+            doc.unread += 1  # its own surrogate per region; reproducible with the secret (order, not text)
+            fresh = doc.surrogates.derived("unread", str(doc.unread), region.entity_type)
             surrogate = " ".join(fresh.surrogate(region.entity_type, region.template, **kwargs).split())
             replacements.append(Replacement(box=box, text=surrogate, original_length=len(region.template),
                                             label=region.entity_type, context=nearest_context(box, words)))

@@ -112,6 +112,15 @@ class SurrogateGenerator:
     def __len__(self) -> int:
         return len(self._mapping)
 
+    def derived(self, *parts: str) -> SurrogateGenerator:
+        """A new generator (same locale and dates) keyed by this one's digest of ``parts``:
+        reproducible when this one has a secret, random otherwise. For values whose original
+        is unknown (unread handwriting): each gets its own surrogate, the same on every run."""
+        child = SurrogateGenerator(None, self.locale, today=self.today, month_first=self.month_first)
+        child._hasher = KeyedHasher(self._hasher.digest("\x00derived", *parts)) if self._hasher.persistent \
+            else KeyedHasher(None)
+        return child
+
     def clear(self) -> None:
         """Forget the mapping (the next document starts fresh; with a secret, same results)."""
         self._mapping.clear()
