@@ -53,6 +53,23 @@ class OcrEngine(Protocol):
         ...
 
 
+def check_engine_args(engine: str, lang: str | None, scale: float, preprocess: str,
+                      timeout: Any = 0) -> None:
+    """The arguments every engine takes (``lang`` None: not checked).
+
+    Raises:
+        OcrError: naming ``engine``, the argument and the value.
+    """
+    if preprocess not in PREPROCESS_MODES:
+        raise OcrError(f"{engine}: preprocess must be one of {list(PREPROCESS_MODES)}, got {preprocess!r}")
+    if lang is not None and (not lang or not all(lang.split("+"))):
+        raise OcrError(f"{engine}: invalid language {lang!r} (expected e.g. 'eng' or 'eng+deu')")
+    if scale <= 0:
+        raise OcrError(f"{engine}: scale must be positive, got {scale}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
+        raise OcrError(f"{engine}: timeout must be a number of seconds >= 0, got {timeout!r}")
+
+
 class _TesseractEnvironment(Mapping[str, str]):
     """``os.environ`` (read live) plus defaults for variables it does not set."""
 
@@ -157,12 +174,7 @@ class TesseractEngine:
         timeout: float = 0,
         preprocess: str = "auto",
     ) -> None:
-        if preprocess not in PREPROCESS_MODES:
-            raise OcrError(f"tesseract: preprocess must be one of {list(PREPROCESS_MODES)}, got {preprocess!r}")
-        if not lang or not all(lang.split("+")):
-            raise OcrError(f"tesseract: invalid language {lang!r} (expected e.g. 'eng' or 'eng+deu')")
-        if scale <= 0:
-            raise OcrError(f"tesseract: scale must be positive, got {scale}")
+        check_engine_args("tesseract", lang, scale, preprocess, timeout)
         self.lang = lang
         self.psm = int(psm)
         self.oem = int(oem)

@@ -26,8 +26,7 @@ from typing import Any
 from PIL import Image
 
 from anonymizer.core.records import Word
-from anonymizer.pipeline.illumination import PREPROCESS_MODES
-from anonymizer.pipeline.ocr import OcrError, OcrTimeout, scaled_for_ocr
+from anonymizer.pipeline.ocr import OcrError, OcrTimeout, check_engine_args, scaled_for_ocr
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +51,7 @@ class RapidOcrEngine:
     def __init__(self, lang: str = "eng", min_conf: float = 0.0, scale: float = 1.0, timeout: float = 0,
                  preprocess: str = "auto", psm: int | None = None, oem: int | None = None,
                  extra_config: str = "") -> None:
-        if preprocess not in PREPROCESS_MODES:
-            raise OcrError(f"rapidocr: preprocess must be one of {list(PREPROCESS_MODES)}, got {preprocess!r}")
-        if scale <= 0:
-            raise OcrError(f"rapidocr: scale must be positive, got {scale}")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
-            raise OcrError(f"rapidocr: timeout must be a number of seconds >= 0, got {timeout!r}")
+        check_engine_args("rapidocr", None, scale, preprocess, timeout)
         try:
             import onnxruntime  # noqa: F401 - RapidOCR's default inference engine
             from rapidocr import RapidOCR

@@ -26,8 +26,14 @@ from typing import Any
 from PIL import Image
 
 from anonymizer.core.records import Word
-from anonymizer.pipeline.illumination import PREPROCESS_MODES
-from anonymizer.pipeline.ocr import OcrError, OcrTimeout, debian_package, scaled_for_ocr, words_from_tesseract
+from anonymizer.pipeline.ocr import (
+    OcrError,
+    OcrTimeout,
+    check_engine_args,
+    debian_package,
+    scaled_for_ocr,
+    words_from_tesseract,
+)
 
 log = logging.getLogger(__name__)
 
@@ -131,14 +137,7 @@ class TesserocrEngine:
         timeout: float = 0,
         preprocess: str = "auto",
     ) -> None:
-        if preprocess not in PREPROCESS_MODES:
-            raise OcrError(f"tesseract: preprocess must be one of {list(PREPROCESS_MODES)}, got {preprocess!r}")
-        if not lang or not all(lang.split("+")):
-            raise OcrError(f"tesseract: invalid language {lang!r} (expected e.g. 'eng' or 'eng+deu')")
-        if scale <= 0:
-            raise OcrError(f"tesseract: scale must be positive, got {scale}")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
-            raise OcrError(f"tesseract: timeout must be a number of seconds >= 0, got {timeout!r}")
+        check_engine_args("tesseract", lang, scale, preprocess, timeout)
         try:
             import tesserocr
         except ImportError:
