@@ -56,7 +56,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, features
 
