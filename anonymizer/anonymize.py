@@ -20,7 +20,8 @@ value, or the path and the reason). The pipeline is
 the composed config as the HTTP API (:mod:`anonymizer.serving`) builds it.
 
 ``manifest.jsonl`` in the output folder lists every document's status, reason, pages,
-entity counts and seconds (no text). ``engine=ray`` runs :func:`anonymize_document` in a
+entity counts and seconds (no text). ``engine.workers=N`` runs :func:`anonymize_document` on N
+worker processes of this machine (:mod:`anonymizer.pipeline.process_pool`); ``engine=ray`` runs it in a
 pool of Ray actors over local paths or fsspec URLs (:mod:`anonymizer.pipeline.ray_engine`,
 ``docs/ray.md``) with the same checks, outputs, summary and exit codes.
 """
@@ -91,10 +92,14 @@ ENGINE_CHECKS: dict[str, Check] = {
     "engine.num_actors": lambda k, v: None if v is None else check_int(k, v, 1),
     "engine.cpus_per_actor": lambda k, v: check_number(k, v, 0.01),
     "engine.gpus_per_actor": lambda k, v: check_number(k, v, 0),
+    "engine.workers": lambda k, v: check_number(k, v, 1, MAX_WORKERS, integer=True),
 }
-ENGINE_KEYS = {"engine": {"name", "address", "num_cpus", "num_actors", "cpus_per_actor", "gpus_per_actor"}}
-#: The function each Ray worker runs per document (this module's, by name: no code in the payload).
-RAY_PROCESS = "anonymizer.anonymize:anonymize_document"
+ENGINE_KEYS = {"engine": {"name", "address", "num_cpus", "num_actors", "cpus_per_actor", "gpus_per_actor", "workers"}}
+#: The most worker processes of engine=local (each holds a pipeline: about 1 GiB).
+MAX_WORKERS = 256
+#: The function each worker (a process of engine=local, a Ray actor) runs per document:
+#: this module's, by name (no code in the payload).
+DOCUMENT_PROCESS = "anonymizer.anonymize:anonymize_document"
 
 
 def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -437,13 +442,36 @@ def run(cfg: DictConfig) -> int:
     outcomes = [DocumentOutcome(input=p, output=None, status="not read", reason=r) for p, r in inputs.not_read]
     for outcome in outcomes:
         log.warning("%s: not read: %s", printable(outcome.input), outcome.reason)
+    workers = int(OmegaConf.select(cfg, "engine.workers", default=1) or 1)
     with _progress(len(inputs.files)) as advance:
-        for path in inputs.files:
-            outcome = anonymize_document(path, output_path(path, inputs.root, output), pipeline, cfg)
-            _report(outcome)
-            advance(outcome)
-            outcomes.append(outcome)
+        if workers > 1 and len(inputs.files) > 1:
+            del pipeline  # built above to check every component before any work; the workers build their own
+            outcomes += _run_workers(inputs, output, cfg, workers, advance)
+        else:
+            for path in inputs.files:
+                outcome = anonymize_document(path, output_path(path, inputs.root, output), pipeline, cfg)
+                _report(outcome)
+                advance(outcome)
+                outcomes.append(outcome)
     return finish(outcomes, time.perf_counter() - started, inputs.root, str(output))
+
+
+def _run_workers(inputs: Inputs, output: Path, cfg: DictConfig, workers: int,
+                 advance: Callable[[DocumentOutcome], None]) -> list[DocumentOutcome]:
+    """``engine.workers`` > 1: the documents on a pool of worker processes
+    (:mod:`anonymizer.pipeline.process_pool`); outcomes in the order of the inputs."""
+    from anonymizer.pipeline.process_pool import WorkerStopped, run_pool
+
+    items = [(path, output_path(path, inputs.root, output)) for path in inputs.files]
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    results: dict[int, DocumentOutcome] = {}
+    for index, result in run_pool(items, plain, DOCUMENT_PROCESS, workers):
+        if isinstance(result, WorkerStopped):
+            result = DocumentOutcome(input=items[index][0], output=items[index][1], status="failed", reason=str(result))
+        results[index] = result
+        _report(result)
+        advance(result)
+    return [results[i] for i in range(len(items))]
 
 
 # --------------------------------------------------------------------------- engine=ray
@@ -493,7 +521,8 @@ def run_ray(cfg: DictConfig) -> int:
 
     try:
         jobs, outcomes, output = ray_jobs(cfg)
-        settings = RaySettings(**{k: v for k, v in OmegaConf.to_container(cfg.engine).items() if k != "name"})
+        engine = OmegaConf.to_container(cfg.engine)
+        settings = RaySettings(**{k: v for k, v in engine.items() if k not in ("name", "workers")})
         driver = DocumentAnonymizer.from_config(cfg)  # a component that cannot start is a usage error here
         todo, kept = plan_jobs(jobs, output, bool(cfg.overwrite))
     except (UsageError, PipelineError, CorpusError) as err:
@@ -508,7 +537,7 @@ def run_ray(cfg: DictConfig) -> int:
     done: set[str] = set()
     try:
         with _progress(len(todo)) as advance:
-            for record in run_jobs(todo, plain, RAY_PROCESS, settings, secret_expected=driver.consistent):
+            for record in run_jobs(todo, plain, DOCUMENT_PROCESS, settings, secret_expected=driver.consistent):
                 outcome = _ray_outcome(record)
                 done.add(str(record["document"]))
                 _report(outcome)

@@ -30,6 +30,10 @@ Measured per system:
 
 * speed: wall seconds of each page call (the image in, the anonymized image out), median
   and total; pages/s = pages / total;
+* of which OCR: the page's first OCR pass (ours: the ``ocr`` stage of the page audit;
+  Presidio: its ``perform_ocr`` calls, timed) and ours' verification (the ``verification``
+  stage: re-reading the replaced regions of the output); medians. Both systems run the same
+  first pass, so these rows show what the rest of each page costs;
 * memory: (a) the increase of this process's resident set size during a page call over
   the RSS just before it (sampled every 2 ms from /proc/self/statm by a thread; Tesseract
   runs in a child process and is not in it), in the timed pass; (b) the tracemalloc peak
@@ -158,17 +162,19 @@ def build_systems(names: Sequence[str], ocr: str | None = None) -> tuple[dict[st
             presidio_ocr = in_process_ocr(base)
         elif str(base.ocr.engine) != "tesseract_cli":
             raise SystemExit(f"Presidio has no adapter here for ocr.engine={base.ocr.engine}; use --ocr tesseract")
+        presidio_ocr = timed_ocr(presidio_ocr)
         engine = ImageRedactorEngine(ImageAnalyzerEngine(analyzer_engine=detector.analyzer, ocr=presidio_ocr))
         ocr_kwargs = {"lang": str(base.ocr.lang), "config": f"--oem {int(base.ocr.oem)} --psm {int(base.ocr.psm)}"}
         threshold = float(base.detect.score_threshold)
         language = str(base.detect.language)
 
         def presidio(image: Image.Image):
+            presidio_ocr.seconds = 0.0
             out, results = engine.redact_and_return_bbox(
                 image, fill=(0, 0, 0), ocr_kwargs=ocr_kwargs, language=language, score_threshold=threshold
             )
             boxes = [(r.left, r.top, r.left + r.width, r.top + r.height) for r in results]
-            return out, boxes, None
+            return out, boxes, {"stages": {"ocr": presidio_ocr.seconds}}
 
         systems["presidio"] = System("presidio", presidio)
     return {n: systems[n] for n in names}, base
@@ -189,6 +195,22 @@ def in_process_ocr(base: Any) -> Any:
             return tess.data(img)
 
     return InProcessTesseractOCR()
+
+
+def timed_ocr(ocr: Any) -> Any:
+    """``ocr`` (a Presidio ``OCR``) whose ``perform_ocr`` adds its wall seconds to ``.seconds``."""
+    inner = ocr.perform_ocr
+
+    def perform_ocr(image: object, **kwargs: Any) -> dict:
+        t0 = time.perf_counter()
+        try:
+            return inner(image, **kwargs)
+        finally:
+            ocr.seconds += time.perf_counter() - t0
+
+    ocr.seconds = 0.0
+    ocr.perform_ocr = perform_ocr
+    return ocr
 
 
 # --------------------------------------------------------------------------- memory probes
@@ -257,6 +279,8 @@ class Tally:
     fallback_boxes: int = 0
     errors: int = 0
     footprint: float | None = None
+    ocr_seconds: list[float] = field(default_factory=list)  # the page's first OCR pass (timed pass only)
+    verify_seconds: list[float] = field(default_factory=list)  # ours: re-reading the output (verification stage)
 
 
 # --------------------------------------------------------------------------- fresh-process footprint
@@ -374,6 +398,12 @@ def report(
     row("pages/s (pages / total wall time)", {s: f"{rate[s]:.3f}" for s in names}, cmp(rate))
     row("seconds per page, median", {s: f"{med[s]:.2f}" for s in names}, cmp(med))
     row("total wall seconds", {s: f"{total[s]:.1f}" for s in names}, cmp(total))
+    ocr_med = {s: statistics.median(t[s].ocr_seconds) if t[s].ocr_seconds else None for s in names}
+    ver_med = {s: statistics.median(t[s].verify_seconds) if t[s].verify_seconds else None for s in names}
+    row("of which the first OCR pass, seconds per page, median",
+        {s: f"{ocr_med[s]:.3f}" if ocr_med[s] is not None else "n/a" for s in names}, cmp(ocr_med))
+    row("of which verification (re-reading the output), seconds per page, median",
+        {s: f"{ver_med[s]:.3f}" if ver_med[s] is not None else "n/a" for s in names})
     row("RSS increase during a page, MiB, median / max", {s: mib(t[s].rss) for s in names}, cmp(rss_med, MIB))
     if any(t[s].traced for s in names):
         row("tracemalloc peak per page, MiB, median / max", {s: mib(t[s].traced) for s in names}, cmp(tr_med, MIB))
@@ -523,7 +553,12 @@ def main() -> None:
             kept, of = preserved(input_words, out_words, truth, args.dilate, args.iou)
             tally.kept += kept
             tally.kept_of += of
-            if audit is not None:
+            stages = (audit or {}).get("stages", {})
+            if "ocr" in stages:
+                tally.ocr_seconds.append(float(stages["ocr"]))
+            if "verification" in stages:
+                tally.verify_seconds.append(float(stages["verification"]))
+            if audit is not None and "entities" in audit:
                 read, checked = surrogates_read(audit, out_words, args.dilate, args.min_chars)
                 tally.sur_read += read
                 tally.sur_checked += checked

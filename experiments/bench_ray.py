@@ -1,7 +1,7 @@
-"""Benchmark: pages/s of ``python -m anonymizer.anonymize`` with the local engine and
-``engine=ray`` with 1 and 2 actors, on this machine, in one run.
+"""Benchmark: pages/s of ``python -m anonymizer.anonymize`` with the local engine (one process
+and 2 worker processes) and ``engine=ray`` with 1 and 2 actors, on this machine, in one run.
 
-    python experiments/bench_ray.py [--pages 12] [--rounds 2] [--out table.md]
+    python experiments/bench_ray.py [--pages 12] [--rounds 2] [--engines local,local2,ray1,ray2] [--out table.md]
 
 Writes ``--pages`` synthetic form pages (``anonymizer.data.synth_pages``, PNG) to a
 temporary folder and anonymizes them with the command as a user runs it (a fresh process
@@ -10,6 +10,7 @@ folder each time, the surrogate secret set. The three configurations run in roun
 order rotating from round to round, so machine noise hits each alike:
 
 * ``local``: ``engine=local`` (one process);
+* ``local, 2 workers``: ``engine.workers=2`` (two worker processes, each with its pipeline);
 * ``ray, 1 actor``: ``engine=ray engine.num_actors=1`` (a local Ray started by the command);
 * ``ray, 2 actors``: ``engine=ray engine.num_actors=2``.
 
@@ -45,10 +46,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = {
     "local": [],
+    "local, 2 workers": ["engine.workers=2"],
     "ray, 1 actor": ["engine=ray", "engine.num_actors=1"],
     "ray, 2 actors": ["engine=ray", "engine.num_actors=2"],
 }
-ACTORS = {"local": 1, "ray, 1 actor": 1, "ray, 2 actors": 2}
+ACTORS = {"local": 1, "local, 2 workers": 2, "ray, 1 actor": 1, "ray, 2 actors": 2}
+SHORT = {"local": "local", "local2": "local, 2 workers", "ray1": "ray, 1 actor", "ray2": "ray, 2 actors"}
 
 
 def write_pages(folder: Path, n: int) -> None:
@@ -80,14 +83,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--engines", default=",".join(SHORT), help=f"comma-separated subset of {','.join(SHORT)}")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    chosen = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if not chosen or any(e not in SHORT for e in chosen):
+        parser.error(f"--engines: choose from {','.join(SHORT)}")
 
     work = Path(tempfile.mkdtemp(prefix="bench-ray-"))
     try:
         write_pages(work / "in", args.pages)
-        results: dict[str, list[tuple[float, float, int]]] = {name: [] for name in CONFIGS}
-        names = list(CONFIGS)
+        names = [SHORT[e] for e in chosen]
+        results: dict[str, list[tuple[float, float, int]]] = {name: [] for name in names}
         for r in range(args.rounds):
             for name in names[r % len(names):] + names[:r % len(names)]:
                 out = work / f"out-{r}-{name.replace(' ', '').replace(',', '-')}"

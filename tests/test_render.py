@@ -293,6 +293,31 @@ def test_context_words_are_measured_once_per_page(monkeypatch: pytest.MonkeyPatc
     assert len(calls) == len(rep.context) + len(rep2.context)  # another page: measured afresh
 
 
+@pytest.mark.parametrize("face", ["DejaVuSans", "LiberationSerif", "DejaVuSans-Bold"])
+def test_typeset_moments_equal_those_of_the_drawn_word(face: str) -> None:
+    """The hinted search sums cached per-glyph ink instead of drawing each candidate; it must
+    give the drawn crop's moments, also where glyphs touch (kerned "AV", "ff", "rn")."""
+    from anonymizer.pipeline.render import context
+
+    touched = 0
+    for text in ("Name:", "AVATAR Ltd.", "Office", "rnm 12/03", "WAVE ffi"):
+        for size in (11, 14, 17):
+            for kerned in (False, True):
+                for linear in (False, True):
+                    drawn = context.typeset(text, FONTS[face], size, kerned, linear)
+                    found = context.typeset_moments(text, FONTS[face], size, kerned, linear)
+                    assert found is not None and drawn is not None
+                    summed, placed = found
+                    assert np.array_equal(context._compose(placed), drawn)
+                    ref = context.moments(drawn)
+                    for a, b in zip((summed.mass, summed.cx, summed.cy, summed.sx, summed.sy),
+                                    (ref.mass, ref.cx, ref.cy, ref.sx, ref.sy)):
+                        assert a == pytest.approx(b, rel=1e-4, abs=1e-4)
+                    touched += context._inks_touch(placed)
+    assert touched > 0  # the drawn fallback was exercised too
+    assert context.typeset_moments(" ", FONTS[face], 14, False) is None
+
+
 def test_nearest_context_puts_the_line_first() -> None:
     box = (100.0, 50.0, 160.0, 62.0)
     words = [((10.0, 10.0, 40.0, 22.0), "far"), ((300.0, 51.0, 340.0, 63.0), "line-right"),

@@ -23,13 +23,15 @@ files (``0o666`` less the process umask), not the temporary file's ``0o600``.
 
 from __future__ import annotations
 
+import glob
 import io
 import json
 import os
+import re
 import struct
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -59,13 +61,31 @@ def _exists_error(path: Path) -> FileExistsError:
     return FileExistsError(f"{path}: output exists; pass overwrite=true to replace it")
 
 
+#: Suffix of the temporary file a writer fills next to its target (``.<name>.<random>.part``).
+TEMP_SUFFIX = ".part"
+
+
+def remove_unpublished(path: str | Path) -> int:
+    """Remove the temporary files a writer of ``path`` left behind when its process was killed
+    before publishing (``.<name>.<8 random characters>.part`` next to it, as
+    :func:`tempfile.mkstemp` names them); returns how many."""
+    path = Path(path)
+    prefix, removed = f".{path.name}.", 0
+    for tmp in path.parent.glob(f"{glob.escape(prefix)}*{TEMP_SUFFIX}"):
+        if re.fullmatch(r"[a-z0-9_]{8}", tmp.name[len(prefix) : -len(TEMP_SUFFIX)]):
+            with suppress(OSError):
+                tmp.unlink()
+                removed += 1
+    return removed
+
+
 @contextmanager
 def _atomic(path: Path, overwrite: bool) -> Iterator[BinaryIO]:
     """A temporary file next to ``path``, published as ``path`` when the block succeeds."""
     if path.exists() and not overwrite:
         raise _exists_error(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         os.fchmod(fd, file_mode())
         with os.fdopen(fd, "w+b") as f:  # read access: multi-page TIFF writing seeks back

@@ -21,18 +21,18 @@ cannot silently differ between workers.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from anonymizer.pipeline.audit import AUDIT_SUFFIX
 from anonymizer.pipeline.corpus import Job, fetch, is_corpus_url, publish
+from anonymizer.pipeline.process_pool import resolve_function
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +66,6 @@ class RaySettings:
     gpus_per_actor: float = 0.0
 
 
-def _resolve(name: str) -> Callable[..., Any]:
-    module, _, attr = name.partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
 class DocumentWorker:
     """One actor of the pool: builds the pipeline once, then anonymizes one document per call.
 
@@ -94,7 +89,7 @@ class DocumentWorker:
             raise PipelineError(f"a Ray worker has no surrogate secret: set {self.cfg.secret_env} in the "
                                 "environment of every node (ray start), as on the driver")
         self.pipeline = DocumentAnonymizer.from_config(self.cfg)
-        self.process = _resolve(process)
+        self.process = resolve_function(process)
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
         job = Job(str(row["document"]), str(row["source"]), str(row["target"]), bool(row["replace_audit"]))
