@@ -7,52 +7,27 @@ original value reaches Ray's session logs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
 from PIL import Image
 
 from anonymizer.anonymize import AUDIT_SUFFIX, run
-from anonymizer.core.documents import iter_pages
 from anonymizer.core.entry import FAILED, USAGE
 from anonymizer.core.text import nfkc_casefold_alnum
-from anonymizer.data.synth_pages import PageConfig, generate_page
 from anonymizer.metrics.legibility import ocr_available
 from anonymizer.pipeline.corpus import MANIFEST_NAME, Job, fetch, list_url_documents, plan_jobs, publish
+from tests.batch_corpus import DOCUMENTS, assert_same_pages, digest, manifest, without_timings, write_batch
 from tests.test_anonymize import compose_anonymize, entity_values
 
 ray = pytest.importorskip("ray", reason='engine=ray needs the ray extra: pip install -e ".[ray]"')
 pytestmark = [pytest.mark.timeout(300), pytest.mark.skipif(not ocr_available(), reason="tesseract is not installed")]
 
 SECRET = "ray-test-secret-5f1c9a"  # a test value, looked for in Ray's logs
-_CONFIG = PageConfig(kinds={"form": 1.0, "invoice": 0.0, "letter": 0.0, "receipt": 0.0},
-                     scan=PageConfig().scan.__class__(enabled=False))
-DOCUMENTS = ["bad.png", "form0.png", "scan.pdf", "sub/form1.png"]
-
-
-def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def without_timings(node: Any) -> Any:
-    """``node`` without timings (document seconds, each page's seconds per stage)."""
-    if isinstance(node, dict):
-        return {k: without_timings(v) for k, v in node.items() if k not in ("seconds", "stages")}
-    if isinstance(node, list):
-        return [without_timings(v) for v in node]
-    return node
-
-
-def manifest(out: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (out / MANIFEST_NAME).read_text().splitlines()]
 
 
 @pytest.fixture(scope="module")
@@ -77,16 +52,9 @@ def local_ray():
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory):
-    """Two synthetic form pages (one in a subfolder), a 2-page PDF of a third and a fourth
-    page, and a corrupt PNG; with the pages' records."""
+    """The batch (tests/batch_corpus.py) and its pages' records."""
     root = tmp_path_factory.mktemp("ray_in")
-    (root / "sub").mkdir()
-    images, records = zip(*(generate_page(i, 23, _CONFIG) for i in range(4)), strict=True)
-    images[0].save(root / "form0.png")
-    images[1].save(root / "sub" / "form1.png")
-    images[2].save(root / "scan.pdf", save_all=True, append_images=[images[3]], resolution=200)
-    (root / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)  # a PNG header and nothing else
-    return root, list(records)
+    return root, write_batch(root, 23)
 
 
 @pytest.fixture(scope="module")
@@ -106,15 +74,7 @@ def runs(local_ray, corpus, tmp_path_factory: pytest.TempPathFactory):
 def test_ray_outputs_are_pixel_identical_to_the_local_engine(corpus, runs) -> None:
     (local, local_code), (remote, ray_code) = runs["local"], runs["ray"]
     assert local_code == ray_code == FAILED  # the corrupt file
-    files = sorted(digest(local))
-    assert files == sorted(digest(remote))
-    for name in ("form0.png", "sub/form1.png", "scan.pdf"):
-        pages = [[np.asarray(p) for _, p in iter_pages(out / name, dpi=200)] for out in (local, remote)]
-        assert len(pages[0]) == len(pages[1]) == (2 if name == "scan.pdf" else 1)
-        for a, b in zip(*pages, strict=True):
-            assert np.array_equal(a, b), name
-        original = next(iter_pages(corpus[0] / name, dpi=200))[1]
-        assert not np.array_equal(pages[0][0], np.asarray(original)), name  # anonymized
+    assert_same_pages(corpus[0], local, remote)
 
 
 def test_ray_audits_equal_the_local_engine_and_the_corrupt_file_fails_alone(runs) -> None:

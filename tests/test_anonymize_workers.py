@@ -9,7 +9,6 @@ left undone.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import logging
@@ -17,55 +16,28 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
 from anonymizer.anonymize import AUDIT_SUFFIX, DOCUMENT_PROCESS, anonymize_document, run
-from anonymizer.core.documents import iter_pages
 from anonymizer.core.entry import FAILED, USAGE
 from anonymizer.core.text import nfkc_casefold_alnum
-from anonymizer.data.synth_pages import PageConfig, generate_page
+from anonymizer.data.synth_pages import generate_page
 from anonymizer.metrics.legibility import ocr_available
-from anonymizer.pipeline.corpus import MANIFEST_NAME
 from anonymizer.pipeline.process_pool import WorkerStopped, run_pool
+from tests.batch_corpus import DOCUMENTS, FORMS, assert_same_pages, manifest, without_timings, write_batch
 from tests.test_anonymize import compose_anonymize, entity_values
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.skipif(not ocr_available(), reason="tesseract is not installed")]
 
 SECRET = "workers-test-secret-91d2"
-_CONFIG = PageConfig(kinds={"form": 1.0, "invoice": 0.0, "letter": 0.0, "receipt": 0.0},
-                     scan=PageConfig().scan.__class__(enabled=False))
-DOCUMENTS = ["bad.png", "form0.png", "scan.pdf", "sub/form1.png"]
-
-
-def without_timings(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: without_timings(v) for k, v in node.items() if k not in ("seconds", "stages")}
-    if isinstance(node, list):
-        return [without_timings(v) for v in node]
-    return node
-
-
-def manifest(out: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (out / MANIFEST_NAME).read_text().splitlines()]
-
-
-def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory):
+    """The batch (tests/batch_corpus.py) and its pages' records."""
     root = tmp_path_factory.mktemp("workers_in")
-    (root / "sub").mkdir()
-    images, records = zip(*(generate_page(i, 31, _CONFIG) for i in range(4)), strict=True)
-    images[0].save(root / "form0.png")
-    images[1].save(root / "sub" / "form1.png")
-    images[2].save(root / "scan.pdf", save_all=True, append_images=[images[3]], resolution=200)
-    (root / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
-    return root, list(records)
+    return root, write_batch(root, 31)
 
 
 @pytest.fixture(scope="module")
@@ -99,14 +71,7 @@ def runs(corpus, tmp_path_factory: pytest.TempPathFactory):
 def test_two_workers_write_the_same_pixels_audits_and_manifest(corpus, runs) -> None:
     (one, one_code, _), (two, two_code, _) = runs["one"], runs["two"]
     assert one_code == two_code == FAILED  # the corrupt file
-    assert sorted(digest(one)) == sorted(digest(two))
-    for name in ("form0.png", "sub/form1.png", "scan.pdf"):
-        pages = [[np.asarray(p) for _, p in iter_pages(out / name, dpi=200)] for out in (one, two)]
-        assert len(pages[0]) == len(pages[1]) == (2 if name == "scan.pdf" else 1)
-        for a, b in zip(*pages, strict=True):
-            assert np.array_equal(a, b), name
-        original = next(iter_pages(corpus[0] / name, dpi=200))[1]
-        assert not np.array_equal(pages[1][0], np.asarray(original)), name
+    assert_same_pages(corpus[0], one, two)
     for name in DOCUMENTS:
         audits = [json.loads((out / (name + AUDIT_SUFFIX)).read_text()) for out in (one, two)]
         assert without_timings(audits[0]) == without_timings(audits[1]), name
@@ -133,7 +98,7 @@ def test_nothing_original_is_printed_by_the_workers_run(corpus, runs) -> None:
 def test_bad_worker_counts_are_refused_before_any_work(tmp_path: Path, value: str, message: str, capsys) -> None:
     src = tmp_path / "in"
     src.mkdir()
-    generate_page(0, 1, _CONFIG)[0].save(src / "a.png")
+    generate_page(0, 1, FORMS)[0].save(src / "a.png")
     assert run(compose_anonymize([f"input={src}", f"output={tmp_path / 'out'}", f"engine.workers={value}"])) == USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
