@@ -49,7 +49,7 @@ from anonymizer.core.entry import FAILED, OK, USAGE, UsageError, hydra_command
 from anonymizer.core.image_io import ImageLoadError
 from anonymizer.core.outputs import document_writer, write_json
 from anonymizer.data.checks import check_int, check_number
-from anonymizer.pipeline.audit import AUDIT_SUFFIX, is_failed_audit, summarize_pages
+from anonymizer.pipeline.audit import audit_path, is_failed_audit, summarize_pages
 from anonymizer.pipeline.corpus import (
     CorpusError,
     Job,
@@ -218,11 +218,6 @@ def check_output_folder(output: Path) -> None:
 def output_path(path: Path, root: Path, output: Path) -> Path:
     """Where the anonymized ``path`` goes: the same relative path under ``output``."""
     return output / path.relative_to(root)
-
-
-def audit_path(path: Path) -> Path:
-    """The audit JSON next to an output file: ``scan.pdf`` → ``scan.pdf.audit.json``."""
-    return path.with_name(path.name + AUDIT_SUFFIX)
 
 
 def failed_audit(path: Path) -> bool:
@@ -442,7 +437,7 @@ def run(cfg: DictConfig) -> int:
     outcomes = [DocumentOutcome(input=p, output=None, status="not read", reason=r) for p, r in inputs.not_read]
     for outcome in outcomes:
         log.warning("%s: not read: %s", printable(outcome.input), outcome.reason)
-    workers = int(OmegaConf.select(cfg, "engine.workers", default=1) or 1)
+    workers = int(OmegaConf.select(cfg, "engine.workers", default=1))
     with _progress(len(inputs.files)) as advance:
         if workers > 1 and len(inputs.files) > 1:
             del pipeline  # built above to check every component before any work; the workers build their own

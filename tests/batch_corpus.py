@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from anonymizer.core.documents import iter_pages
 from anonymizer.core.records import PageRecord
 from anonymizer.data.synth_pages import PageConfig, generate_page
 from anonymizer.pipeline.corpus import MANIFEST_NAME
@@ -52,10 +55,6 @@ def manifest(out: Path) -> list[dict[str, Any]]:
 def assert_same_pages(source: Path, a: Path, b: Path) -> None:
     """The batch's outputs in ``a`` and ``b``: the same files, every page pixel-identical,
     and anonymized (not the input's first page)."""
-    import numpy as np
-
-    from anonymizer.core.documents import iter_pages
-
     assert sorted(digest(a)) == sorted(digest(b))
     for name in ("form0.png", "sub/form1.png", "scan.pdf"):
         pages = [[np.asarray(p) for _, p in iter_pages(out / name, dpi=200)] for out in (a, b)]

@@ -23,12 +23,13 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 from PIL import Image, ImageSequence
 
-from anonymizer.anonymize import AUDIT_SUFFIX, run
+from anonymizer.anonymize import run
 from anonymizer.core.entry import FAILED, OK, USAGE
 from anonymizer.core.records import PageRecord
 from anonymizer.core.text import nfkc_casefold_alnum
 from anonymizer.data.synth_pages import PageConfig, generate_page
 from anonymizer.metrics.legibility import ocr_available
+from anonymizer.pipeline.audit import AUDIT_SUFFIX
 from anonymizer.pipeline.ocr import build_ocr
 from anonymizer.pipeline.verify import find_leaks
 from tests.conftest import CONF_DIR, ROOT

@@ -25,9 +25,10 @@ import pytest
 from omegaconf import OmegaConf
 from PIL import Image, ImageDraw
 
-from anonymizer.anonymize import AUDIT_SUFFIX, anonymize_document, run
+from anonymizer.anonymize import anonymize_document, run
 from anonymizer.core.entry import FAILED, OK, USAGE
 from anonymizer.metrics.legibility import ocr_available
+from anonymizer.pipeline.audit import AUDIT_SUFFIX
 from anonymizer.pipeline.document import DocumentAnonymizer
 from anonymizer.pipeline.page_anonymizer import PageResult
 from tests.crafted_files import heavy_pdf

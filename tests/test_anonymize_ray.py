@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from anonymizer.anonymize import AUDIT_SUFFIX, run
+from anonymizer.anonymize import run
 from anonymizer.core.entry import FAILED, USAGE
 from anonymizer.core.text import nfkc_casefold_alnum
 from anonymizer.metrics.legibility import ocr_available
+from anonymizer.pipeline.audit import AUDIT_SUFFIX
 from anonymizer.pipeline.corpus import MANIFEST_NAME, Job, fetch, list_url_documents, plan_jobs, publish
 from tests.batch_corpus import DOCUMENTS, assert_same_pages, digest, manifest, without_timings, write_batch
 from tests.test_anonymize import compose_anonymize, entity_values

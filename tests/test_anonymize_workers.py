@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 from omegaconf import OmegaConf
 
-from anonymizer.anonymize import AUDIT_SUFFIX, DOCUMENT_PROCESS, anonymize_document, run
+from anonymizer.anonymize import DOCUMENT_PROCESS, anonymize_document, run
 from anonymizer.core.entry import FAILED, USAGE
 from anonymizer.core.text import nfkc_casefold_alnum
 from anonymizer.data.synth_pages import generate_page
 from anonymizer.metrics.legibility import ocr_available
+from anonymizer.pipeline.audit import AUDIT_SUFFIX
 from anonymizer.pipeline.process_pool import WorkerStopped, run_pool
 from tests.batch_corpus import DOCUMENTS, FORMS, assert_same_pages, manifest, without_timings, write_batch
 from tests.test_anonymize import compose_anonymize, entity_values

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 AUDIT_VERSION = "anonymizer.audit/1"
 #: The audit next to an output file: ``scan.pdf`` → ``scan.pdf.audit.json``.
 AUDIT_SUFFIX = ".audit.json"
+
+
+def audit_path(path: Path) -> Path:
+    """The audit JSON next to an output file: ``scan.pdf`` → ``scan.pdf.audit.json``."""
+    return path.with_name(path.name + AUDIT_SUFFIX)
 
 
 def is_failed_audit(data: bytes | str) -> bool:

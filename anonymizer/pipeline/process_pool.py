@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from anonymizer.core.outputs import remove_unpublished
-from anonymizer.pipeline.audit import AUDIT_SUFFIX
+from anonymizer.pipeline.audit import audit_path
 
 __all__ = ["WorkerStopped", "resolve_function", "run_pool"]
 
@@ -64,7 +64,7 @@ def _one(path: str, target: str) -> Any:
 def _stopped(target: Path, err: BaseException) -> WorkerStopped:
     """The outcome of a document a stopped worker left undone; its writers' temporary files removed."""
     remove_unpublished(target)
-    remove_unpublished(target.with_name(target.name + AUDIT_SUFFIX))
+    remove_unpublished(audit_path(target))
     return WorkerStopped(f"not done: a worker process stopped ({type(err).__name__})")
 
 
@@ -87,9 +87,10 @@ def run_pool(items: Sequence[tuple[Path, Path]], cfg: dict[str, Any], process: s
     stopped: list[int] = []
     try:
         def submit() -> None:
-            for index, (path, target) in queue:
+            item = next(queue, None)
+            if item is not None:
+                index, (path, target) = item
                 pending[pool.submit(_one, str(path), str(target))] = index
-                return
 
         for _ in range(2 * workers):  # a little ahead, so no worker waits for the parent
             submit()

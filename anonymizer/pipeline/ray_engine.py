@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from anonymizer.pipeline.audit import AUDIT_SUFFIX
+from anonymizer.pipeline.audit import AUDIT_SUFFIX, audit_path
 from anonymizer.pipeline.corpus import Job, fetch, is_corpus_url, publish
 from anonymizer.pipeline.process_pool import resolve_function
 
@@ -118,7 +118,7 @@ class DocumentWorker:
             try:
                 if outcome.status == "ok":
                     publish(target, job.target, overwrite=bool(self.cfg.overwrite))
-                audit = target.with_name(name + AUDIT_SUFFIX)
+                audit = audit_path(target)
                 publish(audit, job.target + AUDIT_SUFFIX, overwrite=bool(self.cfg.overwrite) or job.replace_audit)
             except FileExistsError:
                 record.update(status="exists", reason="output exists (pass overwrite=true to replace it)")
